@@ -1,0 +1,19 @@
+# The two commands a newcomer needs. Everything they need is installed by scripts/bootstrap.
+.PHONY: test bootstrap build broker-start broker-stop
+
+## make test: install what is missing, start the embedded broker, run every test, stop the broker
+test: bootstrap
+	@scripts/test
+
+## make bootstrap: install system packages, librdkafka >= 2.2 and the Tansu broker (idempotent)
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	swift build
+
+broker-start:
+	@scripts/broker start
+
+broker-stop:
+	@scripts/broker stop
