@@ -37,7 +37,7 @@ final class RDKafkaClient: @unchecked Sendable {
         let type = kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
         guard let handle = rd_kafka_new(type, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)  // rd_kafka_new owns the conf only when it succeeds
-            throw KafkaError(code: .invalidArgument, message: "creating the client failed: \(String(cString: errstr))")
+            throw KafkaError(code: .invalidArgument, message: "creating the client failed: \(String(errorBuffer: errstr))")
         }
         self.handle = handle
         self.context = context
@@ -59,7 +59,7 @@ final class RDKafkaClient: @unchecked Sendable {
                 rd_kafka_conf_destroy(conf)
                 let reason = result == RD_KAFKA_CONF_UNKNOWN ? "unknown property" : "invalid value \"\(value)\""
                 throw KafkaError(
-                    code: .invalidArgument, message: "\(reason): \(String(cString: errstr))", property: key)
+                    code: .invalidArgument, message: "\(reason): \(String(errorBuffer: errstr))", property: key)
             }
         }
         return conf
@@ -71,7 +71,7 @@ final class RDKafkaClient: @unchecked Sendable {
         let code = rd_kafka_fatal_error(handle, &errstr, errstr.count)
         guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
         return KafkaError(
-            code: .init(rawValue: code.rawValue), message: String(cString: errstr), isFatal: true)
+            code: .init(rawValue: code.rawValue), message: String(errorBuffer: errstr), isFatal: true)
     }
 
     /// Broker-reported metadata of the cluster: topics and their partition counts.
@@ -226,4 +226,12 @@ enum Blocking {
 /// A raw pointer that crosses to the threads that own the handle; the owning object keeps it alive.
 struct HandlePointer: @unchecked Sendable {
     let raw: OpaquePointer
+}
+
+extension String {
+    /// Text of a NUL-terminated C buffer that librdkafka wrote an error into.
+    init(errorBuffer: [CChar]) {
+        let bytes = errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        self.init(decoding: bytes, as: UTF8.self)
+    }
 }

@@ -1,0 +1,501 @@
+import CRdKafka
+import Dispatch
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// librdkafka's logical offsets (C macros Swift does not import).
+enum RDKafkaOffsets {
+    static let beginning: Int64 = -2
+    static let end: Int64 = -1
+    static let stored: Int64 = -1000
+    static let invalid: Int64 = -1001
+}
+
+/// What one poll of the consumer yields: the records ready now, and the partitions whose end was
+/// reached (only when partition-end reporting is on).
+public struct KafkaBatch: Sendable {
+    public var messages: [KafkaMessage]
+    /// Partitions read to their end, with the offset the next record will get.
+    public var partitionEnds: [PartitionEnd]
+
+    public struct PartitionEnd: Sendable, Hashable {
+        public var topicPartition: TopicPartition
+        /// The end of the partition: the offset after its last record.
+        public var offset: Int64
+    }
+}
+
+/// A Kafka consumer: group member or explicit-partition reader.
+///
+/// Reading is pull-driven: each `next()` of ``batches(maxCount:)`` (or ``messages``) polls
+/// librdkafka on the consumer's own dispatch queue (never the cooperative pool) and returns every
+/// record that is ready, up to `maxCount`; it waits only when nothing is. Rebalances are served
+/// inside that poll, and the ``KafkaRebalanceHandler`` hooks are awaited before partitions are
+/// assigned or given up.
+///
+/// Offsets are never committed by themselves: ``markProcessed(_:)`` stores an offset and
+/// ``commit()`` commits what was stored. A record that was not marked is redelivered to whichever
+/// member reads the partition next.
+///
+/// As a ServiceLifecycle `Service`, ``run()`` returns on graceful shutdown after ``close()``:
+/// sequences end, the revoke hook runs, stored offsets are committed, and the member leaves.
+public final class KafkaConsumer: Service, Sendable {
+    private let client: RDKafkaClient
+    private let configuration: KafkaConsumerConfiguration
+    var configurationMode: KafkaConsumerConfiguration.Mode { configuration.mode }
+    private let logger: Logger
+    private let pollQueue: DispatchQueue
+    private let closing = StopFlag()
+    private let closed = StopFlag()
+    private let consumed: Counter
+
+    /// Creates the consumer and subscribes or assigns as `configuration.mode` says.
+    /// - Throws: ``KafkaError`` for an invalid property, a failed subscription or assignment, or
+    ///   a librdkafka below the floor.
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
+        let rebalance = configuration.rebalance
+        let rebalanceLogger = logger
+        let context = ClientContext(
+            logger: logger, clientID: configuration.client.clientID,
+            onRebalance: { rk, err, partitions in
+                KafkaConsumer.rebalance(rk, err, partitions, handler: rebalance, logger: rebalanceLogger)
+            })
+        self.client = try RDKafkaClient(kind: .consumer, properties: configuration.librdkafkaProperties, context: context)
+        self.configuration = configuration
+        self.logger = logger
+        self.pollQueue = DispatchQueue(label: "kafka.consumer.\(configuration.client.clientID)")
+        self.consumed = Counter(label: "kafka_messages_consumed_total", dimensions: [("client_id", configuration.client.clientID)])
+        // Everything the client does (rebalances, statistics, errors) is served by consumer polls.
+        rd_kafka_poll_set_consumer(client.handle)
+        switch configuration.mode {
+        case .group(_, let topics):
+            let list = PartitionList(topics.map { ($0, RD_KAFKA_PARTITION_UA, RDKafkaOffsets.invalid) })
+            let err = rd_kafka_subscribe(client.handle, list.pointer)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError.from(err, context: "subscribing to \(topics.joined(separator: ", "))")
+            }
+        case .assignment(let starts):
+            let list = PartitionList(starts.map { ($0.topic, $0.partition, $0.offset.rawValue) })
+            let err = rd_kafka_assign(client.handle, list.pointer)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError.from(err, context: "assigning \(list.describe())")
+            }
+        }
+    }
+
+    deinit {
+        if !closed.isSet {
+            // Leave without a group round trip; close() is the orderly way.
+            let handle = HandlePointer(raw: client.handle)
+            pollQueue.sync { _ = rd_kafka_consumer_close(handle.raw) }
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Batches of ready records, ending when the consumer closes.
+    /// - Parameter maxCount: the most records one batch holds.
+    public func batches(maxCount: Int = 500) -> Batches {
+        Batches(consumer: self, maxCount: max(1, maxCount))
+    }
+
+    /// Records one by one, ending when the consumer closes.
+    public var messages: Messages { Messages(batches: batches()) }
+
+    /// Polls until at least one record or partition end is ready (or the consumer closes, giving
+    /// `nil`), then takes whatever else is ready up to `maxCount`.
+    func nextBatch(maxCount: Int) async throws -> KafkaBatch? {
+        let cancelled = StopFlag()
+        let handle = HandlePointer(raw: client.handle)
+        let (closing, logger, pollQueue) = (self.closing, self.logger, self.pollQueue)
+        let result: Result<KafkaBatch?, any Error> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                pollQueue.async {
+                    continuation.resume(
+                        returning: Result {
+                            try KafkaConsumer.poll(
+                                handle, maxCount: maxCount, stop: { closing.isSet || cancelled.isSet }, logger: logger)
+                        })
+                }
+            }
+        } onCancel: {
+            _ = cancelled.set()
+        }
+        let batch = try result.get()
+        if let batch, !batch.messages.isEmpty { consumed.increment(by: batch.messages.count) }
+        if batch == nil, !closing.isSet { try Task.checkCancellation() }
+        return batch
+    }
+
+    /// Runs on the poll queue. The 100 ms timeout only bounds how soon a close or cancellation is
+    /// noticed: `rd_kafka_consumer_poll` returns the moment a record is ready.
+    private static func poll(
+        _ handle: HandlePointer, maxCount: Int, stop: () -> Bool, logger: Logger
+    ) throws -> KafkaBatch? {
+        var batch = KafkaBatch(messages: [], partitionEnds: [])
+        var timeout: Int32 = 100
+        while batch.messages.count < maxCount {
+            if stop() { return nil }
+            guard let message = rd_kafka_consumer_poll(handle.raw, timeout) else {
+                if batch.messages.isEmpty && batch.partitionEnds.isEmpty { continue }
+                break
+            }
+            defer { rd_kafka_message_destroy(message) }
+            let err = message.pointee.err
+            switch err {
+            case RD_KAFKA_RESP_ERR_NO_ERROR:
+                batch.messages.append(KafkaMessage(message))
+            case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+                let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+                batch.partitionEnds.append(
+                    .init(topicPartition: TopicPartition(topic, message.pointee.partition), offset: message.pointee.offset))
+            default:
+                var errstr = [CChar](repeating: 0, count: 512)
+                let fatal = rd_kafka_fatal_error(handle.raw, &errstr, errstr.count)
+                if fatal != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    throw KafkaError(code: .init(rawValue: fatal.rawValue), message: String(errorBuffer: errstr), isFatal: true)
+                }
+                // Consumer errors (unknown topic, transport) are reported and retried by librdkafka.
+                logger.warning(
+                    "Kafka consumer error",
+                    metadata: [
+                        "kafka.error": .string(String(cString: rd_kafka_err2name(err))),
+                        "kafka.reason": .string(String(cString: rd_kafka_err2str(err))),
+                    ])
+            }
+            timeout = 0  // take what is ready, wait for nothing more
+        }
+        return batch
+    }
+
+    // MARK: - Offsets
+
+    /// Marks `messages` processed: their partitions' next committed offset moves past them.
+    /// Nothing reaches the broker until ``commit()``.
+    /// - Throws: ``KafkaError`` (``KafkaError/Code/state``) when a partition is no longer assigned
+    ///   to this member; its records are then redelivered to the new owner.
+    public func markProcessed(_ messages: [KafkaMessage]) throws {
+        var next: [TopicPartition: Int64] = [:]
+        for message in messages {
+            next[message.topicPartition] = max(next[message.topicPartition] ?? 0, message.offset + 1)
+        }
+        guard !next.isEmpty else { return }
+        let list = PartitionList(next.map { ($0.key.topic, $0.key.partition, $0.value) })
+        let err = rd_kafka_offsets_store(client.handle, list.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError.from(err, context: "storing offsets \(list.describe())")
+        }
+    }
+
+    public func markProcessed(_ message: KafkaMessage) throws {
+        try markProcessed([message])
+    }
+
+    /// Commits the offsets stored by ``markProcessed(_:)``; waits for the broker's answer.
+    public func commit() async throws {
+        let handle = HandlePointer(raw: client.handle)
+        let err = try await Blocking.run { rd_kafka_commit(handle.raw, nil, 0) }
+        // Nothing stored since the last commit is not a failure.
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+            throw KafkaError.from(err, context: "committing offsets")
+        }
+    }
+
+    /// The committed offsets of `partitions` for this group (`nil` where none is committed).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws -> [TopicPartition: Int64?] {
+        let handle = HandlePointer(raw: client.handle)
+        return try await Blocking.run {
+            let list = PartitionList(partitions.map { ($0.topic, $0.partition, RDKafkaOffsets.invalid) })
+            let err = rd_kafka_committed(handle.raw, list.pointer, timeout.timeoutMilliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "reading committed offsets") }
+            return Dictionary(uniqueKeysWithValues: list.entries.map { ($0.topicPartition, $0.offset >= 0 ? $0.offset : nil) })
+        }
+    }
+
+    // MARK: - Flow control
+
+    /// The partitions this member reads now.
+    public func assignment() throws -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let err = rd_kafka_assignment(client.handle, &list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError.from(err, context: "reading the assignment") }
+        return PartitionList(owning: list).entries.map(\.topicPartition).sorted()
+    }
+
+    /// Stops fetching `partitions` until ``resume(_:)``; the membership is kept.
+    public func pause(_ partitions: [TopicPartition]) throws {
+        let list = PartitionList(partitions.map { ($0.topic, $0.partition, RDKafkaOffsets.invalid) })
+        let err = rd_kafka_pause_partitions(client.handle, list.pointer)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "pausing \(list.describe())") }
+    }
+
+    public func resume(_ partitions: [TopicPartition]) throws {
+        let list = PartitionList(partitions.map { ($0.topic, $0.partition, RDKafkaOffsets.invalid) })
+        let err = rd_kafka_resume_partitions(client.handle, list.pointer)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "resuming \(list.describe())") }
+    }
+
+    /// Moves the read position of an assigned partition; the next batch starts there.
+    public func seek(_ partition: TopicPartition, to offset: KafkaOffset, timeout: Duration = .seconds(10)) async throws {
+        let handle = HandlePointer(raw: client.handle)
+        try await Blocking.run {
+            let list = PartitionList([(partition.topic, partition.partition, offset.rawValue)])
+            if let error = rd_kafka_seek_partitions(handle.raw, list.pointer, timeout.timeoutMilliseconds) {
+                throw KafkaError.consuming(error, context: "seeking \(partition)")
+            }
+            if let failed = list.entries.first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
+                throw KafkaError.from(failed.error, context: "seeking \(partition)")
+            }
+        }
+    }
+
+    // MARK: - Watermarks and time
+
+    /// The partition's low and high watermarks as the last *fetch response* reported them
+    /// (no request is sent). On the embedded broker this is the trustworthy end of a partition;
+    /// `nil` until the partition has been fetched.
+    public func fetchedWatermarks(_ partition: TopicPartition) -> (low: Int64, high: Int64)? {
+        var low: Int64 = RDKafkaOffsets.invalid
+        var high: Int64 = RDKafkaOffsets.invalid
+        let err = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return (max(low, 0), high)
+    }
+
+    /// Asks the partition leader for its watermarks (ListOffsets).
+    ///
+    /// The embedded broker (Tansu) under-reports the high watermark after multi-record batches:
+    /// to find the end of a partition read it with ``replay()`` (partition EOF) and use this only
+    /// to cross-check.
+    public func queryWatermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) async throws -> (low: Int64, high: Int64) {
+        let handle = HandlePointer(raw: client.handle)
+        return try await Blocking.run {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let err = rd_kafka_query_watermark_offsets(
+                handle.raw, partition.topic, partition.partition, &low, &high, timeout.timeoutMilliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "querying watermarks of \(partition)") }
+            return (low, high)
+        }
+    }
+
+    /// The earliest offset whose timestamp is at or after each given time (`nil`: no such record).
+    /// Brokers may answer this wrongly (the embedded one does): check the timestamps of what you read.
+    public func offsets(forTimes times: [TopicPartition: Date], timeout: Duration = .seconds(10)) async throws -> [TopicPartition: Int64?] {
+        let handle = HandlePointer(raw: client.handle)
+        return try await Blocking.run {
+            let list = PartitionList(times.map { ($0.key.topic, $0.key.partition, Int64($0.value.timeIntervalSince1970 * 1000)) })
+            let err = rd_kafka_offsets_for_times(handle.raw, list.pointer, timeout.timeoutMilliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "looking up offsets by time") }
+            var result: [TopicPartition: Int64?] = [:]
+            for entry in list.entries {
+                guard entry.error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    throw KafkaError.from(entry.error, context: "looking up offsets by time for \(entry.topicPartition)")
+                }
+                result[entry.topicPartition] = entry.offset >= 0 ? entry.offset : nil
+            }
+            return result
+        }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Ends the sequences, runs the revoke hook (which may commit), commits what is stored and
+    /// leaves the group. Idempotent.
+    public func close() async {
+        _ = closing.set()
+        guard closed.set() else { return }
+        let handle = HandlePointer(raw: client.handle)
+        let isGroup: Bool
+        if case .group = configuration.mode { isGroup = true } else { isGroup = false }
+        let logger = self.logger
+        // On the poll queue: it is where rebalance callbacks (the revoke during close) are served,
+        // and it waits here until any poll in progress has noticed `closing`.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            pollQueue.async {
+                if isGroup {
+                    let err = rd_kafka_commit(handle.raw, nil, 0)
+                    if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                        logger.warning("Commit at close failed", metadata: ["kafka.error": .string(String(cString: rd_kafka_err2name(err)))])
+                    }
+                }
+                _ = rd_kafka_consumer_close(handle.raw)
+                continuation.resume()
+            }
+        }
+    }
+
+    /// Serves until graceful shutdown or cancellation, then ``close()``s.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+
+    // MARK: - Rebalance
+
+    /// Runs on the poll queue inside `rd_kafka_consumer_poll`. Blocking here is intended: the
+    /// assignment must not change until the application's hook has finished.
+    private static func rebalance(
+        _ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+        handler: KafkaRebalanceHandler?, logger: Logger
+    ) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let changed = partitions.map { PartitionList(borrowing: $0).entries.map(\.topicPartition).sorted() } ?? []
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            logger.info("Partitions assigned", metadata: ["kafka.partitions": .string(changed.map(\.description).joined(separator: ","))])
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(rk, partitions) { logger.error("Assign failed", metadata: ["error": "\(KafkaError.consuming(error, context: "assign"))"]) }
+            } else {
+                _ = rd_kafka_assign(rk, partitions)
+            }
+            if let handler { waitFor { await handler.onAssign(changed) } }
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            logger.info("Partitions revoked", metadata: ["kafka.partitions": .string(changed.map(\.description).joined(separator: ","))])
+            if let handler { waitFor { await handler.onRevoke(changed) } }
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(rk, partitions) { logger.error("Unassign failed", metadata: ["error": "\(KafkaError.consuming(error, context: "unassign"))"]) }
+            } else {
+                _ = rd_kafka_assign(rk, nil)
+            }
+        default:
+            logger.error("Rebalance error", metadata: ["kafka.error": .string(String(cString: rd_kafka_err2name(err)))])
+            _ = rd_kafka_assign(rk, nil)
+        }
+    }
+
+    /// Blocks the calling (non-cooperative) thread until `body` finishes on the Swift runtime.
+    private static func waitFor(_ body: @escaping @Sendable () async -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await body()
+            done.signal()
+        }
+        done.wait()
+    }
+}
+
+// MARK: - Sequences
+
+extension KafkaConsumer {
+    /// An `AsyncSequence` of ``KafkaBatch``es; see ``KafkaConsumer/batches(maxCount:)``.
+    public struct Batches: AsyncSequence, Sendable {
+        public typealias Element = KafkaBatch
+        let consumer: KafkaConsumer
+        let maxCount: Int
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let consumer: KafkaConsumer
+            let maxCount: Int
+
+            public mutating func next() async throws -> KafkaBatch? {
+                try await consumer.nextBatch(maxCount: maxCount)
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer, maxCount: maxCount) }
+    }
+
+    /// An `AsyncSequence` of single ``KafkaMessage``s; see ``KafkaConsumer/messages``.
+    public struct Messages: AsyncSequence, Sendable {
+        public typealias Element = KafkaMessage
+        let batches: Batches
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var batches: Batches.AsyncIterator
+            var buffered: ArraySlice<KafkaMessage> = []
+
+            public mutating func next() async throws -> KafkaMessage? {
+                while buffered.isEmpty {
+                    guard let batch = try await batches.next() else { return nil }
+                    buffered = batch.messages[...]
+                }
+                return buffered.popFirst()
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(batches: batches.makeAsyncIterator()) }
+    }
+}
+
+// MARK: - Conversions
+
+extension KafkaMessage {
+    init(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        let m = message.pointee
+        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) }
+        var headers: [KafkaHeader] = []
+        var raw: OpaquePointer?
+        if rd_kafka_message_headers(message, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR, let raw {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var bytes: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(raw, index, &name, &bytes, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                headers.append(
+                    KafkaHeader(
+                        name: name.map { String(cString: $0) } ?? "",
+                        value: bytes.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+                index += 1
+            }
+        }
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let milliseconds = rd_kafka_message_timestamp(message, &type)
+        let timestamp = type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        self.init(
+            topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, headers: headers,
+            timestamp: timestamp)
+    }
+}
+
+/// An `rd_kafka_topic_partition_list_t`, destroyed with this object when it owns it.
+final class PartitionList {
+    struct Entry {
+        var topicPartition: TopicPartition
+        var offset: Int64
+        var error: rd_kafka_resp_err_t
+    }
+
+    let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    private let owned: Bool
+
+    init(_ entries: [(String, Int32, Int64)]) {
+        pointer = rd_kafka_topic_partition_list_new(Int32(max(entries.count, 1)))
+        owned = true
+        for (topic, partition, offset) in entries {
+            rd_kafka_topic_partition_list_add(pointer, topic, partition).pointee.offset = offset
+        }
+    }
+
+    init(owning pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        self.pointer = pointer
+        owned = true
+    }
+
+    init(borrowing pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        self.pointer = pointer
+        owned = false
+    }
+
+    deinit {
+        if owned { rd_kafka_topic_partition_list_destroy(pointer) }
+    }
+
+    var entries: [Entry] {
+        (0..<Int(pointer.pointee.cnt)).map { index in
+            let element = pointer.pointee.elems[index]
+            return Entry(
+                topicPartition: TopicPartition(String(cString: element.topic), element.partition), offset: element.offset,
+                error: element.err)
+        }
+    }
+
+    func describe() -> String {
+        entries.map { "\($0.topicPartition)@\($0.offset)" }.joined(separator: ",")
+    }
+}
