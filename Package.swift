@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "TransferDomain", targets: ["TransferDomain"]),
         .executable(name: "kafka-bench", targets: ["KafkaBench"]),
     ],
     dependencies: [
@@ -32,6 +33,9 @@ let package = Package(
             ],
             path: "Shared/Kafka"
         ),
+        // The pure domain: Foundation only, no I/O.
+        // The JSON Schema files under Schemas/ are generated from the Swift schemas (see the tests).
+        .target(name: "TransferDomain", path: "Shared/TransferDomain", exclude: ["Schemas"]),
         .executableTarget(
             name: "KafkaBench",
             dependencies: [
@@ -51,6 +55,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/KafkaTests"
+        ),
+        .testTarget(
+            name: "TransferDomainTests",
+            dependencies: ["TransferDomain"],
+            path: "Tests/TransferDomainTests"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,13 @@
+extension EventType {
+    /// The name of this type's schema file in `Shared/TransferDomain/Schemas/`.
+    public var schemaFileName: String { "\(rawValue).v\(Self.majorVersion).schema.json" }
+
+    /// This type's JSON Schema document, generated from the payload's ``Schema``.
+    public var schemaDocument: JSONValue {
+        guard case .object(var document) = (TransferEvent.schemas[self] ?? .boolean).jsonSchema else { return .null }
+        document["$schema"] = .string("https://json-schema.org/draft/2020-12/schema")
+        document["$id"] = .string(ceType)
+        document["title"] = .string("\(ceType): the data of a \(rawValue) event (CloudEvents binary mode, JSON)")
+        return .object(document)
+    }
+}

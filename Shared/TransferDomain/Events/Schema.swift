@@ -1,0 +1,112 @@
+import Foundation
+
+/// The subset of JSON Schema (2020-12) the event contract uses, as Swift values.
+///
+/// The schemas of every event type are written once, here in Swift; the JSON Schema files in
+/// `Shared/TransferDomain/Schemas/` are generated from them (tests fail when a file drifts), and
+/// ``validate(_:strict:)`` checks JSON against them. Producers validate strictly (no unknown
+/// properties: catches a Codable type that drifted from its schema); consumers tolerate unknown
+/// properties, as the contract requires.
+public indirect enum Schema: Sendable, Hashable {
+    case object(properties: [String: Schema], required: [String], description: String? = nil)
+    case string(pattern: String? = nil, enumeration: [String]? = nil, description: String? = nil)
+    case integer(minimum: Int? = nil)
+    case boolean
+    case array(of: Schema, minItems: Int = 0)
+
+    // MARK: Common value shapes
+
+    public static let money = Schema.string(pattern: #"^-?[0-9]+\.[0-9]{2}$"#, description: "yuan, exactly two decimals")
+    public static let date = Schema.string(pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, description: "YYYY-MM-DD, Asia/Shanghai")
+    public static let month = Schema.string(pattern: #"^[0-9]{4}-[0-9]{2}$"#, description: "YYYY-MM")
+    public static let rate = Schema.string(pattern: #"^[0-9]{1,3}(\.[0-9]{1,4})?$"#, description: "percent")
+    public static let citizenID = Schema.string(pattern: "^[0-9]{17}[0-9X]$", description: "GB 11643 identity number")
+    public static let officeCode = Schema.string(pattern: "^[0-9]{6}$", description: "GB/T 2260 code")
+    public static let province = Schema.string(pattern: "^[0-9]{2}$")
+    public static let uuid = Schema.string(pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+    public static func documentNumber(_ prefix: String) -> Schema {
+        .string(pattern: "^\(prefix)-[0-9]{6}-[0-9]{4}-[0-9]{6}$")
+    }
+    public static let nonEmpty = Schema.string(pattern: #"\S"#)
+
+    // MARK: Validation
+
+    /// The violations of `value`, each naming its JSON path.
+    /// - Parameter strict: refuse properties the schema does not name.
+    public func validate(_ value: JSONValue, strict: Bool, path: String = "$") -> [String] {
+        switch self {
+        case .object(let properties, let required, _):
+            guard case .object(let object) = value else { return ["\(path): must be an object"] }
+            var problems: [String] = []
+            for name in required.sorted() where object[name] == nil || object[name] == .null {
+                problems.append("\(path).\(name): is required")
+            }
+            for (name, member) in object.sorted(by: { $0.key < $1.key }) {
+                if let schema = properties[name] {
+                    if member == .null && !required.contains(name) { continue }
+                    problems += schema.validate(member, strict: strict, path: "\(path).\(name)")
+                } else if strict {
+                    problems.append("\(path).\(name): is not in the schema")
+                }
+            }
+            return problems
+        case .string(let pattern, let enumeration, _):
+            guard case .string(let string) = value else { return ["\(path): must be a string"] }
+            if let enumeration, !enumeration.contains(string) {
+                return ["\(path): \"\(string)\" is not one of \(enumeration.joined(separator: ", "))"]
+            }
+            if let pattern, string.range(of: pattern, options: .regularExpression) == nil {
+                return ["\(path): \"\(string)\" does not match \(pattern)"]
+            }
+            return []
+        case .integer(let minimum):
+            guard case .integer(let number) = value else { return ["\(path): must be an integer"] }
+            if let minimum, number < minimum { return ["\(path): must be at least \(minimum)"] }
+            return []
+        case .boolean:
+            guard case .bool = value else { return ["\(path): must be true or false"] }
+            return []
+        case .array(let items, let minItems):
+            guard case .array(let array) = value else { return ["\(path): must be an array"] }
+            var problems: [String] = array.count < minItems ? ["\(path): needs at least \(minItems) items"] : []
+            for (index, item) in array.enumerated() {
+                problems += items.validate(item, strict: strict, path: "\(path)[\(index)]")
+            }
+            return problems
+        }
+    }
+
+    // MARK: JSON Schema document
+
+    /// This schema as a JSON Schema value. Objects allow additional properties: consumers must
+    /// tolerate fields added by newer producers of the same major version.
+    public var jsonSchema: JSONValue {
+        switch self {
+        case .object(let properties, let required, let description):
+            var result: [String: JSONValue] = [
+                "type": .string("object"),
+                "properties": .object(properties.mapValues { $0.jsonSchema }),
+                "additionalProperties": .bool(true),
+            ]
+            if !required.isEmpty { result["required"] = .array(required.sorted().map(JSONValue.string)) }
+            if let description { result["description"] = .string(description) }
+            return .object(result)
+        case .string(let pattern, let enumeration, let description):
+            var result: [String: JSONValue] = ["type": .string("string")]
+            if let pattern { result["pattern"] = .string(pattern) }
+            if let enumeration { result["enum"] = .array(enumeration.map(JSONValue.string)) }
+            if let description { result["description"] = .string(description) }
+            return .object(result)
+        case .integer(let minimum):
+            var result: [String: JSONValue] = ["type": .string("integer")]
+            if let minimum { result["minimum"] = .integer(minimum) }
+            return .object(result)
+        case .boolean:
+            return .object(["type": .string("boolean")])
+        case .array(let items, let minItems):
+            var result: [String: JSONValue] = ["type": .string("array"), "items": items.jsonSchema]
+            if minItems > 0 { result["minItems"] = .integer(minItems) }
+            return .object(result)
+        }
+    }
+}

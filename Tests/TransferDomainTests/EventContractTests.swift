@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+import TransferDomain
+
+@Suite("Event contract v1")
+struct EventContractTests {
+    static let person = PersonRef(
+        PersonFacts(citizenID: Fixtures.citizenID(birth: "19850310", sequence: "013"), name: "Li Wei", hukouProvince: Fixtures.sichuan))
+    static let caseID = CaseID()
+    static let letter = ContactLetterNumber(office: Fixtures.chengdu, year: 2026, sequence: 3)
+    static let shenzhen = OfficeRef(OfficeDirectory.standard[Fixtures.shenzhen]!)
+    static let chengdu = OfficeRef(OfficeDirectory.standard[Fixtures.chengdu]!)
+    static let day = Fixtures.date("2026-03-02")
+    static let form = try! TransferCalculator.informationForm(
+        months: [Fixtures.contribution("1997-06", base: "900.00"), Fixtures.contribution("2025-01", base: "10000.00"),
+                 Fixtures.contribution("2026-01", base: "10000.00")],
+        pre1998Account: Fixtures.money("321.00"), kind: .general, transferYear: 2026,
+        rates: CreditingRates(overrides: [2025: .percent("2")]))
+
+    /// One event of every type, every optional field filled.
+    static let samples: [TransferEvent] = {
+        let account = OfficeDirectory.standard[Fixtures.chengdu]!.account
+        let payer = OfficeDirectory.standard[Fixtures.shenzhen]!.account
+        let remittance = RemittanceID(office: Fixtures.shenzhen, year: 2026, sequence: 1)
+        return [
+            .contactLetterIssued(ContactLetterIssued(
+                caseId: caseID, contactLetterNo: letter, person: person, origin: shenzhen, destination: chengdu,
+                destinationAccount: account, certificateNo: CertificateNumber(office: Fixtures.shenzhen, year: 2026, sequence: 5),
+                applicationDate: day, issuedOn: day)),
+            .applicationRejected(ApplicationRejected(
+                caseId: caseID, person: person, origin: shenzhen, destination: chengdu, reasons: [.receivesPension, .transferAlreadyOpen],
+                decidedOn: day)),
+            .temporaryAccountOpened(TemporaryAccountOpened(caseId: caseID, person: person, origin: shenzhen, destination: chengdu, openedOn: day)),
+            .reconciliationDiscrepancyRaised(ReconciliationDiscrepancyRaised(
+                caseId: caseID, contactLetterNo: letter, expected: Fixtures.money("100.00"), received: Fixtures.money("99.99"), raisedOn: day)),
+            .excessRefunded(ExcessRefunded(
+                caseId: caseID, contactLetterNo: letter, refundId: RemittanceID(office: Fixtures.chengdu, year: 2026, sequence: 1),
+                amount: Fixtures.money("0.01"), payerAccount: account, payeeAccount: payer, valueDate: day)),
+            .transferCompleted(TransferCompleted(caseId: caseID, contactLetterNo: letter, receivedTotal: form.totalRemitted, completedOn: day)),
+            .paymentCertificateIssued(PaymentCertificateIssued(
+                certificateNo: CertificateNumber(office: Fixtures.shenzhen, year: 2026, sequence: 5), person: person, origin: shenzhen,
+                insuredFrom: Fixtures.month("1997-06"), insuredTo: Fixtures.month("2026-01"), monthsPaid: 3,
+                individualAccountBalance: form.individualAccountTotal, issuedOn: day)),
+            .contactLetterReturned(ContactLetterReturned(caseId: caseID, contactLetterNo: letter, reasons: [.arrearsOutstanding], returnedOn: day)),
+            .infoFormIssued(InfoFormIssued(caseId: caseID, contactLetterNo: letter, person: person, form: form, issuedOn: day)),
+            .fundsRemitted(FundsRemitted(
+                caseId: caseID, contactLetterNo: letter, remittanceId: remittance, amount: form.totalRemitted, payerAccount: payer,
+                payeeAccount: account, valueDate: day, supplementary: false)),
+            .originRelationshipTerminated(OriginRelationshipTerminated(
+                caseId: caseID, contactLetterNo: letter, citizenId: person.citizenId, terminatedOn: day)),
+        ]
+    }()
+
+    static func cloudEvent(_ event: TransferEvent) -> CloudEvent {
+        let origin = event.type.writer == .origin
+        return CloudEvent(
+            source: origin ? Fixtures.shenzhen : Fixtures.chengdu, recipient: origin ? Fixtures.chengdu : Fixtures.shenzhen,
+            time: Date(timeIntervalSince1970: 1_772_400_000.123), event: event)
+    }
+
+    static func headerMap(_ event: CloudEvent) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: event.headers.map { ($0.name, $0.value) })
+    }
+
+    @Test("there is a sample of every event type")
+    func everyType() {
+        #expect(Set(Self.samples.map(\.type)) == Set(EventType.allCases))
+    }
+
+    @Test("every event round-trips through headers and JSON", arguments: samples)
+    func roundTrip(event: TransferEvent) throws {
+        let cloudEvent = Self.cloudEvent(event)
+        let decoded = try CloudEvent.decode(headers: Self.headerMap(cloudEvent), data: try cloudEvent.data())
+        #expect(decoded == cloudEvent)
+        #expect(decoded.type == event.type)
+    }
+
+    @Test("produced events validate strictly against their schemas", arguments: samples)
+    func schemaValid(event: TransferEvent) {
+        #expect(Self.cloudEvent(event).schemaViolations() == [])
+    }
+
+    @Test("CloudEvents headers follow the Kafka binding; keys are the case id or the person")
+    func headers() throws {
+        let funds = Self.cloudEvent(Self.samples.first { $0.type == .fundsRemitted }!)
+        let headers = Self.headerMap(funds)
+        #expect(headers["ce_specversion"] == "1.0")
+        #expect(headers["ce_type"] == "pension.transfer.funds-remitted.v1")
+        #expect(headers["ce_source"] == "/offices/440300")
+        #expect(headers["ce_recipient"] == "510100")
+        #expect(headers["ce_subject"] == Self.caseID.description)
+        #expect(headers["ce_time"] == "2026-03-01T21:20:00.123Z")
+        #expect(headers["content-type"] == "application/json")
+        #expect(UUID(uuidString: headers["ce_id"] ?? "") != nil)
+        #expect(funds.key == Self.caseID.description)
+        let certificate = Self.cloudEvent(Self.samples.first { $0.type == .paymentCertificateIssued }!)
+        #expect(certificate.key == Self.person.citizenId.rawValue)
+        #expect(certificate.subject == "PC-440300-2026-000005")
+        // Money is a string with exactly two decimals.
+        let json = String(decoding: try funds.data(), as: UTF8.self)
+        #expect(json.contains("\"amount\":\"\(Self.form.totalRemitted)\""))
+    }
+
+    @Test("the decoder tells unknown type, unknown major version and malformed apart")
+    func decodingErrors() throws {
+        let event = Self.cloudEvent(Self.samples.first { $0.type == .transferCompleted }!)
+        let data = try event.data()
+        var headers = Self.headerMap(event)
+
+        headers["ce_type"] = "pension.transfer.transfer-postponed.v1"
+        #expect(throws: EventDecodingError.unknownType("pension.transfer.transfer-postponed.v1")) {
+            try CloudEvent.decode(headers: headers, data: data)
+        }
+        headers["ce_type"] = "org.example.other"
+        #expect(throws: EventDecodingError.unknownType("org.example.other")) { try CloudEvent.decode(headers: headers, data: data) }
+        headers["ce_type"] = "pension.transfer.transfer-completed.v2"
+        #expect(throws: EventDecodingError.unknownMajorVersion("pension.transfer.transfer-completed.v2")) {
+            try CloudEvent.decode(headers: headers, data: data)
+        }
+        headers["ce_type"] = "pension.transfer.transfer-completed.v1"
+
+        func reason(_ headers: [String: String], _ data: Data?) -> String? {
+            do {
+                _ = try CloudEvent.decode(headers: headers, data: data)
+                return nil
+            } catch {
+                guard case .malformed(let detail) = error else { return "not malformed: \(error)" }
+                return detail
+            }
+        }
+        #expect(reason(headers, Data("{not json".utf8))?.contains("not JSON") == true)
+        #expect(reason(headers, nil)?.contains("no data") == true)
+        var missingID = headers
+        missingID["ce_id"] = nil
+        #expect(reason(missingID, data)?.contains("ce_id") == true)
+        var wrongSubject = headers
+        wrongSubject["ce_subject"] = CaseID().description
+        #expect(reason(wrongSubject, data)?.contains("ce_subject") == true)
+        // Schema: money without two decimals, and a missing required field, each named.
+        let badMoney = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"receivedTotal\":\"", with: "\"receivedTotal\":\"1")
+            .replacingOccurrences(of: ".", with: "")
+        #expect(reason(headers, Data(badMoney.utf8))?.contains("receivedTotal") == true)
+        let missing = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        var trimmed = missing
+        trimmed["completedOn"] = nil
+        #expect(reason(headers, try JSONSerialization.data(withJSONObject: trimmed))?.contains("completedOn: is required") == true)
+        // Values the schema's pattern lets through are still checked: an ID with a wrong check digit.
+        let terminated = Self.cloudEvent(Self.samples.first { $0.type == .originRelationshipTerminated }!)
+        let badID = String(decoding: try terminated.data(), as: UTF8.self)
+            .replacingOccurrences(of: Self.person.citizenId.rawValue, with: String(Self.person.citizenId.rawValue.dropLast()) + "0")
+        if badID != String(decoding: try terminated.data(), as: UTF8.self) {
+            #expect(reason(Self.headerMap(terminated), Data(badID.utf8))?.contains("check character") == true)
+        }
+    }
+
+    @Test("consumers tolerate JSON fields they do not know")
+    func unknownFields() throws {
+        let event = Self.cloudEvent(Self.samples.first { $0.type == .contactLetterReturned }!)
+        var object = try JSONSerialization.jsonObject(with: try event.data()) as! [String: Any]
+        object["addedInV1_1"] = ["anything": true]
+        let decoded = try CloudEvent.decode(headers: Self.headerMap(event), data: try JSONSerialization.data(withJSONObject: object))
+        #expect(decoded == event)
+        // ...while a producer's own output must not carry fields its schema lacks.
+        let strict = (TransferEvent.schemas[.contactLetterReturned]!).validate(
+            try JSONValue.parse(try JSONSerialization.data(withJSONObject: object)), strict: true)
+        #expect(strict == ["$.addedInV1_1: is not in the schema"])
+    }
+
+    /// The schema files are generated from the Swift schemas; this fails when one drifts.
+    /// Regenerate with `UPDATE_SCHEMAS=1 swift test --filter EventContractTests`.
+    @Test("the JSON Schema files in the repo are the ones generated from the Swift schemas")
+    func schemaFiles() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Shared/TransferDomain/Schemas")
+        let update = ProcessInfo.processInfo.environment["UPDATE_SCHEMAS"] == "1"
+        for type in EventType.allCases {
+            let file = directory.appendingPathComponent(type.schemaFileName)
+            let generated = type.schemaDocument.prettyText()
+            if update { try generated.write(to: file, atomically: true, encoding: .utf8) }
+            let committed = try? String(contentsOf: file, encoding: .utf8)
+            #expect(committed == generated, "\(type.schemaFileName) is out of date: run UPDATE_SCHEMAS=1 swift test --filter EventContractTests")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }
+        #expect(Set(files) == Set(EventType.allCases.map(\.schemaFileName)), "no stray schema files")
+    }
+}

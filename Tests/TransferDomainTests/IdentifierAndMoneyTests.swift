@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+import TransferDomain
+
+@Suite("Identifiers and money")
+struct IdentifierAndMoneyTests {
+    @Test("GB 11643 check characters: the standard's examples and X for 10", arguments: [
+        "11010519491231002X",  // GB 11643-1999 example: check value 10 is written X
+        "440524188001010014",  // GB 11643-1999 example
+    ])
+    func validIDs(text: String) throws {
+        let id = try CitizenID(String(text))
+        #expect(id.rawValue == String(text))
+    }
+
+    @Test("invalid IDs are refused, naming the field and the reason", arguments: [
+        ("11010519491231002", "18 characters"),
+        ("110105194912310021", "check character"),  // should be X
+        ("440524188001010015", "check character"),
+        ("4405241880010100A4", "17 characters must be digits"),
+        ("440524188013010014", "birth date"),  // month 13 (check digit recomputed below)
+    ])
+    func invalidIDs(text: String, reason: String) {
+        var candidate = text
+        if reason == "birth date" {
+            let first17 = String(text.prefix(17))
+            candidate = first17 + String(CitizenID.checkCharacter(forFirst17: first17))
+        }
+        let error = #expect(throws: ValidationError.self) { try CitizenID(candidate) }
+        #expect(error?.field == "citizenId")
+        #expect(error?.reason.contains(reason) == true, "\(error?.reason ?? "")")
+    }
+
+    @Test("lower-case x is read as X; birth date and sex come from the number")
+    func derivedFacts() throws {
+        let woman = try CitizenID("11010519491231002x")
+        #expect(woman.rawValue == "11010519491231002X")
+        #expect(woman.birthDate == Fixtures.date("1949-12-31"))
+        #expect(woman.sex == .female)
+        let man = try CitizenID("440524188001010014")
+        #expect(man.sex == .male)
+        #expect(man.masked == "440524********0014")
+    }
+
+    @Test("office codes: 6 digits with a real province; province is the first two")
+    func officeCodes() throws {
+        #expect(try OfficeCode("510100").province.rawValue == "51")
+        #expect(Fixtures.shenzhen.sameProvince(as: Fixtures.guangzhou))
+        #expect(!Fixtures.shenzhen.sameProvince(as: Fixtures.chengdu))
+        for bad in ["51010", "5101000", "99xxxx", "990100", "abcdef"] {
+            let error = #expect(throws: ValidationError.self) { try OfficeCode(bad) }
+            #expect(error?.field == "officeCode")
+        }
+    }
+
+    @Test("document numbers carry their issuer and refuse other shapes")
+    func documentNumbers() throws {
+        let letter = ContactLetterNumber(office: Fixtures.chengdu, year: 2026, sequence: 42)
+        #expect(letter.rawValue == "CL-510100-2026-000042")
+        #expect(letter.issuer == Fixtures.chengdu)
+        #expect(try ContactLetterNumber("CL-510100-2026-000042") == letter)
+        let error = #expect(throws: ValidationError.self) { try RemittanceID("CL-510100-2026-000042") }
+        #expect(error?.field == "remittanceId")
+    }
+
+    @Test("money parses and prints yuan with two decimals, exactly in fen")
+    func moneyText() throws {
+        #expect(try Money("108753.48").fen == 10_875_348)
+        #expect(try Money("0.05").description == "0.05")
+        #expect(try Money("7").description == "7.00")
+        #expect(try Money("7.5").description == "7.50")
+        #expect(try Money("-12.30").fen == -1230)
+        #expect(Money(fen: -5).description == "-0.05")
+        for bad in ["", "1.234", "1,00", "abc", "1.", ".5", "--1"] {
+            let error = #expect(throws: ValidationError.self) { try Money(bad, field: "amount") }
+            #expect(error?.field == "amount", "\(bad)")
+        }
+    }
+
+    @Test("rates multiply money rounding half-up to the fen")
+    func halfUp() {
+        #expect(Money(fen: 5).times(.percent("50")).fen == 3)  // 2.5 → 3
+        #expect(Money(fen: 4).times(.percent("50")).fen == 2)
+        #expect(Money(fen: 161_224).times(.percent("3.97")).fen == 6401)  // 6400.5928
+        #expect(Money(fen: 11_021).times(.percent("2.5")).fen == 276)  // 275.525
+        #expect(Money(fen: -5).times(.percent("50")).fen == -3)  // ties away from zero
+        #expect(Rate.percent("8.31").description == "8.31")
+        #expect(Rate.percent("12").description == "12")
+    }
+
+    @Test("money text and arithmetic round-trip over many random amounts")
+    func moneyProperties() throws {
+        var generator = SplitMix64(seed: 20_261_129)
+        for _ in 0..<5000 {
+            let a = Money(fen: Int.random(in: -10_000_000_000...10_000_000_000, using: &generator))
+            let b = Money(fen: Int.random(in: -10_000_000...10_000_000, using: &generator))
+            #expect(try Money(a.description) == a)
+            #expect((a + b) - b == a)
+            #expect([a, b, a].sum() == a + b + a)
+            let codec = try JSONDecoder().decode(Money.self, from: JSONEncoder().encode(a))
+            #expect(codec == a)
+        }
+    }
+
+    @Test("dates: civil arithmetic, weekdays and ages")
+    func dates() throws {
+        #expect(Fixtures.date("1970-01-01").daysSinceEpoch == 0)
+        #expect(Fixtures.date("2024-02-29").adding(days: 1) == Fixtures.date("2024-03-01"))
+        #expect(Fixtures.date("2026-11-29").isoWeekday == 7)  // a Sunday
+        #expect(LocalDate(year: 2023, month: 2, day: 29) == nil)
+        #expect(Fixtures.date("2025-06-14").years(since: Fixtures.date("1975-06-15")) == 49)
+        #expect(Fixtures.date("2025-06-15").years(since: Fixtures.date("1975-06-15")) == 50)
+        var generator = SplitMix64(seed: 7)
+        for _ in 0..<2000 {
+            let days = Int.random(in: -30_000...60_000, using: &generator)
+            let date = LocalDate(daysSinceEpoch: days)
+            #expect(date.daysSinceEpoch == days)
+            #expect(try LocalDate(date.description) == date)
+        }
+        #expect(throws: ValidationError.self) { try YearMonth("2024-13") }
+        #expect(Fixtures.month("2024-12").advanced(by: 1) == Fixtures.month("2025-01"))
+    }
+
+    @Test("the office directory has at least 10 offices in 8 provinces, accounts marked fictional")
+    func directory() {
+        let offices = OfficeDirectory.standard.offices.values
+        #expect(offices.count >= 10)
+        #expect(Set(offices.map(\.code.province)).count >= 8)
+        for code in ["440300", "330100", "510100"] { #expect(OfficeDirectory.standard[Fixtures.office(code)] != nil) }
+        #expect(offices.allSatisfy { $0.account.bankName.contains("FICTIONAL") && $0.account.isValid })
+    }
+
+    @Test("one province, one card: a card is valid in every city of its province, never across")
+    func cards() {
+        let person = Fixtures.citizenID(birth: "19880101", sequence: "011")
+        let shenzhenCard = SocialSecurityCard(holder: person, issuer: Fixtures.shenzhen, issuedOn: Fixtures.date("2015-01-01"))
+        #expect(shenzhenCard.isValid(at: Fixtures.guangzhou))
+        #expect(!shenzhenCard.isValid(at: Fixtures.chengdu))
+        let wallet = [shenzhenCard]
+        #expect(!wallet.needsNewCard(at: Fixtures.guangzhou))
+        #expect(wallet.needsNewCard(at: Fixtures.chengdu))
+        let both = wallet + [SocialSecurityCard(holder: person, issuer: Fixtures.chengdu, issuedOn: Fixtures.date("2024-01-01"))]
+        #expect(both.valid(at: Fixtures.chengdu)?.issuer == Fixtures.chengdu)
+        #expect(both.valid(at: Fixtures.guangzhou)?.issuer == Fixtures.shenzhen)
+    }
+}
+
+/// A small seedable generator so randomized tests repeat exactly.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
