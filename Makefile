@@ -1,5 +1,9 @@
 # The two commands a newcomer needs. Everything they need is installed by scripts/bootstrap.
-.PHONY: test bootstrap build broker-start broker-stop
+.PHONY: demo test bootstrap build broker-start broker-stop
+
+## make demo: both offices on the embedded broker carrying N (default 200) cases to the end
+demo:
+	@scripts/demo
 
 ## make test: install what is missing, start the embedded broker, run every test, stop the broker
 test: bootstrap

@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -7,12 +7,19 @@ let package = Package(
     products: [
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "TransferDomain", targets: ["TransferDomain"]),
+        .executable(name: "origin-office", targets: ["OriginOfficeMain"]),
+        .executable(name: "destination-office", targets: ["DestinationOfficeMain"]),
+        .executable(name: "transfer-demo", targets: ["TransferDemo"]),
         .executable(name: "kafka-bench", targets: ["KafkaBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "CommandLineArguments"]),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
@@ -36,6 +43,43 @@ let package = Package(
         // The pure domain: Foundation only, no I/O.
         // The JSON Schema files under Schemas/ are generated from the Swift schemas (see the tests).
         .target(name: "TransferDomain", path: "Shared/TransferDomain", exclude: ["Schemas"]),
+        // What both offices run on: store, outbox, inbox, consumer loop, HTTP plumbing, config.
+        .target(
+            name: "OfficeRuntime",
+            dependencies: [
+                "Kafka",
+                "TransferDomain",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/OfficeRuntime"
+        ),
+        .target(
+            name: "OriginOffice",
+            dependencies: ["OfficeRuntime", "TransferDomain"],
+            path: "Services/OriginOffice/Sources"
+        ),
+        .executableTarget(name: "OriginOfficeMain", dependencies: ["OriginOffice"], path: "Services/OriginOffice/Main"),
+        .target(
+            name: "DestinationOffice",
+            dependencies: ["OfficeRuntime", "TransferDomain"],
+            path: "Services/DestinationOffice/Sources"
+        ),
+        .executableTarget(
+            name: "DestinationOfficeMain", dependencies: ["DestinationOffice"], path: "Services/DestinationOffice/Main"),
+        .executableTarget(
+            name: "TransferDemo",
+            dependencies: [
+                "TransferDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/Demo"
+        ),
         .executableTarget(
             name: "KafkaBench",
             dependencies: [
@@ -60,6 +104,19 @@ let package = Package(
             name: "TransferDomainTests",
             dependencies: ["TransferDomain"],
             path: "Tests/TransferDomainTests"
+        ),
+        .testTarget(
+            name: "OfficeTests",
+            dependencies: [
+                "OriginOffice",
+                "DestinationOffice",
+                "OfficeRuntime",
+                "Kafka",
+                "TransferDomain",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/OfficeTests"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -48,7 +48,7 @@ public enum DestinationCaseState: String, Codable, Sendable, Hashable, CaseItera
     public var isTerminal: Bool { [.rejected, .temporaryAccountOpened, .letterReturned, .completed].contains(self) }
 }
 
-public enum DestinationCaseEvent: Hashable, Sendable {
+public enum DestinationCaseEvent: Hashable, Sendable, Codable {
     case reviewed(DestinationReview.Outcome, letter: ContactLetterNumber?, on: LocalDate)
     case letterReturned([ReturnCode], on: LocalDate)
     case formReceived(InformationForm, on: LocalDate)
@@ -57,7 +57,7 @@ public enum DestinationCaseEvent: Hashable, Sendable {
     case excessRefunded(RemittanceID, Money, on: LocalDate)
     case completed(on: LocalDate)
 
-    var name: String {
+    public var name: String {
         switch self {
         case .reviewed: return "review"
         case .letterReturned: return "letter returned"
@@ -203,6 +203,13 @@ public struct DestinationCase: Hashable, Sendable {
         return result
     }
 
+    /// Rebuilds a case from the events applied to it, in order.
+    public static func replay(id: CaseID, submittedOn: LocalDate, events: [DestinationCaseEvent]) throws(IllegalTransition) -> DestinationCase {
+        var result = DestinationCase(id: id, submittedOn: submittedOn)
+        for event in events { try result.apply(event) }
+        return result
+    }
+
     public static func == (lhs: DestinationCase, rhs: DestinationCase) -> Bool {
         lhs.id == rhs.id && lhs.state == rhs.state && lhs.contactLetter == rhs.contactLetter && lhs.form == rhs.form
             && lhs.received == rhs.received && lhs.reviewCodes == rhs.reviewCodes && lhs.returnCodes == rhs.returnCodes
@@ -231,7 +238,7 @@ public enum OriginCaseState: String, Codable, Sendable, Hashable, CaseIterable {
     public var isTerminal: Bool { self == .returned || self == .closed }
 }
 
-public enum OriginCaseEvent: Hashable, Sendable {
+public enum OriginCaseEvent: Hashable, Sendable, Codable {
     case returned([ReturnCode], on: LocalDate)
     case formIssued(InformationForm, on: LocalDate)
     case fundsRemitted(RemittanceID, Money, on: LocalDate)
@@ -242,7 +249,7 @@ public enum OriginCaseEvent: Hashable, Sendable {
     case excessRefunded(RemittanceID, Money, on: LocalDate)
     case completed(on: LocalDate)
 
-    var name: String {
+    public var name: String {
         switch self {
         case .returned: return "return"
         case .formIssued: return "information form"
@@ -349,6 +356,13 @@ public struct OriginCase: Hashable, Sendable {
 
     private func illegal(_ event: OriginCaseEvent) -> IllegalTransition {
         IllegalTransition(state: state.rawValue, event: event.name)
+    }
+
+    /// Rebuilds a case from the events applied to it, in order.
+    public static func replay(id: CaseID, contactLetter: ContactLetterNumber, receivedOn: LocalDate, events: [OriginCaseEvent]) throws(IllegalTransition) -> OriginCase {
+        var result = OriginCase(id: id, contactLetter: contactLetter, receivedOn: receivedOn)
+        for event in events { try result.apply(event) }
+        return result
     }
 
     public static func == (lhs: OriginCase, rhs: OriginCase) -> Bool {

@@ -75,7 +75,7 @@ public struct OfficeDirectory: Sendable {
             ("110000", "Beijing", "Beijing"), ("310000", "Shanghai", "Shanghai"), ("500000", "Chongqing", "Chongqing"),
             ("440100", "Guangzhou", "Guangdong"), ("440300", "Shenzhen", "Guangdong"),
             ("330100", "Hangzhou", "Zhejiang"), ("330200", "Ningbo", "Zhejiang"),
-            ("510100", "Chengdu", "Sichuan"), ("420100", "Wuhan", "Hubei"), ("320100", "Nanjing", "Jiangsu"),
+            ("510100", "Chengdu", "Sichuan"), ("510700", "Mianyang", "Sichuan"), ("420100", "Wuhan", "Hubei"), ("320100", "Nanjing", "Jiangsu"),
             ("320500", "Suzhou", "Jiangsu"), ("610100", "Xi'an", "Shaanxi"), ("430100", "Changsha", "Hunan"),
             ("370200", "Qingdao", "Shandong"), ("350200", "Xiamen", "Fujian"),
         ].enumerated().compactMap { index, entry -> Office? in

@@ -80,7 +80,7 @@ public enum DestinationReview {
         }
     }
 
-    public enum Outcome: Hashable, Sendable {
+    public enum Outcome: Hashable, Sendable, Codable {
         case contactLetter
         case temporaryAccount
         case rejected([ReviewCode])

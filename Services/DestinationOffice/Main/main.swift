@@ -1,0 +1,5 @@
+import Foundation
+import DestinationOffice
+import OfficeRuntime
+
+exit(await OfficeMain.run(DestinationOffice.self))

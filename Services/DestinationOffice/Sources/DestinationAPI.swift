@@ -1,0 +1,108 @@
+import Foundation
+import TransferDomain
+
+/// Request and response bodies of the destination office's HTTP API (see `openapi.yaml`).
+enum DestinationAPI {
+    struct CardInput: Codable {
+        var issuer: OfficeCode
+        var issuedOn: LocalDate
+    }
+
+    struct PersonInput: Decodable {
+        var name: String
+        var hukouProvince: ProvinceCode
+        var registeredOn: LocalDate
+        var contributing: Bool?
+        var receivesPension: Bool?
+        /// First month contributed here (default: the registration month).
+        var contributingSince: YearMonth?
+        /// Cards the person already holds.
+        var cards: [CardInput]?
+    }
+
+    struct PlaceView: Encodable {
+        var placeCode: OfficeCode
+        var accountKind: AccountKind
+        var months: Int
+        var lastContribution: YearMonth
+    }
+
+    struct ClaimingPlaceView: Encodable {
+        var rule: Int
+        var office: OfficeCode?
+        var province: ProvinceCode?
+        var explanation: String
+    }
+
+    struct PersonView: Encodable {
+        var citizenId: CitizenID
+        var name: String
+        var hukouProvince: ProvinceCode
+        var registeredOn: LocalDate
+        var contributing: Bool
+        var cards: [CardInput]
+        /// A card for this province was issued by this registration.
+        var cardIssued: Bool
+        var places: [PlaceView]
+        var cumulativeMonths: Int
+        var claimingPlace: ClaimingPlaceView
+    }
+
+    struct ApplicationInput: Decodable {
+        var citizenId: CitizenID
+        /// As on the application form; the registered name wins when the person is registered here.
+        var name: String?
+        var hukouProvince: ProvinceCode?
+        var originOffice: OfficeCode
+        var certificateNo: CertificateNumber?
+        var approvedTransfer: Bool?
+    }
+
+    struct ApplicationResult: Encodable {
+        var caseId: CaseID
+        var state: DestinationCaseState
+        var contactLetterNo: ContactLetterNumber?
+        var reasons: [ReviewCode]
+    }
+
+    struct RemittanceView: Encodable {
+        var remittanceId: String
+        var kind: String
+        var amount: Money
+        var valueDate: String
+    }
+
+    struct CaseView: Encodable {
+        var caseId: String
+        var citizenId: String
+        var originOffice: String
+        var state: DestinationCaseState
+        var contactLetterNo: String?
+        var submittedOn: String
+        var reviewReasons: [ReviewCode]
+        var returnReasons: [ReturnCode]
+        var expected: Money?
+        var received: Money
+        var difference: Money?
+        var originTerminatedOn: String?
+        var deadlines: [String: Deadline]
+        var originOverdue: Bool
+        var remittances: [RemittanceView]
+        var timeline: [TimelineEntry]
+    }
+
+    struct CaseSummary: Encodable {
+        var caseId: String
+        var citizenId: String
+        var originOffice: String
+        var state: String
+        var submittedOn: String
+        var originDueOn: String?
+        var overdue: Bool
+    }
+
+    struct CaseList: Encodable {
+        var cases: [CaseSummary]
+        var count: Int
+    }
+}

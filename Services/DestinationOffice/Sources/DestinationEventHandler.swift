@@ -1,0 +1,110 @@
+import Foundation
+import GRDB
+import Logging
+import OfficeRuntime
+import TransferDomain
+
+/// The destination's side of the process (DOMAIN.md step 4): tracks form and funds in either
+/// order, posts each remittance once, completes on an exact match, raises discrepancies and
+/// refunds excesses.
+struct DestinationEventHandler: OfficeEventHandler {
+    let context: OfficeContext
+
+    func handle(_ event: CloudEvent, in db: Database) throws {
+        switch event.event {
+        case .paymentCertificateIssued(let certificate):
+            try db.execute(
+                sql: "INSERT INTO certificate (certificateNo, citizenId, origin, issuedOn) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [certificate.certificateNo.rawValue, certificate.person.citizenId.rawValue, certificate.origin.code.rawValue, certificate.issuedOn.description])
+        case .contactLetterReturned(let returned):
+            var record = try existingCase(returned.caseId, from: event.source, db)
+            try DestinationStore.apply(.letterReturned(returned.reasons, on: returned.returnedOn), to: &record, calendar: context.calendar, db)
+        case .infoFormIssued(let issued):
+            var record = try existingCase(issued.caseId, from: event.source, db)
+            let (outcome, domain) = try DestinationStore.apply(.formReceived(issued.form, on: context.clock.today), to: &record, calendar: context.calendar, db)
+            if outcome == .applied { try afterReconciliation(domain, &record, db) }
+        case .fundsRemitted(let funds):
+            var record = try existingCase(funds.caseId, from: event.source, db)
+            let (outcome, domain) = try DestinationStore.apply(
+                .fundsReceived(funds.remittanceId, funds.amount, on: funds.valueDate), to: &record, calendar: context.calendar, db)
+            guard outcome == .applied else { return }
+            try db.execute(
+                sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'received', ?, ?)",
+                arguments: [funds.remittanceId.rawValue, record.caseId, funds.amount.fen, funds.valueDate.description])
+            try afterReconciliation(domain, &record, db)
+        case .originRelationshipTerminated(let terminated):
+            var record = try existingCase(terminated.caseId, from: event.source, db)
+            if record.originTerminatedOn == nil {
+                record.originTerminatedOn = terminated.terminatedOn.description
+                try record.update(db)
+            }
+        case .contactLetterIssued, .applicationRejected, .temporaryAccountOpened, .reconciliationDiscrepancyRaised, .excessRefunded,
+            .transferCompleted:
+            throw DomainError("\(event.type.ceType) is written by destination offices; a destination office does not take it")
+        }
+    }
+
+    /// After form or funds: complete on a match; otherwise raise the discrepancy, refunding an
+    /// excess at once (a shortfall waits for the origin's supplementary remittance).
+    private func afterReconciliation(_ domain: DestinationCase, _ record: inout DestinationCaseRecord, _ db: Database) throws {
+        let origin = try OfficeCode(record.origin)
+        guard let letter = domain.contactLetter, let expected = domain.expected else { return }
+        var current = domain
+        if current.state == .discrepancy {
+            let today = context.clock.today
+            try context.publish(
+                .reconciliationDiscrepancyRaised(ReconciliationDiscrepancyRaised(
+                    caseId: current.id, contactLetterNo: letter, expected: expected, received: current.received, raisedOn: today)),
+                to: origin, in: db)
+            if current.received > expected {
+                let excess = current.received - expected
+                let refundID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: db)
+                (_, current) = try DestinationStore.apply(.excessRefunded(refundID, excess, on: today), to: &record, calendar: context.calendar, db)
+                try db.execute(
+                    sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'refunded', ?, ?)",
+                    arguments: [refundID.rawValue, record.caseId, excess.fen, today.description])
+                try context.publish(
+                    .excessRefunded(ExcessRefunded(
+                        caseId: current.id, contactLetterNo: letter, refundId: refundID, amount: excess,
+                        payerAccount: try context.directory.office(context.office).account,
+                        payeeAccount: try context.directory.office(origin).account, valueDate: today)),
+                    to: origin, in: db)
+            }
+        }
+        if current.state == .matched {
+            try complete(current, letter: letter, origin: origin, &record, db)
+        }
+    }
+
+    /// Posts the origin's ledger to the person's history (contribution periods accumulate),
+    /// completes the case and tells the origin.
+    private func complete(_ domain: DestinationCase, letter: ContactLetterNumber, origin: OfficeCode, _ record: inout DestinationCaseRecord, _ db: Database) throws {
+        let today = context.clock.today
+        guard let form = domain.form else { return }
+        try DestinationStore.apply(.completed(on: today), to: &record, calendar: context.calendar, db)
+        for (place, rows) in Dictionary(grouping: form.ledger, by: \.placeCode) {
+            let months = rows.reduce(0) { $0 + $1.months }
+            guard months > 0, let lastYear = rows.map(\.year).max() else { continue }
+            try db.execute(
+                sql: """
+                    INSERT INTO historyPlace (citizenId, placeCode, accountKind, months, lastContribution, sourceCaseId)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
+                arguments: [record.citizenId, place.rawValue, form.accountKind.rawValue, months, "\(lastYear)-12", record.caseId])
+        }
+        try context.publish(
+            .transferCompleted(TransferCompleted(caseId: domain.id, contactLetterNo: letter, receivedTotal: domain.received, completedOn: today)),
+            to: origin, in: db)
+        context.logger.info("Transfer completed", metadata: ["case.id": .string(record.caseId), "amount": .string(domain.received.description)])
+    }
+
+    private func existingCase(_ id: CaseID, from origin: OfficeCode, _ db: Database) throws -> DestinationCaseRecord {
+        guard let record = try DestinationStore.caseRecord(id, db) else {
+            throw DomainError("no case \(id) at destination \(context.office)")
+        }
+        guard record.origin == origin.rawValue else {
+            throw DomainError("case \(id) belongs to origin \(record.origin), not \(origin)")
+        }
+        return record
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+import GRDB
+import Hummingbird
+import Metrics
+import OfficeRuntime
+import TransferDomain
+
+/// The destination office: takes applications, reviews them, issues contact letters,
+/// reconciles forms against funds and completes cases.
+public struct DestinationOffice: OfficeService {
+    public static let role = OfficeRole.destination
+    let context: OfficeContext
+
+    public init(context: OfficeContext) {
+        self.context = context
+    }
+
+    public static func registerMigrations(_ migrator: inout DatabaseMigrator) {
+        DestinationSchema.register(&migrator)
+    }
+
+    public var eventHandler: any OfficeEventHandler { DestinationEventHandler(context: context) }
+
+    public func addRoutes(to router: Router<BasicRequestContext>) {
+        let group = router.group("v1")
+        group.put("persons/:citizenId") { request, requestContext in try await self.putPerson(request, requestContext) }
+        group.get("persons/:citizenId") { _, requestContext in try await self.getPerson(requestContext) }
+        group.post("applications") { request, _ in try await self.fileApplication(request) }
+        group.get("cases/:caseId") { _, requestContext in try await self.getCase(requestContext) }
+        group.get("cases") { request, _ in try await self.listCases(request) }
+    }
+
+    // MARK: - People
+
+    private func citizenID(_ requestContext: BasicRequestContext) throws -> CitizenID {
+        try CitizenID(requestContext.parameters.get("citizenId") ?? "", field: "citizenId")
+    }
+
+    /// Registers a person contributing here; issues a card for this province when none they
+    /// hold is valid here ("one province, one card").
+    func putPerson(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+        let id = try citizenID(requestContext)
+        let input = try await JSONBody.decode(DestinationAPI.PersonInput.self, from: request)
+        guard !input.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError(field: "name", reason: "must not be empty") }
+        let office = context.office
+        let (created, cardIssued) = try await context.database.writer.write { db -> (Bool, Bool) in
+            let existing = try DestinationStore.person(id, db)
+            let record = DestinationPersonRecord(
+                citizenId: id.rawValue, name: input.name, hukouProvince: input.hukouProvince.rawValue,
+                registeredOn: input.registeredOn.description, contributing: input.contributing ?? true,
+                receivesPension: input.receivesPension ?? false,
+                contributingSince: (input.contributingSince ?? input.registeredOn.yearMonth).description, updatedAt: Date())
+            try record.save(db)
+            for card in input.cards ?? [] {
+                try db.execute(
+                    sql: "INSERT INTO card (citizenId, issuer, issuedOn) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    arguments: [id.rawValue, card.issuer.rawValue, card.issuedOn.description])
+            }
+            let cards = try Self.cards(id, db)
+            var issued = false
+            if cards.needsNewCard(at: office) {
+                try db.execute(
+                    sql: "INSERT INTO card (citizenId, issuer, issuedOn) VALUES (?, ?, ?)",
+                    arguments: [id.rawValue, office.rawValue, input.registeredOn.description])
+                issued = true
+            }
+            return (existing == nil, issued)
+        }
+        var view = try await personView(id)
+        view.cardIssued = cardIssued
+        return try JSONBody.response(view, status: created ? .created : .ok)
+    }
+
+    static func cards(_ id: CitizenID, _ db: Database) throws -> [SocialSecurityCard] {
+        try Row.fetchAll(db, sql: "SELECT issuer, issuedOn FROM card WHERE citizenId = ? ORDER BY issuedOn", arguments: [id.rawValue]).map {
+            SocialSecurityCard(holder: id, issuer: try OfficeCode($0["issuer"]), issuedOn: try LocalDate($0["issuedOn"]))
+        }
+    }
+
+    func getPerson(_ requestContext: BasicRequestContext) async throws -> Response {
+        try JSONBody.response(try await personView(try citizenID(requestContext)))
+    }
+
+    func personView(_ id: CitizenID) async throws -> DestinationAPI.PersonView {
+        let (person, cards, history) = try await context.database.writer.read { db in
+            (try DestinationStore.person(id, db), try Self.cards(id, db),
+             try HistoryRow.fetchAll(db, sql: "SELECT placeCode, accountKind, months, lastContribution FROM historyPlace WHERE citizenId = ? ORDER BY lastContribution", arguments: [id.rawValue]))
+        }
+        guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
+        var places = try history.map {
+            DestinationAPI.PlaceView(
+                placeCode: try OfficeCode($0.placeCode), accountKind: AccountKind(rawValue: $0.accountKind) ?? .general,
+                months: $0.months, lastContribution: try YearMonth($0.lastContribution))
+        }
+        let since = try YearMonth(person.contributingSince)
+        let thisMonth = context.clock.today.yearMonth
+        if person.contributing, since <= thisMonth {
+            places.append(.init(placeCode: context.office, accountKind: .general, months: since.distance(to: thisMonth) + 1, lastContribution: thisMonth))
+        }
+        let hukou = try ProvinceCode(person.hukouProvince)
+        let decision = ClaimingPlace.decide(
+            places: places.map { .init(office: $0.placeCode, kind: $0.accountKind, contributionMonths: $0.months, lastContribution: $0.lastContribution) },
+            hukouProvince: hukou)
+        let claiming: DestinationAPI.ClaimingPlaceView
+        switch decision {
+        case .hukouPlace(let office):
+            claiming = .init(rule: 1, office: office, province: office.province, explanation: "general relationship in the hukou province")
+        case .currentPlace(let office):
+            claiming = .init(rule: 2, office: office, province: office.province, explanation: "current place, 10 or more contribution years")
+        case .earlierPlace(let office):
+            claiming = .init(rule: 3, office: office, province: office.province, explanation: "most recent earlier place with 10 or more years")
+        case .hukouProvince(let province):
+            claiming = .init(rule: 4, office: nil, province: province, explanation: "no place qualifies: everything is collected in the hukou province")
+        }
+        return DestinationAPI.PersonView(
+            citizenId: id, name: person.name, hukouProvince: hukou, registeredOn: try LocalDate(person.registeredOn),
+            contributing: person.contributing, cards: cards.map { .init(issuer: $0.issuer, issuedOn: $0.issuedOn) }, cardIssued: false,
+            places: places, cumulativeMonths: places.reduce(0) { $0 + $1.months }, claimingPlace: claiming)
+    }
+
+    // MARK: - Applications
+
+    /// Files an application and reviews it at once (step 2): a contact letter to the origin, a
+    /// written explanation with reason codes, or a temporary account.
+    func fileApplication(_ request: Request) async throws -> Response {
+        let input = try await JSONBody.decode(DestinationAPI.ApplicationInput.self, from: request)
+        let origin = try context.directory.office(input.originOffice, field: "originOffice")
+        guard origin.code != context.office else { throw ValidationError(field: "originOffice", reason: "is this office") }
+        let destination = try context.directory.office(context.office)
+        let today = context.clock.today
+        let office = context.office
+        let calendar = context.calendar
+        let result = try await context.database.writer.write { db -> DestinationAPI.ApplicationResult in
+            let person = try DestinationStore.person(input.citizenId, db)
+            guard let name = person?.name ?? input.name, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError(field: "name", reason: "is required for a person not registered here")
+            }
+            guard let hukou = try person.map({ try ProvinceCode($0.hukouProvince) }) ?? input.hukouProvince else {
+                throw ValidationError(field: "hukouProvince", reason: "is required for a person not registered here")
+            }
+            let facts = PersonFacts(citizenID: input.citizenId, name: name, hukouProvince: hukou)
+            let open = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM destinationCase WHERE citizenId = ? AND state NOT IN ('rejected', 'temporary-account-opened', 'letter-returned', 'completed')",
+                arguments: [input.citizenId.rawValue]) ?? 0
+            let certificates = try String.fetchAll(
+                db, sql: "SELECT certificateNo FROM certificate WHERE citizenId = ? AND origin = ?", arguments: [input.citizenId.rawValue, origin.code.rawValue])
+            let outcome = DestinationReview.review(
+                .init(
+                    person: facts, origin: origin.code, destination: office, registeredOn: person.flatMap { try? LocalDate($0.registeredOn) },
+                    contributingHere: person?.contributing ?? false, receivesPension: person?.receivesPension ?? false,
+                    certificateNumber: input.certificateNo, certificatesFromOrigin: Set(certificates.compactMap { try? CertificateNumber($0) }),
+                    hasOpenTransfer: open > 0, approvedTransfer: input.approvedTransfer ?? false))
+            let caseID = CaseID()
+            var record = DestinationCaseRecord(
+                caseId: caseID.description, citizenId: input.citizenId.rawValue, name: name, hukouProvince: hukou.rawValue,
+                origin: origin.code.rawValue, submittedOn: today.description, state: DestinationCaseState.submitted.rawValue,
+                certificateNo: input.certificateNo?.rawValue, approvedTransfer: input.approvedTransfer ?? false, events: "[]", updatedAt: Date())
+            try record.insert(db)
+            let personRef = PersonRef(facts)
+            var letter: ContactLetterNumber?
+            switch outcome {
+            case .contactLetter:
+                let number = try DocumentSequence.next(ContactLetterNumber.self, office: office, year: today.year, in: db)
+                letter = number
+                try context.publish(
+                    .contactLetterIssued(ContactLetterIssued(
+                        caseId: caseID, contactLetterNo: number, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination),
+                        destinationAccount: destination.account, certificateNo: input.certificateNo, applicationDate: today, issuedOn: today)),
+                    to: origin.code, in: db)
+            case .rejected(let codes):
+                try context.publish(
+                    .applicationRejected(ApplicationRejected(
+                        caseId: caseID, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination), reasons: codes, decidedOn: today)),
+                    to: origin.code, in: db)
+            case .temporaryAccount:
+                try context.publish(
+                    .temporaryAccountOpened(TemporaryAccountOpened(
+                        caseId: caseID, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination), openedOn: today)),
+                    to: origin.code, in: db)
+            }
+            let (_, domain) = try DestinationStore.apply(.reviewed(outcome, letter: letter, on: today), to: &record, calendar: calendar, db)
+            return .init(caseId: caseID, state: domain.state, contactLetterNo: letter, reasons: domain.reviewCodes)
+        }
+        context.doorbell.ring()
+        context.logger.info(
+            "Application reviewed",
+            metadata: ["case.id": .string(result.caseId.description), "case.state": .string(result.state.rawValue), "citizen.id": .string(input.citizenId.masked)])
+        return try JSONBody.response(result, status: .created)
+    }
+
+    // MARK: - Cases
+
+    func getCase(_ requestContext: BasicRequestContext) async throws -> Response {
+        let id = try CaseID(requestContext.parameters.get("caseId") ?? "", field: "caseId")
+        let (record, remittances) = try await context.database.writer.read { db in
+            (try DestinationStore.caseRecord(id, db), try RemittanceRow.forCase(id, db))
+        }
+        guard let record else { throw Problem.notFound("no case \(id) at office \(context.office)") }
+        let domain = try record.domainCase()
+        let deadlines = domain.deadlines(calendar: context.calendar)
+        let today = context.clock.today
+        return try JSONBody.response(
+            DestinationAPI.CaseView(
+                caseId: record.caseId, citizenId: record.citizenId, originOffice: record.origin, state: domain.state,
+                contactLetterNo: record.contactLetterNo, submittedOn: record.submittedOn, reviewReasons: domain.reviewCodes,
+                returnReasons: domain.returnCodes, expected: domain.expected, received: domain.received,
+                difference: domain.expected.map { domain.received - $0 }, originTerminatedOn: record.originTerminatedOn,
+                deadlines: deadlines,
+                originOverdue: [.contactLetterSent, .awaitingForm, .awaitingFunds].contains(domain.state) && (deadlines["originAnswer"].map { today > $0.due } ?? false),
+                remittances: remittances.map {
+                    .init(remittanceId: $0.remittanceId, kind: $0.kind, amount: Money(fen: $0.amountFen), valueDate: $0.valueDate)
+                },
+                timeline: domain.timeline))
+    }
+
+    /// `GET /v1/cases?state=...&overdue=true`: overdue means the origin is past its deadline to
+    /// answer (or, once matched, completion is past its own).
+    func listCases(_ request: Request) async throws -> Response {
+        var sql = "SELECT caseId, citizenId, origin, state, submittedOn, originDueOn, completionDueOn FROM destinationCase"
+        var conditions: [String] = []
+        var arguments: [String] = []
+        if let state = request.query("state") {
+            guard DestinationCaseState(rawValue: state) != nil else {
+                throw ValidationError(field: "state", reason: "must be one of \(DestinationCaseState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            conditions.append("state = ?")
+            arguments.append(state)
+        }
+        let today = context.clock.today.description
+        let overdueSQL = "((state IN ('contact-letter-sent', 'awaiting-form', 'awaiting-funds') AND originDueOn < ?) OR (state IN ('matched', 'discrepancy') AND completionDueOn < ?))"
+        if request.query("overdue") == "true" {
+            conditions.append(overdueSQL)
+            arguments += [today, today]
+        }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY submittedOn, caseId LIMIT 1000"
+        let rows = try await context.database.writer.read { [sql, arguments] db in
+            try CaseRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+        }
+        let cases = rows.map { row -> DestinationAPI.CaseSummary in
+            let state = row.state
+            let originDue = row.originDueOn
+            let completionDue = row.completionDueOn
+            let overdue = (["contact-letter-sent", "awaiting-form", "awaiting-funds"].contains(state) && (originDue.map { $0 < today } ?? false))
+                || (["matched", "discrepancy"].contains(state) && (completionDue.map { $0 < today } ?? false))
+            return .init(
+                caseId: row.caseId, citizenId: row.citizenId, originOffice: row.origin, state: state, submittedOn: row.submittedOn,
+                originDueOn: originDue, overdue: overdue)
+        }
+        return try JSONBody.response(DestinationAPI.CaseList(cases: cases, count: cases.count))
+    }
+
+    struct CaseRow: Codable, FetchableRecord, Sendable {
+        var caseId: String
+        var citizenId: String
+        var origin: String
+        var state: String
+        var submittedOn: String
+        var originDueOn: String?
+        var completionDueOn: String?
+    }
+
+    struct HistoryRow: Codable, FetchableRecord, Sendable {
+        var placeCode: String
+        var accountKind: String
+        var months: Int
+        var lastContribution: String
+    }
+
+    // MARK: - Gauges
+
+    public func recordGauges() async {
+        let today = context.clock.today.description
+        guard let (byState, overdue) = try? await context.database.writer.read({ db in
+            (try StateCount.fetch(table: "destinationCase", db),
+             try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM destinationCase WHERE state IN ('contact-letter-sent', 'awaiting-form', 'awaiting-funds') AND originDueOn < ?",
+                arguments: [today]) ?? 0)
+        }) else { return }
+        var counts = Dictionary(uniqueKeysWithValues: DestinationCaseState.allCases.map { ($0.rawValue, 0) })
+        for row in byState { counts[row.state] = row.n }
+        for (state, count) in counts { Gauge(label: "cases", dimensions: [("state", state)]).record(count) }
+        Gauge(label: "cases_overdue").record(overdue)
+    }
+}

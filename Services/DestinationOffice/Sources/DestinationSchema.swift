@@ -1,0 +1,68 @@
+import GRDB
+
+/// The destination office's tables. Migrations are named and never edited once shipped.
+enum DestinationSchema {
+    static func register(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("destination-v1") { db in
+            try db.create(table: "person") { t in
+                t.primaryKey("citizenId", .text)
+                t.column("name", .text).notNull()
+                t.column("hukouProvince", .text).notNull()
+                t.column("registeredOn", .text).notNull()
+                t.column("contributing", .boolean).notNull()
+                t.column("receivesPension", .boolean).notNull().defaults(to: false)
+                t.column("contributingSince", .text).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "card") { t in
+                t.column("citizenId", .text).notNull().references("person", onDelete: .cascade)
+                t.column("issuer", .text).notNull()
+                t.column("issuedOn", .text).notNull()
+                t.primaryKey(["citizenId", "issuer"])
+            }
+            try db.create(table: "historyPlace") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("citizenId", .text).notNull().references("person", onDelete: .cascade)
+                t.column("placeCode", .text).notNull()
+                t.column("accountKind", .text).notNull()
+                t.column("months", .integer).notNull().check { $0 > 0 }
+                t.column("lastContribution", .text).notNull()
+                t.column("sourceCaseId", .text).notNull()
+                t.uniqueKey(["sourceCaseId", "placeCode"])
+            }
+            try db.create(table: "certificate") { t in
+                t.primaryKey("certificateNo", .text)
+                t.column("citizenId", .text).notNull()
+                t.column("origin", .text).notNull()
+                t.column("issuedOn", .text).notNull()
+            }
+            try db.create(table: "destinationCase") { t in
+                t.primaryKey("caseId", .text)
+                t.column("citizenId", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("hukouProvince", .text).notNull()
+                t.column("origin", .text).notNull()
+                t.column("submittedOn", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("contactLetterNo", .text).unique()
+                t.column("certificateNo", .text)
+                t.column("approvedTransfer", .boolean).notNull()
+                t.column("originDueOn", .text)
+                t.column("completionDueOn", .text)
+                t.column("originTerminatedOn", .text)
+                t.column("events", .text).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(index: "destinationCase_state", on: "destinationCase", columns: ["state"])
+            try db.create(index: "destinationCase_person", on: "destinationCase", columns: ["citizenId"])
+            try db.create(table: "remittance") { t in
+                // The same remittance id posts once, whatever the redelivery.
+                t.primaryKey("remittanceId", .text)
+                t.column("caseId", .text).notNull().references("destinationCase")
+                t.column("kind", .text).notNull().check(sql: "kind IN ('received', 'refunded')")
+                t.column("amountFen", .integer).notNull().check { $0 > 0 }
+                t.column("valueDate", .text).notNull()
+            }
+        }
+    }
+}

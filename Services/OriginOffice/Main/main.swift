@@ -1,0 +1,5 @@
+import Foundation
+import OfficeRuntime
+import OriginOffice
+
+exit(await OfficeMain.run(OriginOffice.self))

@@ -1,0 +1,274 @@
+import Foundation
+import GRDB
+import Hummingbird
+import Metrics
+import OfficeRuntime
+import TransferDomain
+
+/// The origin office: holds people's relationships and ledgers, answers contact letters,
+/// remits funds and closes relationships.
+public struct OriginOffice: OfficeService {
+    public static let role = OfficeRole.origin
+    let context: OfficeContext
+
+    public init(context: OfficeContext) {
+        self.context = context
+    }
+
+    public static func registerMigrations(_ migrator: inout DatabaseMigrator) {
+        OriginSchema.register(&migrator)
+    }
+
+    public var eventHandler: any OfficeEventHandler { OriginEventHandler(context: context) }
+
+    public func addRoutes(to router: Router<BasicRequestContext>) {
+        let group = router.group("v1")
+        group.put("persons/:citizenId") { request, requestContext in try await self.putPerson(request, requestContext) }
+        group.get("persons/:citizenId") { _, requestContext in try await self.getPerson(requestContext) }
+        group.post("persons/:citizenId/months") { request, requestContext in try await self.postMonths(request, requestContext) }
+        group.post("persons/:citizenId/suspension") { request, requestContext in try await self.suspend(request, requestContext) }
+        group.post("persons/:citizenId/certificates") { request, requestContext in try await self.issueCertificate(request, requestContext) }
+        group.get("cases/:caseId") { _, requestContext in try await self.getCase(requestContext) }
+        group.get("cases") { request, _ in try await self.listCases(request) }
+    }
+
+    // MARK: - People
+
+    private func citizenID(_ requestContext: BasicRequestContext) throws -> CitizenID {
+        try CitizenID(requestContext.parameters.get("citizenId") ?? "", field: "citizenId")
+    }
+
+    func putPerson(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+        let id = try citizenID(requestContext)
+        let input = try await JSONBody.decode(OriginAPI.PersonInput.self, from: request)
+        guard !input.name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError(field: "name", reason: "must not be empty")
+        }
+        if input.status == .transferred {
+            throw ValidationError(field: "status", reason: "transferred is set by a transfer, not by hand")
+        }
+        if let arrears = input.arrears, arrears < .zero { throw ValidationError(field: "arrears", reason: "must not be negative") }
+        if let pre = input.pre1998Account, pre < .zero { throw ValidationError(field: "pre1998Account", reason: "must not be negative") }
+        let created = try await context.database.writer.write { db -> Bool in
+            let existing = try OriginStore.person(id, db)
+            if existing?.relationshipStatus == .transferred {
+                throw Problem.conflict("the relationship of \(id) was transferred out by \(existing?.transferredBy ?? "a transfer")")
+            }
+            let record = PersonRecord(
+                citizenId: id.rawValue, name: input.name, hukouProvince: input.hukouProvince.rawValue,
+                status: (input.status ?? existing?.relationshipStatus ?? .contributing).rawValue,
+                arrearsFen: (input.arrears ?? existing.map { Money(fen: $0.arrearsFen) } ?? .zero).fen,
+                pre1998Fen: (input.pre1998Account ?? existing.map { Money(fen: $0.pre1998Fen) } ?? .zero).fen,
+                receivesPension: input.receivesPension ?? existing?.receivesPension ?? false,
+                accountKind: (input.accountKind ?? existing?.kind ?? .general).rawValue, transferredBy: nil, updatedAt: Date())
+            try record.save(db)
+            return existing == nil
+        }
+        context.logger.info("Person registered", metadata: ["citizen.id": .string(id.masked), "created": "\(created)"])
+        return try JSONBody.response(try await personView(id), status: created ? .created : .ok)
+    }
+
+    func getPerson(_ requestContext: BasicRequestContext) async throws -> Response {
+        try JSONBody.response(try await personView(try citizenID(requestContext)))
+    }
+
+    func personView(_ id: CitizenID) async throws -> OriginAPI.PersonView {
+        let (person, months) = try await context.database.writer.read { db in
+            (try OriginStore.person(id, db), try OriginStore.months(id, db))
+        }
+        guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
+        var balance: Money?
+        var balanceError: String?
+        var ledger: [OriginAPI.YearSummary] = []
+        do {
+            let form = try TransferCalculator.informationForm(
+                months: months, pre1998Account: Money(fen: person.pre1998Fen), kind: person.kind,
+                transferYear: max(context.clock.today.year, months.last?.period.year ?? 0), rates: context.configuration.creditingRates)
+            balance = form.individualAccountTotal
+            ledger = form.ledger.map { .init(year: $0.year, months: $0.months, credited: $0.credited, interest: $0.interest, closingBalance: $0.closingBalance) }
+        } catch {
+            balanceError = "\(error)"
+        }
+        return OriginAPI.PersonView(
+            citizenId: id, name: person.name, hukouProvince: try ProvinceCode(person.hukouProvince), status: person.relationshipStatus,
+            accountKind: person.kind, arrears: Money(fen: person.arrearsFen), receivesPension: person.receivesPension,
+            transferredBy: person.transferredBy, monthsPaid: months.count, insuredFrom: months.first?.period, insuredTo: months.last?.period,
+            individualAccountBalance: balance, balanceError: balanceError, ledger: ledger)
+    }
+
+    func postMonths(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+        let id = try citizenID(requestContext)
+        let input = try await JSONBody.decode(OriginAPI.MonthsInput.self, from: request)
+        for (index, month) in input.months.enumerated() {
+            if month.base <= .zero { throw ValidationError(field: "months[\(index)].base", reason: "must be positive") }
+            if month.employerRate > .percent("100") || month.personalRate > .percent("100") {
+                throw ValidationError(field: "months[\(index)]", reason: "rates must be at most 100%")
+            }
+        }
+        let periods = input.months.map(\.period)
+        if let repeated = periods.first(where: { period in periods.filter { $0 == period }.count > 1 }) {
+            throw ValidationError(field: "months", reason: "\(repeated) appears twice")
+        }
+        let office = context.office
+        let result = try await context.database.writer.write { db -> OriginAPI.MonthsResult in
+            guard let person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
+            if person.relationshipStatus == .transferred { throw Problem.conflict("the relationship was transferred out") }
+            var added = 0
+            var unchanged = 0
+            for (index, month) in input.months.enumerated() {
+                let record = MonthRecord(
+                    citizenId: id.rawValue, period: month.period.description, baseFen: month.base.fen,
+                    employerRate: month.employerRate.description, personalRate: month.personalRate.description,
+                    placeCode: (month.placeCode ?? office).rawValue)
+                if let existing = try MonthRecord.fetchOne(db, key: ["citizenId": id.rawValue, "period": month.period.description]) {
+                    guard existing.baseFen == record.baseFen && existing.employerRate == record.employerRate
+                        && existing.personalRate == record.personalRate && existing.placeCode == record.placeCode
+                    else {
+                        throw Problem.conflict("\(month.period) is already recorded with other values", field: "months[\(index)]")
+                    }
+                    unchanged += 1
+                } else {
+                    try record.insert(db)
+                    added += 1
+                }
+            }
+            let total = try MonthRecord.filter(Column("citizenId") == id.rawValue).fetchCount(db)
+            return .init(added: added, unchanged: unchanged, totalMonths: total)
+        }
+        return try JSONBody.response(result, status: result.added > 0 ? .created : .ok)
+    }
+
+    func suspend(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+        let id = try citizenID(requestContext)
+        _ = try await JSONBody.decode(OriginAPI.SuspensionInput.self, from: request)
+        try await context.database.writer.write { db in
+            guard var person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
+            switch person.relationshipStatus {
+            case .transferred, .retired:
+                throw Problem.conflict("a \(person.status) relationship cannot be suspended")
+            case .contributing, .suspended:
+                person.status = RelationshipStatus.suspended.rawValue
+                person.updatedAt = Date()
+                try person.update(db)
+            }
+        }
+        return try JSONBody.response(try await personView(id))
+    }
+
+    func issueCertificate(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+        let id = try citizenID(requestContext)
+        let input = try await JSONBody.decode(OriginAPI.CertificateInput.self, from: request)
+        let materials = input.materials ?? .init()
+        for (field, value) in [
+            ("materials.identityDocument", materials.identityDocument), ("materials.householdRegister", materials.householdRegister),
+            ("materials.laborContractTermination", materials.laborContractTermination),
+        ] where (value ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError(field: field, reason: "the certificate needs this document (give its reference)")
+        }
+        let destination = try context.directory.office(input.destinationOffice, field: "destinationOffice")
+        let today = context.clock.today
+        let rates = context.configuration.creditingRates
+        let result = try await context.database.writer.write { db -> OriginAPI.CertificateResult in
+            guard let person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
+            guard person.relationshipStatus == .suspended else {
+                throw Problem.conflict("a payment certificate is issued after employment ended (status is \(person.status))")
+            }
+            let months = try OriginStore.months(id, db)
+            guard let first = months.first, let last = months.last else { throw Problem.conflict("no contribution months recorded") }
+            let form = try TransferCalculator.informationForm(
+                months: months, pre1998Account: Money(fen: person.pre1998Fen), kind: person.kind, transferYear: today.year, rates: rates)
+            let number = try DocumentSequence.next(CertificateNumber.self, office: context.office, year: today.year, in: db)
+            let materialsText = String(decoding: try JSONEncoder().encode(materials), as: UTF8.self)
+            try db.execute(
+                sql: "INSERT INTO certificate (certificateNo, citizenId, destination, issuedOn, materials) VALUES (?, ?, ?, ?, ?)",
+                arguments: [number.rawValue, id.rawValue, destination.code.rawValue, today.description, materialsText])
+            let personRef = PersonRef(PersonFacts(citizenID: id, name: person.name, hukouProvince: try ProvinceCode(person.hukouProvince)))
+            let origin = OfficeRef(try context.directory.office(context.office))
+            try context.publish(
+                .paymentCertificateIssued(PaymentCertificateIssued(
+                    certificateNo: number, person: personRef, origin: origin, insuredFrom: first.period, insuredTo: last.period,
+                    monthsPaid: months.count, individualAccountBalance: form.individualAccountTotal, issuedOn: today)),
+                to: destination.code, in: db)
+            return .init(
+                certificateNo: number, citizenId: id, destinationOffice: destination.code, insuredFrom: first.period, insuredTo: last.period,
+                monthsPaid: months.count, individualAccountBalance: form.individualAccountTotal, issuedOn: today)
+        }
+        context.doorbell.ring()
+        return try JSONBody.response(result, status: .created)
+    }
+
+    // MARK: - Cases
+
+    func getCase(_ requestContext: BasicRequestContext) async throws -> Response {
+        let id = try CaseID(requestContext.parameters.get("caseId") ?? "", field: "caseId")
+        let (record, remittances) = try await context.database.writer.read { db in
+            (try OriginStore.caseRecord(id: id, db), try RemittanceRow.forCase(id, db))
+        }
+        guard let record else { throw Problem.notFound("no case \(id) at office \(context.office)") }
+        let domain = try record.domainCase()
+        let deadline = domain.deadline(calendar: context.calendar)
+        return try JSONBody.response(
+            OriginAPI.CaseView(
+                caseId: record.caseId, contactLetterNo: record.contactLetterNo, citizenId: record.citizenId,
+                destinationOffice: record.destination, state: domain.state, receivedOn: record.receivedOn, deadline: deadline,
+                overdue: domain.state == .letterReceived && context.clock.today > deadline.due, returnCodes: domain.returnCodes,
+                form: domain.form, remitted: domain.remitted,
+                remittances: remittances.map {
+                    .init(remittanceId: $0.remittanceId, kind: $0.kind, amount: Money(fen: $0.amountFen), valueDate: $0.valueDate)
+                },
+                timeline: domain.timeline))
+    }
+
+    /// `GET /v1/cases?state=...&overdue=true`: overdue means the letter is unanswered past its deadline.
+    func listCases(_ request: Request) async throws -> Response {
+        var sql = "SELECT caseId, contactLetterNo, destination, state, receivedOn, dueOn FROM originCase"
+        var conditions: [String] = []
+        var arguments: [String] = []
+        if let state = request.query("state") {
+            guard OriginCaseState(rawValue: state) != nil else {
+                throw ValidationError(field: "state", reason: "must be one of \(OriginCaseState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            conditions.append("state = ?")
+            arguments.append(state)
+        }
+        let today = context.clock.today.description
+        if request.query("overdue") == "true" {
+            conditions.append("state = 'letter-received' AND dueOn < ?")
+            arguments.append(today)
+        }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY receivedOn, caseId LIMIT 1000"
+        let rows = try await context.database.writer.read { [sql, arguments] db in
+            try CaseRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+        }
+        let cases = rows.map { row in
+            OriginAPI.CaseSummary(
+                caseId: row.caseId, contactLetterNo: row.contactLetterNo, destinationOffice: row.destination, state: row.state,
+                receivedOn: row.receivedOn, dueOn: row.dueOn, overdue: row.state == "letter-received" && row.dueOn < today)
+        }
+        return try JSONBody.response(OriginAPI.CaseList(cases: cases, count: cases.count))
+    }
+
+    struct CaseRow: Codable, FetchableRecord, Sendable {
+        var caseId: String
+        var contactLetterNo: String
+        var destination: String
+        var state: String
+        var receivedOn: String
+        var dueOn: String
+    }
+
+    // MARK: - Gauges
+
+    public func recordGauges() async {
+        let today = context.clock.today.description
+        guard let (byState, overdue) = try? await context.database.writer.read({ db in
+            (try StateCount.fetch(table: "originCase", db),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM originCase WHERE state = 'letter-received' AND dueOn < ?", arguments: [today]) ?? 0)
+        }) else { return }
+        var counts = Dictionary(uniqueKeysWithValues: OriginCaseState.allCases.map { ($0.rawValue, 0) })
+        for row in byState { counts[row.state] = row.n }
+        for (state, count) in counts { Gauge(label: "cases", dimensions: [("state", state)]).record(count) }
+        Gauge(label: "cases_overdue").record(overdue)
+    }
+}

@@ -1,0 +1,175 @@
+import Configuration
+import Foundation
+import Kafka
+import Logging
+import TransferDomain
+
+/// Everything an office process is configured with, read through swift-configuration from
+/// command-line flags, environment variables and an optional env-style file (in that order of
+/// precedence). Every key is listed in ``OfficeConfiguration/keys`` with its default.
+public struct OfficeConfiguration: Sendable {
+    /// One configuration key: its dotted name and how it is spelled in each source.
+    public struct Key: Sendable, Hashable {
+        public var name: String
+        public var defaultValue: String
+        public var help: String
+
+        /// `kafka.bootstrap.servers` → `KAFKA_BOOTSTRAP_SERVERS`.
+        public var environmentVariable: String {
+            name.uppercased().replacingOccurrences(of: ".", with: "_").replacingOccurrences(of: "-", with: "_")
+        }
+
+        /// `kafka.bootstrap.servers` → `--kafka-bootstrap-servers`.
+        public var flag: String { "--" + name.replacingOccurrences(of: ".", with: "-") }
+    }
+
+    /// Every key an office reads. `role` fills role-specific defaults.
+    public static func keys(role: OfficeRole) -> [Key] {
+        let defaultCode = role == .origin ? "440300" : "510100"
+        let defaultPort = role == .origin ? "8081" : "8082"
+        return [
+            Key(name: "office.code", defaultValue: defaultCode, help: "6-digit code of this office (GB/T 2260)"),
+            Key(name: "http.host", defaultValue: "127.0.0.1", help: "address the HTTP API listens on"),
+            Key(name: "http.port", defaultValue: defaultPort, help: "port of the HTTP API"),
+            Key(name: "database.path", defaultValue: "data/\(role.rawValue)-\(defaultCode).sqlite", help: "SQLite file; created with its folder on first start"),
+            Key(name: "kafka.bootstrap.servers", defaultValue: "127.0.0.1:9092", help: "comma-separated host:port of Kafka brokers"),
+            Key(name: "kafka.client.id", defaultValue: "", help: "client id (default: <role>-office-<code>)"),
+            Key(name: "kafka.group.id", defaultValue: "", help: "consumer group (default: <role>-office-<code>)"),
+            Key(name: "kafka.security.protocol", defaultValue: "plaintext", help: "plaintext, ssl, sasl_plaintext or sasl_ssl"),
+            Key(name: "kafka.sasl.mechanism", defaultValue: "", help: "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+            Key(name: "kafka.sasl.username", defaultValue: "", help: "SASL user"),
+            Key(name: "kafka.sasl.password", defaultValue: "", help: "SASL password (secret)"),
+            Key(name: "kafka.ssl.ca.location", defaultValue: "", help: "CA certificate file for TLS"),
+            Key(name: "kafka.session.timeout.ms", defaultValue: "6000", help: "consumer group session timeout"),
+            Key(name: "kafka.statistics.interval.ms", defaultValue: "5000", help: "librdkafka statistics (consumer lag metric); 0 turns off"),
+            Key(name: "kafka.topic.partitions", defaultValue: "6", help: "partitions of topics created at start when missing"),
+            Key(name: "topic.destination.events", defaultValue: Topics.destinationEvents, help: "topic written by destination offices"),
+            Key(name: "topic.origin.events", defaultValue: Topics.originEvents, help: "topic written by origin offices"),
+            Key(name: "topic.dead.letter", defaultValue: Topics.deadLetter, help: "dead-letter topic"),
+            Key(name: "crediting.rates", defaultValue: "", help: "office crediting rates by year, e.g. 2014=4.0,2015=5.0,2025=2.0 (percent); national rates 2016-2024 are built in"),
+            Key(name: "shutdown.timeout.seconds", defaultValue: "20", help: "bound on graceful shutdown"),
+            Key(name: "log.level", defaultValue: "info", help: "trace, debug, info, notice, warning, error, critical"),
+        ]
+    }
+
+    public var role: OfficeRole
+    public var officeCode: OfficeCode
+    public var httpHost: String
+    public var httpPort: Int
+    public var databasePath: String
+    public var kafka: KafkaConfiguration
+    public var groupID: String
+    public var sessionTimeout: Duration
+    public var topicPartitions: Int
+    public var destinationEventsTopic: String
+    public var originEventsTopic: String
+    public var deadLetterTopic: String
+    public var creditingRates: CreditingRates
+    public var shutdownTimeout: Duration
+    public var logLevel: Logger.Level
+
+    /// The topic this office writes its events to.
+    public var outgoingTopic: String { role == .origin ? originEventsTopic : destinationEventsTopic }
+    /// The topic this office consumes.
+    public var incomingTopic: String { role == .origin ? destinationEventsTopic : originEventsTopic }
+
+    /// Reads the configuration.
+    /// - Throws: ``ValidationError`` naming the key whose value is unusable.
+    public init(role: OfficeRole, reader: ConfigReader) throws {
+        func value(_ name: String) -> String {
+            let key = Self.keys(role: role).first { $0.name == name }
+            return reader.string(forKey: ConfigKey(name), isSecret: name.contains("password"), default: key?.defaultValue ?? "")
+        }
+        self.role = role
+        officeCode = try OfficeCode(value("office.code"), field: "office.code")
+        httpHost = value("http.host")
+        guard let port = Int(value("http.port")), (0...65535).contains(port) else {
+            throw ValidationError(field: "http.port", reason: "must be a port number, got \(value("http.port"))")
+        }
+        httpPort = port
+        databasePath = value("database.path").isEmpty
+            ? "data/\(role.rawValue)-\(officeCode.rawValue).sqlite" : value("database.path")
+        let clientID = value("kafka.client.id").isEmpty ? "\(role.rawValue)-office-\(officeCode.rawValue)" : value("kafka.client.id")
+        groupID = value("kafka.group.id").isEmpty ? "\(role.rawValue)-office-\(officeCode.rawValue)" : value("kafka.group.id")
+        guard let security = KafkaConfiguration.SecurityProtocol(rawValue: value("kafka.security.protocol").lowercased()) else {
+            throw ValidationError(field: "kafka.security.protocol", reason: "must be plaintext, ssl, sasl_plaintext or sasl_ssl")
+        }
+        var sasl: KafkaConfiguration.SASL?
+        if !value("kafka.sasl.mechanism").isEmpty {
+            guard let mechanism = KafkaConfiguration.SASL.Mechanism(rawValue: value("kafka.sasl.mechanism").uppercased()) else {
+                throw ValidationError(field: "kafka.sasl.mechanism", reason: "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+            }
+            sasl = .init(mechanism: mechanism, username: value("kafka.sasl.username"), password: value("kafka.sasl.password"))
+        }
+        let tls = value("kafka.ssl.ca.location").isEmpty ? nil : KafkaConfiguration.TLS(caLocation: value("kafka.ssl.ca.location"))
+        guard let statistics = Int(value("kafka.statistics.interval.ms")), statistics >= 0 else {
+            throw ValidationError(field: "kafka.statistics.interval.ms", reason: "must be a number of milliseconds")
+        }
+        let servers = value("kafka.bootstrap.servers").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !servers.isEmpty else { throw ValidationError(field: "kafka.bootstrap.servers", reason: "is empty") }
+        kafka = KafkaConfiguration(
+            bootstrapServers: servers, clientID: clientID, securityProtocol: security, sasl: sasl, tls: tls,
+            statisticsInterval: statistics > 0 ? .milliseconds(statistics) : nil)
+        guard let session = Int(value("kafka.session.timeout.ms")), session >= 1000 else {
+            throw ValidationError(field: "kafka.session.timeout.ms", reason: "must be at least 1000")
+        }
+        sessionTimeout = .milliseconds(session)
+        guard let partitions = Int(value("kafka.topic.partitions")), partitions >= 1 else {
+            throw ValidationError(field: "kafka.topic.partitions", reason: "must be a positive number")
+        }
+        topicPartitions = partitions
+        destinationEventsTopic = value("topic.destination.events")
+        originEventsTopic = value("topic.origin.events")
+        deadLetterTopic = value("topic.dead.letter")
+        creditingRates = try Self.parseRates(value("crediting.rates"))
+        guard let shutdown = Int(value("shutdown.timeout.seconds")), shutdown > 0 else {
+            throw ValidationError(field: "shutdown.timeout.seconds", reason: "must be a positive number of seconds")
+        }
+        shutdownTimeout = .seconds(shutdown)
+        guard let level = Logger.Level(rawValue: value("log.level").lowercased()) else {
+            throw ValidationError(field: "log.level", reason: "must be trace, debug, info, notice, warning, error or critical")
+        }
+        logLevel = level
+    }
+
+    /// Reads flags (`--office-code 510100`), then environment variables (`OFFICE_CODE`), then the
+    /// env-style file named by `OFFICE_CONFIG_FILE` (if set).
+    public static func load(role: OfficeRole, arguments: [String] = CommandLine.arguments) async throws -> OfficeConfiguration {
+        var providers: [any ConfigProvider] = [
+            CommandLineArgumentsProvider(arguments: arguments), EnvironmentVariablesProvider(),
+        ]
+        if let file = ProcessInfo.processInfo.environment["OFFICE_CONFIG_FILE"], !file.isEmpty {
+            providers.append(try await EnvironmentVariablesProvider(environmentFilePath: .init(file)))
+        }
+        return try OfficeConfiguration(role: role, reader: ConfigReader(providers: providers))
+    }
+
+    /// For tests and embedding: settings given as `name: value` (dotted names).
+    public init(role: OfficeRole, values: [String: String]) throws {
+        let provider = InMemoryProvider(values: Dictionary(uniqueKeysWithValues: values.map { (AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)), ConfigValue(.string($0.value), isSecret: false)) }))
+        try self.init(role: role, reader: ConfigReader(provider: provider))
+    }
+
+    static func parseRates(_ text: String) throws -> CreditingRates {
+        var overrides: [Int: Rate] = [:]
+        for entry in text.split(separator: ",") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
+            let parts = entry.split(separator: "=")
+            guard parts.count == 2, let year = Int(parts[0].trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError(field: "crediting.rates", reason: "\"\(entry)\" is not YEAR=PERCENT")
+            }
+            overrides[year] = try Rate(percent: parts[1].trimmingCharacters(in: .whitespaces), field: "crediting.rates")
+        }
+        return CreditingRates(overrides: overrides)
+    }
+
+    /// A usage text listing every key in its three spellings, for `--help`.
+    public static func helpText(role: OfficeRole) -> String {
+        var lines = ["Settings (flag / environment variable, default):"]
+        for key in keys(role: role) {
+            lines.append("  \(key.flag) / \(key.environmentVariable)  [\(key.defaultValue.isEmpty ? "unset" : key.defaultValue)]")
+            lines.append("      \(key.help)")
+        }
+        lines.append("An env-style file named by OFFICE_CONFIG_FILE is read last (lowest precedence).")
+        return lines.joined(separator: "\n")
+    }
+}

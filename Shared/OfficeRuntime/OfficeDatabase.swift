@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+import TransferDomain
+
+/// An office's SQLite database: WAL-mode pool in services, in-memory queue in tests; the
+/// runtime's tables (outbox, inbox, document sequences) plus the service's own, all created by
+/// named migrations that are never edited once shipped.
+public struct OfficeDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Opens (creating the file and its folder when missing) and migrates.
+    /// - Parameter path: a file path, or `nil` for an in-memory database.
+    public init(path: String?, migrations: @Sendable (inout DatabaseMigrator) -> Void) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        // A writer waits for a busy lock instead of failing at once.
+        configuration.busyMode = .timeout(5)
+        if let path {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            writer = try DatabasePool(path: path, configuration: configuration)
+        } else {
+            writer = try DatabaseQueue(configuration: configuration)
+        }
+        var migrator = DatabaseMigrator()
+        Self.registerRuntimeMigrations(&migrator)
+        migrations(&migrator)
+        try migrator.migrate(writer)
+    }
+
+    static func registerRuntimeMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("runtime-v1") { db in
+            try db.create(table: "outbox") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("eventId", .text).notNull().unique()
+                t.column("eventType", .text).notNull()
+                t.column("topic", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("headers", .text).notNull()
+                t.column("payload", .blob).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("sentAt", .datetime)
+                t.column("partition", .integer)
+                t.column("offset", .integer)
+            }
+            try db.create(index: "outbox_unsent", on: "outbox", columns: ["sentAt", "seq"])
+            try db.create(table: "inbox") { t in
+                t.primaryKey("eventId", .text)
+                t.column("eventType", .text).notNull()
+                t.column("topic", .text).notNull()
+                t.column("partition", .integer).notNull()
+                t.column("offset", .integer).notNull()
+                t.column("processedAt", .datetime).notNull()
+            }
+            try db.create(table: "documentSequence") { t in
+                t.primaryKey("name", .text)
+                t.column("value", .integer).notNull()
+            }
+        }
+    }
+
+    /// Whether the database answers (for `/health`).
+    public func isReachable() async -> Bool {
+        (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+}
+
+/// Document numbers: a per-office, per-year counter for each kind of document.
+public enum DocumentSequence {
+    /// The next number of `Number`'s kind issued by `office` in `year`, inside the caller's transaction.
+    public static func next<Number: DocumentNumber>(_: Number.Type, office: OfficeCode, year: Int, in db: Database) throws -> Number {
+        let name = "\(Number.prefix)-\(office.rawValue)-\(year)"
+        try db.execute(
+            sql: "INSERT INTO documentSequence (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+            arguments: [name])
+        let value = try Int.fetchOne(db, sql: "SELECT value FROM documentSequence WHERE name = ?", arguments: [name]) ?? 1
+        return Number(office: office, year: year, sequence: value)
+    }
+}
+
+/// A row of an office's `remittance` table (both offices keep one).
+public struct RemittanceRow: Codable, FetchableRecord, Sendable {
+    public var remittanceId: String
+    public var kind: String
+    public var amountFen: Int
+    public var valueDate: String
+
+    /// The remittances of a case, in the order they were posted.
+    public static func forCase(_ caseID: CaseID, _ db: Database) throws -> [RemittanceRow] {
+        try RemittanceRow.fetchAll(
+            db, sql: "SELECT remittanceId, kind, amountFen, valueDate FROM remittance WHERE caseId = ? ORDER BY rowid", arguments: [caseID.description])
+    }
+}
+
+/// How many cases are in each state (for the `cases{state}` gauge).
+public struct StateCount: Codable, FetchableRecord, Sendable {
+    public var state: String
+    public var n: Int
+
+    public static func fetch(table: String, _ db: Database) throws -> [StateCount] {
+        try StateCount.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM \(table) GROUP BY state")
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import TransferDomain
+
+/// The entry point both office executables share: `--help`, configuration, logging and metrics
+/// bootstrap, then the ``OfficeProcess`` until SIGTERM/SIGINT.
+public enum OfficeMain {
+    public static func run<S: OfficeService>(_: S.Type, arguments: [String] = CommandLine.arguments) async -> Int32 {
+        let name = "\(S.role.rawValue)-office"
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(
+                """
+                USAGE: \(name) [--<setting> <value> ...]
+
+                Runs the \(S.role.rawValue) social insurance office of the pension-transfer process: its HTTP API,
+                its SQLite database, and its Kafka consumer and outbox relay. Stops cleanly on SIGTERM or Ctrl-C.
+
+                \(OfficeConfiguration.helpText(role: S.role))
+                """)
+            return 0
+        }
+        let configuration: OfficeConfiguration
+        do {
+            configuration = try await OfficeConfiguration.load(role: S.role, arguments: arguments)
+        } catch {
+            FileHandle.standardError.write(Data("\(name): configuration error: \(error)\nRun \(name) --help for the settings.\n".utf8))
+            return 2
+        }
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var logger = Logger(label: name)
+        logger[metadataKey: "office.code"] = .string(configuration.officeCode.rawValue)
+        do {
+            let process = try await OfficeProcess<S>(configuration: configuration, logger: logger, registry: registry)
+            try await process.run()
+            return 0
+        } catch {
+            logger.critical("Office failed", metadata: ["error": "\(error)"])
+            return 1
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import ArgumentParser
+import Foundation
+import TransferDomain
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Drives a batch of real transfer cases through running offices, using only their HTTP APIs.
+@main
+struct TransferDemo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transfer-demo",
+        abstract: "Carry a batch of pension-transfer cases from application to completion through running offices.",
+        discussion: """
+            Registers sample people at the origin offices (multi-year ledgers, some from before 1998, \
+            temporary accounts, pensioners, arrears, same-province moves) and at the destination, files the \
+            applications, shows progress until every case is terminal, then prints a summary: cases by final \
+            state, reason codes, money remitted against money received, deadlines, and one case's timeline. \
+            Every amount of a completed case is checked against the domain's own computation. \
+            `make demo` starts the broker and the offices and runs this; see README.md.
+            Exit status: 0 when every case ended and the money balances, 1 otherwise.
+            """)
+
+    @Option(help: "Base URL of the destination office.")
+    var destination = "http://127.0.0.1:8082"
+
+    @Option(help: "Office code of the destination office.")
+    var destinationCode = "510100"
+
+    @Option(help: "An origin office as CODE=URL; repeat for several.")
+    var origin: [String] = ["440300=http://127.0.0.1:8081", "330100=http://127.0.0.1:8083"]
+
+    @Option(help: "How many applications to file.")
+    var cases = 200
+
+    @Option(help: "Seed of the generated people (same seed, same people).")
+    var seed: UInt64 = 2026
+
+    @Option(help: "Seconds to wait for every case to become terminal.")
+    var timeout = 180
+
+    @Option(help: "Crediting rates the origin offices use (YEAR=PERCENT,...), to check amounts against.")
+    var creditingRates = ProcessInfo.processInfo.environment["CREDITING_RATES"] ?? ""
+
+    mutating func run() async throws {
+        let started = Date()
+        let origins = try origin.map { entry -> (OfficeCode, URL) in
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let url = URL(string: String(parts[1])) else { throw ValidationError("--origin must be CODE=URL, got \(entry)") }
+            return (try OfficeCode(String(parts[0])), url)
+        }
+        guard let destinationURL = URL(string: destination) else { throw ValidationError("--destination is not a URL") }
+        let client = HTTP()
+        let destinationCode = try await waitForOffices(client, destination: destinationURL, origins: origins.map(\.1))
+
+        var generator = DemoRandom(seed: seed)
+        var people = (0..<cases).map { Person.make(index: $0, origins: origins.map(\.0), destination: destinationCode, using: &generator) }
+        print("demo: registering \(people.count) people at \(origins.count) origin offices and the destination \(destinationCode)")
+        for index in people.indices {
+            let originURL = origins.first { $0.0 == people[index].origin }?.1 ?? origins[0].1
+            try await people[index].register(client: client, origin: originURL, destination: destinationURL)
+            progress("registered \(index + 1)/\(people.count)")
+        }
+        endProgress()
+
+        print("demo: filing \(people.count) applications")
+        var filed: [(Person, String)] = []
+        for (index, person) in people.enumerated() {
+            let result: [String: JSONAny] = try await client.send(
+                "POST", destinationURL.appendingPathComponent("v1/applications"), body: person.application)
+            guard let caseID = result["caseId"]?.string else { throw ValidationError("no case id for application \(index)") }
+            filed.append((person, caseID))
+            progress("filed \(index + 1)/\(people.count)")
+        }
+        endProgress()
+
+        // Progress while cases move, until every one is terminal.
+        let terminal: Set<String> = ["rejected", "temporary-account-opened", "letter-returned", "completed"]
+        var states: [String: String] = [:]
+        let deadline = Date().addingTimeInterval(TimeInterval(timeout))
+        while true {
+            let list: CaseList = try await client.get(destinationURL.appendingPathComponent("v1/cases"))
+            states = Dictionary(uniqueKeysWithValues: list.cases.map { ($0.caseId, $0.state) })
+            let open = filed.filter { !terminal.contains(states[$0.1] ?? "") }.count
+            let counts = Dictionary(grouping: states.values, by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }
+            progress("cases: " + counts.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + " | open \(open)")
+            if open == 0 { break }
+            if Date() > deadline {
+                endProgress()
+                print("demo: \(open) cases still open after \(timeout) s")
+                throw ExitCode(1)
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        endProgress()
+        let ok = try await summarize(client: client, filed: filed, destination: destinationURL, origins: origins, started: started)
+        if !ok { throw ExitCode(1) }
+    }
+
+    /// Waits until every office answers `/health`; returns the destination's office code.
+    func waitForOffices(_ client: HTTP, destination: URL, origins: [URL]) async throws -> OfficeCode {
+        let limit = Date().addingTimeInterval(60)
+        for url in [destination] + origins {
+            while true {
+                if let health: [String: JSONAny] = try? await client.get(url.appendingPathComponent("health")), health["status"]?.string == "ok" { break }
+                if Date() > limit { throw ValidationError("office at \(url) did not become healthy within 60 s") }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        return try OfficeCode(destinationCode)
+    }
+
+    /// Prints the summary; `true` when every case ended and the money balances.
+    func summarize(client: HTTP, filed: [(Person, String)], destination: URL, origins: [(OfficeCode, URL)], started: Date) async throws -> Bool {
+        var byState: [String: Int] = [:]
+        var reasons: [String: Int] = [:]
+        var received = Money.zero
+        var verified = 0
+        var mismatches: [String] = []
+        var completedExample: String?
+        var deadlinesMet = 0
+        var deadlinesProvisional = 0
+        var deadlinesChecked = 0
+        let rates = (try? OfficeRates.parse(creditingRates)) ?? CreditingRates()
+        for (person, caseID) in filed {
+            let view: DestinationCaseView = try await client.get(destination.appendingPathComponent("v1/cases/\(caseID)"))
+            byState[view.state, default: 0] += 1
+            for code in view.reviewReasons + view.returnReasons { reasons[code, default: 0] += 1 }
+            received = received + (try Money(view.received))
+            for (_, deadline) in view.deadlines {
+                deadlinesChecked += 1
+                if deadline.provisional { deadlinesProvisional += 1 }
+            }
+            if view.state == "completed" {
+                completedExample = completedExample ?? caseID
+                // The last step happened on its own day: every step inside its 15 working days.
+                deadlinesMet += 1
+                if let expected = person.expectedTotal(rates: rates, transferYear: Int(view.submittedOn.prefix(4)) ?? 2026) {
+                    if expected.description == view.received { verified += 1 } else { mismatches.append("\(caseID): expected \(expected), received \(view.received)") }
+                }
+            }
+        }
+        var remitted = Money.zero
+        for (_, url) in origins {
+            let list: OriginCaseList = try await client.get(url.appendingPathComponent("v1/cases"))
+            for summary in list.cases {
+                let view: OriginCaseView = try await client.get(url.appendingPathComponent("v1/cases/\(summary.caseId)"))
+                remitted = remitted + (try Money(view.remitted))
+            }
+        }
+        let completed = byState["completed"] ?? 0
+        let elapsed = Date().timeIntervalSince(started)
+        print("")
+        print("== Demo summary (\(filed.count) applications, \(String(format: "%.1f", elapsed)) s) ==")
+        print("Cases by final state:")
+        for (state, count) in byState.sorted(by: { $0.key < $1.key }) { print("  \(state.padding(toLength: 26, withPad: " ", startingAt: 0)) \(count)") }
+        print("Reason codes:")
+        for (code, count) in reasons.sorted(by: { $0.key < $1.key }) { print("  \(code)  \(Self.reasonText[code] ?? "")".padding(toLength: 60, withPad: " ", startingAt: 0) + " \(count)") }
+        print("Money:")
+        print("  remitted by the origin offices (net of refunds)   \(remitted)")
+        print("  received by the destination (net of refunds)     \(received)")
+        print("  conserved: \(remitted == received ? "yes" : "NO (difference \(received - remitted))")")
+        print("  completed cases whose amount equals the domain's ⑥: \(verified)/\(completed)")
+        for mismatch in mismatches.prefix(5) { print("    mismatch \(mismatch)") }
+        print("Deadlines: \(deadlinesMet)/\(completed) completed cases inside every 15-working-day limit; \(deadlinesProvisional) of \(deadlinesChecked) deadlines provisional (year without a published schedule)")
+        if let completedExample {
+            let view: DestinationCaseView = try await client.get(destination.appendingPathComponent("v1/cases/\(completedExample)"))
+            print("Example case \(completedExample) (origin \(view.originOffice), letter \(view.contactLetterNo ?? "-")):")
+            for entry in view.timeline { print("  \(entry.on)  destination: \(entry.what)") }
+            if let originURL = origins.first(where: { $0.0.rawValue == view.originOffice })?.1,
+               let originView: OriginCaseView = try? await client.get(originURL.appendingPathComponent("v1/cases/\(completedExample)")) {
+                for entry in originView.timeline { print("  \(entry.on)  origin:      \(entry.what)") }
+            }
+        }
+        return remitted == received && mismatches.isEmpty && completed > 0
+    }
+
+    static let reasonText = [
+        "D01": "not contributing at the destination", "D02": "temporary account rule", "D03": "receives a pension",
+        "D04": "certificate does not match", "D05": "a transfer is already open", "D07": "same province, no transfer needed",
+        "O01": "still contributing at the origin", "O02": "arrears outstanding", "O03": "person or name mismatch",
+        "O04": "already terminated", "O05": "receives a pension", "O07": "bank details invalid",
+    ]
+}
+
+// MARK: - Progress
+
+/// Progress on one rewritten line when stdout is a terminal, every line otherwise.
+func progress(_ text: String) {
+    if isatty(STDOUT_FILENO) != 0 {
+        FileHandle.standardOutput.write(Data("\r\u{1B}[K  \(text)".utf8))
+    } else if text.hasSuffix("| open 0") || ProgressThrottle.shared.due() {
+        print("  \(text)")
+    }
+}
+
+func endProgress() {
+    if isatty(STDOUT_FILENO) != 0 { print("") }
+}
+
+final class ProgressThrottle: @unchecked Sendable {
+    static let shared = ProgressThrottle()
+    private var last = Date.distantPast
+    func due() -> Bool {
+        guard Date().timeIntervalSince(last) >= 2 else { return false }
+        last = Date()
+        return true
+    }
+}
+
+// MARK: - Office rates
+
+enum OfficeRates {
+    static func parse(_ text: String) throws -> CreditingRates {
+        var overrides: [Int: Rate] = [:]
+        for entry in text.split(separator: ",") {
+            let parts = entry.split(separator: "=")
+            guard parts.count == 2, let year = Int(parts[0]) else { continue }
+            overrides[year] = try Rate(percent: String(parts[1]))
+        }
+        return CreditingRates(overrides: overrides)
+    }
+}
