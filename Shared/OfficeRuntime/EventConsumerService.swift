@@ -58,6 +58,7 @@ public struct EventConsumerService: Service {
                 try await process(message)
             }
             guard !batch.messages.isEmpty else { continue }
+            try? await database.writer.write { db in try ConsumerPosition.record(batch.messages, db) }
             try? consumer.markProcessed(batch.messages)
             do {
                 try await consumer.commit()

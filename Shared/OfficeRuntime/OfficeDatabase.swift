@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Kafka
 import TransferDomain
 
 /// An office's SQLite database: WAL-mode pool in services, in-memory queue in tests; the
@@ -52,6 +53,15 @@ public struct OfficeDatabase: Sendable {
                 t.column("offset", .integer).notNull()
                 t.column("processedAt", .datetime).notNull()
             }
+            // How far the event consumer got, per partition: operators (and tests) see progress
+            // without asking the broker. Updated with each batch, after its transactions.
+            try db.create(table: "consumerPosition") { t in
+                t.column("topic", .text).notNull()
+                t.column("partition", .integer).notNull()
+                t.column("nextOffset", .integer).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["topic", "partition"])
+            }
             try db.create(table: "documentSequence") { t in
                 t.primaryKey("name", .text)
                 t.column("value", .integer).notNull()
@@ -99,5 +109,30 @@ public struct StateCount: Codable, FetchableRecord, Sendable {
 
     public static func fetch(table: String, _ db: Database) throws -> [StateCount] {
         try StateCount.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM \(table) GROUP BY state")
+    }
+}
+
+/// The consumer's progress: the next offset it will read, per partition.
+public enum ConsumerPosition {
+    public static func record(_ messages: [KafkaMessage], _ db: Database) throws {
+        var next: [TopicPartition: Int64] = [:]
+        for message in messages { next[message.topicPartition] = max(next[message.topicPartition] ?? 0, message.offset + 1) }
+        for (partition, offset) in next {
+            try db.execute(
+                sql: """
+                    INSERT INTO consumerPosition (topic, partition, nextOffset, updatedAt) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(topic, partition) DO UPDATE SET nextOffset = max(nextOffset, excluded.nextOffset), updatedAt = excluded.updatedAt
+                    """,
+                arguments: [partition.topic, partition.partition, offset, Date()])
+        }
+    }
+
+    /// Next offsets by partition.
+    public static func all(_ db: Database) throws -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT topic, partition, nextOffset FROM consumerPosition") {
+            result[TopicPartition(row["topic"], row["partition"])] = row["nextOffset"]
+        }
+        return result
     }
 }

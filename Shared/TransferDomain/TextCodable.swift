@@ -12,12 +12,33 @@ extension TextCodable where Self: CustomStringConvertible {
 }
 
 extension TextCodable {
+    /// Parses the string; a ``ValidationError`` names the value's place in the document
+    /// (`months[1].period`), not just its kind.
     public init(from decoder: any Decoder) throws {
-        self = try Self.parse(try decoder.singleValueContainer().decode(String.self))
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do {
+            self = try Self.parse(text)
+        } catch let error as ValidationError {
+            let path = codingPathText(decoder.codingPath)
+            throw ValidationError(field: path.isEmpty ? error.field : path, reason: error.reason)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(textValue)
     }
+}
+
+/// `[months, 1, period]` → `months[1].period`.
+func codingPathText(_ path: [any CodingKey]) -> String {
+    var text = ""
+    for key in path {
+        if let index = key.intValue, key.stringValue.hasPrefix("Index") || key.stringValue == "\(index)" {
+            text += "[\(index)]"
+        } else {
+            text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+        }
+    }
+    return text
 }

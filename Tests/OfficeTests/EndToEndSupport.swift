@@ -1,0 +1,207 @@
+import DestinationOffice
+import Foundation
+import Kafka
+import Logging
+import OfficeRuntime
+import OriginOffice
+import ServiceLifecycle
+import Testing
+import TransferDomain
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The real broker that `make test` starts (nil under a bare `swift test`).
+enum Broker {
+    static let servers = ProcessInfo.processInfo.environment["KAFKA_TEST_BOOTSTRAP_SERVERS"]
+    /// Real-broker suites run whenever a broker is given, and always in CI (where a missing one fails).
+    static var available: Bool { servers != nil || ProcessInfo.processInfo.environment["CI"] != nil }
+
+    static func require() throws -> String {
+        guard let servers else { throw Missing() }
+        return servers
+    }
+
+    struct Missing: Error, CustomStringConvertible {
+        var description: String { "KAFKA_TEST_BOOTSTRAP_SERVERS is not set: run the tests with `make test`" }
+    }
+}
+
+/// Names that isolate one test's offices from every other test's: own topics, groups, files.
+struct TestWorld: Sendable {
+    let id = UUID().uuidString.prefix(8).lowercased()
+    let servers: String
+    let folder: URL
+
+    init() throws {
+        servers = try Broker.require()
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("office-tests-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    var destinationTopic: String { "t-\(id)-destination-events" }
+    var originTopic: String { "t-\(id)-origin-events" }
+    var deadLetterTopic: String { "t-\(id)-dead-letter" }
+
+    /// Settings of an office in this world, as configuration keys.
+    func settings(_ role: OfficeRole, code: String, port: Int = 0) -> [String: String] {
+        [
+            "office.code": code, "http.port": String(port), "database.path": folder.appendingPathComponent("\(role.rawValue)-\(code).sqlite").path,
+            "kafka.bootstrap.servers": servers, "kafka.group.id": "g-\(id)-\(role.rawValue)-\(code)",
+            "topic.destination.events": destinationTopic, "topic.origin.events": originTopic, "topic.dead.letter": deadLetterTopic,
+            "crediting.rates": Support.rates, "kafka.statistics.interval.ms": "0", "shutdown.timeout.seconds": "10",
+            "kafka.topic.partitions": "3",
+        ]
+    }
+
+    /// Starts an office in this process and waits until its HTTP API listens.
+    func start<S: OfficeService>(_: S.Type, code: String) async throws -> RunningOffice<S> {
+        let configuration = try OfficeConfiguration(role: S.role, values: settings(S.role, code: code))
+        let process = try await OfficeProcess<S>(configuration: configuration, logger: Support.logger)
+        let task = Task { try await process.run() }
+        guard let port = await process.boundPort.value() else { throw Broker.Missing() }
+        return RunningOffice(process: process, task: task, url: URL(string: "http://127.0.0.1:\(port)")!)
+    }
+
+    /// Every record of `topic` up to its end, across its partitions.
+    func records(_ topic: String, partitions: Int32 = 3) async throws -> [KafkaMessage] {
+        let consumer = try KafkaConsumer(
+            configuration: .init(
+                client: KafkaConfiguration(bootstrapServers: [servers], clientID: "reader-\(id)"),
+                mode: .assignment((0..<partitions).map { .init(topic: topic, partition: $0, offset: .beginning) })),
+            logger: Support.logger)
+        var messages: [KafkaMessage] = []
+        for try await batch in consumer.replay() { messages += batch.messages }
+        await consumer.close()
+        return messages
+    }
+
+    /// Produces `event` onto `topic` as an office would.
+    func publish(_ event: CloudEvent, to topic: String) async throws {
+        let producer = try KafkaProducer(configuration: .init(client: KafkaConfiguration(bootstrapServers: [servers], clientID: "fake-\(id)")), logger: Support.logger)
+        _ = try await producer.send(
+            KafkaRecord(topic: topic, key: Array(event.key.utf8), value: Array(try event.data()), headers: event.headers.map { KafkaHeader(name: $0.name, string: $0.value) }))
+        await producer.close()
+    }
+
+    /// Re-produces records exactly as they were (same headers, same `ce_id`): a redelivery.
+    func redeliver(_ messages: [KafkaMessage]) async throws {
+        let producer = try KafkaProducer(configuration: .init(client: KafkaConfiguration(bootstrapServers: [servers], clientID: "again-\(id)")), logger: Support.logger)
+        for message in messages {
+            _ = try await producer.send(KafkaRecord(topic: message.topic, key: message.key, value: message.value, headers: message.headers))
+        }
+        await producer.close()
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// An office running in this test process.
+struct RunningOffice<S: OfficeService>: Sendable {
+    let process: OfficeProcess<S>
+    let task: Task<Void, any Error>
+    let url: URL
+
+    var database: OfficeDatabase { process.context.database }
+
+    func stop() async throws {
+        await process.serviceGroup.triggerGracefulShutdown()
+        try await task.value
+    }
+}
+
+/// JSON over HTTP against a running office.
+struct Client: Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        var status: Int
+        var body: String
+        var description: String { "HTTP \(status): \(body)" }
+    }
+
+    @discardableResult
+    func call(_ method: String, _ url: URL, _ body: [String: Any]? = nil) async throws -> [String: Any] {
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else { throw Failure(status: status, body: String(decoding: data, as: UTF8.self)) }
+        return (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    /// Polls `GET url` until `done` holds for its body, or fails after `limit`.
+    func waitFor(_ url: URL, limit: Duration = .seconds(45), _ done: @escaping ([String: Any]) -> Bool) async throws -> [String: Any] {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var last: [String: Any] = [:]
+        while clock.now - start < limit {
+            if let body = try? await call("GET", url) {
+                last = body
+                if done(body) { return body }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("timed out waiting on \(url.path); last: \(last)")
+        return last
+    }
+}
+
+/// People and their ledgers, registered through the public APIs only.
+struct Applicant {
+    var id: CitizenID
+    var name: String
+    var hukou: String
+    var months: [ContributionMonth]
+    var pre1998: Money
+    var kind: AccountKind = .general
+
+    static func make(birth: String, sequence: String, hukou: String = "44", origin: String = "440300", from start: String, to end: String, base: String = "8000.00", pre1998: String = "0.00") -> Applicant {
+        var months: [ContributionMonth] = []
+        var period = try! YearMonth(start)
+        let last = try! YearMonth(end)
+        while period <= last {
+            months.append(ContributionMonth(period: period, base: try! Money(base), employerRate: .percent("16"), personalRate: .percent("8"), placeCode: try! OfficeCode(origin)))
+            period = period.advanced(by: 1)
+        }
+        return Applicant(id: Support.citizenID(area: origin, birth: birth, sequence: sequence), name: "Test \(sequence)", hukou: hukou, months: months, pre1998: try! Money(pre1998))
+    }
+
+    /// ⑥ as the domain computes it.
+    func expectedTotal(year: Int) throws -> Money {
+        try TransferCalculator.informationForm(
+            months: months, pre1998Account: pre1998, kind: kind, transferYear: year, rates: try OfficeConfiguration(role: .origin, values: ["crediting.rates": Support.rates]).creditingRates
+        ).totalRemitted
+    }
+
+    func registerAtOrigin(_ client: Client, _ origin: URL, status: String = "suspended", arrears: String = "0.00", name: String? = nil) async throws {
+        let person = origin.appendingPathComponent("v1/persons/\(id.rawValue)")
+        try await client.call("PUT", person, [
+            "name": name ?? self.name, "hukouProvince": hukou, "status": "contributing", "arrears": arrears,
+            "pre1998Account": pre1998.description, "accountKind": kind.rawValue,
+        ])
+        try await client.call("POST", person.appendingPathComponent("months"), [
+            "months": months.map { ["period": $0.period.description, "base": $0.base.description, "employerRate": $0.employerRate.description, "personalRate": $0.personalRate.description] },
+        ])
+        if status == "suspended" { try await client.call("POST", person.appendingPathComponent("suspension"), [:]) }
+    }
+
+    func registerAtDestination(_ client: Client, _ destination: URL, pension: Bool = false) async throws {
+        try await client.call("PUT", destination.appendingPathComponent("v1/persons/\(id.rawValue)"), [
+            "name": name, "hukouProvince": hukou, "registeredOn": "2026-03-02", "receivesPension": pension,
+        ])
+    }
+
+    func apply(_ client: Client, _ destination: URL, origin: String = "440300", certificate: String? = nil) async throws -> String {
+        var body: [String: Any] = ["citizenId": id.rawValue, "originOffice": origin]
+        if let certificate { body["certificateNo"] = certificate }
+        return try await client.call("POST", destination.appendingPathComponent("v1/applications"), body)["caseId"] as? String ?? ""
+    }
+}
+
+let terminalStates: Set<String> = ["rejected", "temporary-account-opened", "letter-returned", "completed"]
