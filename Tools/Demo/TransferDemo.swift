@@ -134,8 +134,7 @@ struct TransferDemo: AsyncParsableCommand {
             }
             if view.state == "completed" {
                 completedExample = completedExample ?? caseID
-                // The last step happened on its own day: every step inside its 15 working days.
-                deadlinesMet += 1
+                if Self.metEveryDeadline(view) { deadlinesMet += 1 }
                 if let expected = person.expectedTotal(rates: rates, transferYear: Int(view.submittedOn.prefix(4)) ?? 2026) {
                     if expected.description == view.received { verified += 1 } else { mismatches.append("\(caseID): expected \(expected), received \(view.received)") }
                 }
@@ -174,6 +173,21 @@ struct TransferDemo: AsyncParsableCommand {
             }
         }
         return remitted == received && mismatches.isEmpty && completed > 0
+    }
+
+    /// Each step's date (from the timeline) is on or before its deadline: the letter within the
+    /// review limit, form and funds within the origin's limit, completion within its own.
+    static func metEveryDeadline(_ view: DestinationCaseView) -> Bool {
+        func last(_ prefix: String) -> String? { view.timeline.filter { $0.what.hasPrefix(prefix) }.map(\.on).max() }
+        let checks: [(String, String?)] = [
+            ("review", last("contact letter")),
+            ("originAnswer", [last("information form"), last("funds")].compactMap { $0 }.max()),
+            ("completion", last("completed")),
+        ]
+        return checks.allSatisfy { key, date in
+            guard let due = view.deadlines[key]?.due, let date else { return false }
+            return date <= due
+        }
     }
 
     static let reasonText = [
