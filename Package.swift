@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TransferDomain", targets: ["TransferDomain"]),
         .executable(name: "origin-office", targets: ["OriginOfficeMain"]),
         .executable(name: "destination-office", targets: ["DestinationOfficeMain"]),
+        .executable(name: "transfer-audit", targets: ["TransferAuditMain"]),
         .executable(name: "transfer-demo", targets: ["TransferDemo"]),
         .executable(name: "kafka-bench", targets: ["KafkaBench"]),
     ],
@@ -72,6 +73,20 @@ let package = Package(
         ),
         .executableTarget(
             name: "DestinationOfficeMain", dependencies: ["DestinationOffice"], path: "Services/DestinationOffice/Main"),
+        // The audit's logic: pure (domain only), tested on synthetic streams.
+        .target(name: "AuditCore", dependencies: ["TransferDomain"], path: "Tools/TransferAudit/Core"),
+        .executableTarget(
+            name: "TransferAuditMain",
+            dependencies: [
+                "AuditCore",
+                "Kafka",
+                "TransferDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/TransferAudit/Main"
+        ),
         .executableTarget(
             name: "TransferDemo",
             dependencies: [
@@ -106,8 +121,14 @@ let package = Package(
             path: "Tests/TransferDomainTests"
         ),
         .testTarget(
+            name: "AuditTests",
+            dependencies: ["AuditCore", "TransferDomain"],
+            path: "Tests/AuditTests"
+        ),
+        .testTarget(
             name: "OfficeTests",
             dependencies: [
+                "AuditCore",
                 "OriginOffice",
                 "DestinationOffice",
                 "OfficeRuntime",

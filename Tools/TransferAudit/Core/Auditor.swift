@@ -1,0 +1,361 @@
+import Foundation
+import TransferDomain
+
+/// Rebuilds every case from the events alone, with the domain's own state machines, and checks
+/// the invariants of DOMAIN.md and the delivery anomalies (named as Jepsen names them).
+public struct Auditor: Sendable {
+    public var asOf: LocalDate
+    public var calendar: WorkingDayCalendar
+    public var originTopic: String
+    public var destinationTopic: String
+
+    public init(asOf: LocalDate, calendar: WorkingDayCalendar = .standard, originTopic: String = Topics.originEvents, destinationTopic: String = Topics.destinationEvents) {
+        self.asOf = asOf
+        self.calendar = calendar
+        self.originTopic = originTopic
+        self.destinationTopic = destinationTopic
+    }
+
+    /// One decoded event and where it was read.
+    struct Entry {
+        var record: AuditRecord
+        var event: CloudEvent
+    }
+
+    /// Audits `records` (both event topics, each partition in offset order) and `deadLetters`.
+    /// - Parameter partial: the window does not start at the beginning of the topics: cases
+    ///   whose opening event is not in it are reported as partial, without lost-event checks.
+    public func audit(records: [AuditRecord], deadLetters: [AuditRecord], partial: Bool = false, notes: [String] = []) -> AuditReport {
+        var findings: [Finding] = []
+        var duplicates = 0
+        var seen: [UUID: Entry] = [:]
+        var entries: [Entry] = []
+        let deadLettered = Set(deadLetters.compactMap { record -> String? in
+            guard let topic = record.headers["dlq_topic"], let partition = record.headers["dlq_partition"], let offset = record.headers["dlq_offset"] else { return nil }
+            return "\(topic)[\(partition)]@\(offset)"
+        })
+
+        for record in records {
+            let event: CloudEvent
+            do {
+                event = try CloudEvent.decode(headers: record.headers, data: record.value)
+            } catch {
+                let place = "\(record.topic)[\(record.partition)]@\(record.offset)"
+                findings.append(Finding(
+                    severity: .violation, rule: "schema", caseId: record.headers["ce_subject"],
+                    message: "a record breaks the event contract (\(error.reason): \(error)); \(deadLettered.contains(place) ? "the consumer dead-lettered it" : "no dead-letter record refers to it")",
+                    evidence: [record.evidence]))
+                continue
+            }
+            if let first = seen[event.id] {
+                if first.event == event {
+                    duplicates += 1  // the same event delivered again: expected under at-least-once
+                } else {
+                    findings.append(Finding(
+                        severity: .violation, rule: "conflicting-duplicate", caseId: event.subject,
+                        message: "two different events carry the same ce_id", evidence: [first.record.evidence, record.evidence]))
+                }
+                continue
+            }
+            let entry = Entry(record: record, event: event)
+            seen[event.id] = entry
+            entries.append(entry)
+        }
+
+        var byCase: [CaseID: [Entry]] = [:]
+        for entry in entries {
+            if let caseID = entry.event.event.payload.caseID { byCase[caseID, default: []].append(entry) }
+        }
+        var cases: [CaseAudit] = []
+        var letterOwners: [ContactLetterNumber: [(CaseID, String)]] = [:]
+        var remitted = Money.zero
+        var refunded = Money.zero
+        var completedReceived = Money.zero
+        var inFlight = Money.zero
+        var deadlineCounts = AuditReport.Deadlines(met: 0, breached: 0, pending: 0, provisional: 0)
+        for (caseID, caseEntries) in byCase.sorted(by: { $0.key.description < $1.key.description }) {
+            var rebuild = CaseRebuild(caseID: caseID, auditor: self, partialWindow: partial)
+            rebuild.replay(merge(caseEntries))
+            let summary = rebuild.summary()
+            findings += rebuild.findings
+            if let letter = rebuild.letter { letterOwners[letter.contactLetterNo, default: []].append((caseID, rebuild.letterEvidence ?? "")) }
+            remitted = remitted + rebuild.remittances.map(\.amount).sum()
+            refunded = refunded + rebuild.refunds.map(\.amount).sum()
+            if let completed = rebuild.completion {
+                completedReceived = completedReceived + completed.receivedTotal
+            } else {
+                inFlight = inFlight + rebuild.remittances.map(\.amount).sum() - rebuild.refunds.map(\.amount).sum()
+            }
+            for check in summary.deadlines {
+                switch check.status {
+                case .met: deadlineCounts.met += 1
+                case .breached: deadlineCounts.breached += 1
+                case .pending: deadlineCounts.pending += 1
+                }
+                if check.provisional { deadlineCounts.provisional += 1 }
+            }
+            cases.append(summary)
+        }
+        for (letter, owners) in letterOwners where Set(owners.map(\.0)).count > 1 {
+            findings.append(Finding(
+                severity: .violation, rule: "unique-contact-letter", caseId: owners.first?.0.description,
+                message: "contact letter \(letter) was issued for \(owners.count) cases: \(owners.map(\.0.description).joined(separator: ", "))",
+                evidence: owners.map(\.1)))
+        }
+        let conserved = remitted - refunded == completedReceived + inFlight
+        if !conserved {
+            findings.append(Finding(
+                severity: .violation, rule: "money-conserved", caseId: nil,
+                message: "remitted \(remitted) - refunded \(refunded) ≠ completed \(completedReceived) + in flight \(inFlight)", evidence: []))
+        }
+        let deadLetterEntries = deadLetters.map {
+            DeadLetterEntry(
+                evidence: $0.evidence, reason: $0.headers["dlq_reason"] ?? "?",
+                source: "\($0.headers["dlq_topic"] ?? "?")[\($0.headers["dlq_partition"] ?? "?")]@\($0.headers["dlq_offset"] ?? "?")",
+                consumer: $0.headers["dlq_consumer"] ?? "?", detail: String(($0.headers["dlq_detail"] ?? "").prefix(300)))
+        }
+        return AuditReport(
+            asOf: asOf.description, recordsRead: records.count, distinctEvents: entries.count, duplicateEvents: duplicates,
+            casesByDestinationState: Dictionary(grouping: cases.compactMap(\.destinationState), by: { $0 }).mapValues(\.count),
+            casesByOriginState: Dictionary(grouping: cases.compactMap(\.originState), by: { $0 }).mapValues(\.count),
+            openCases: cases.filter { !$0.terminal },
+            money: .init(remitted: remitted.description, refunded: refunded.description, completedReceived: completedReceived.description, inFlight: inFlight.description, conserved: conserved),
+            deadlines: deadlineCounts, findings: findings.sorted { ($0.severity.rawValue, $0.rule, $0.caseId ?? "") < ($1.severity.rawValue, $1.rule, $1.caseId ?? "") },
+            deadLetters: deadLetterEntries, notes: notes, cases: cases)
+    }
+
+    /// One case's events in causal order: each topic's records keep their offset order (one
+    /// case, one key, one partition) and the two streams are merged by event time.
+    func merge(_ entries: [Entry]) -> [Entry] {
+        let destination = entries.filter { $0.record.topic != originTopic }.sorted { $0.record.offset < $1.record.offset }
+        let origin = entries.filter { $0.record.topic == originTopic }.sorted { $0.record.offset < $1.record.offset }
+        var result: [Entry] = []
+        var i = 0
+        var j = 0
+        while i < destination.count || j < origin.count {
+            if j >= origin.count || (i < destination.count && destination[i].event.time <= origin[j].event.time) {
+                result.append(destination[i])
+                i += 1
+            } else {
+                result.append(origin[j])
+                j += 1
+            }
+        }
+        return result
+    }
+
+    /// The Shanghai business date of an instant.
+    public static func businessDate(_ date: Date) -> LocalDate {
+        LocalDate(daysSinceEpoch: Int(((date.timeIntervalSince1970 + 8 * 3600) / 86_400).rounded(.down)))
+    }
+}
+
+/// The replay of one case into both offices' state machines.
+struct CaseRebuild {
+    let caseID: CaseID
+    let auditor: Auditor
+    let partialWindow: Bool
+    var destination: DestinationCase?
+    var origin: OriginCase?
+    var letter: ContactLetterIssued?
+    var letterEvidence: String?
+    var opening: Date?
+    var findings: [Finding] = []
+    var form: InformationForm?
+    var formIssuedOn: LocalDate?
+    var remittances: [(id: RemittanceID, amount: Money, supplementary: Bool, evidence: String, eventID: UUID)] = []
+    var refunds: [(id: RemittanceID, amount: Money)] = []
+    var originAnswerOn: LocalDate?
+    var reviewedOn: LocalDate?
+    var submittedOn: LocalDate?
+    var terminated = false
+    var completion: TransferCompleted?
+    var completedEvidence: String?
+    var sawOriginEvent = false
+    var originOffice: String?
+    var destinationOffice: String?
+
+    init(caseID: CaseID, auditor: Auditor, partialWindow: Bool) {
+        self.caseID = caseID
+        self.auditor = auditor
+        self.partialWindow = partialWindow
+    }
+
+    mutating func violation(_ rule: String, _ message: String, _ evidence: [String]) {
+        findings.append(Finding(severity: .violation, rule: rule, caseId: caseID.description, message: message, evidence: evidence))
+    }
+
+    /// Applies to the destination's machine; an illegal transition becomes a finding.
+    mutating func applyDestination(_ event: DestinationCaseEvent, _ entry: Auditor.Entry) {
+        guard destination != nil else { return }
+        do {
+            try destination?.apply(event)
+        } catch {
+            if case .completed = event {
+                violation("completion-only-after-match", "the case was completed in state \(error.state): received \(destination?.received ?? .zero), expected \(destination?.expected?.description ?? "no form")", [entry.record.evidence])
+            } else {
+                violation("per-case-order", "\(event.name) arrived in destination state \(error.state)", [entry.record.evidence])
+            }
+        }
+    }
+
+    mutating func applyOrigin(_ event: OriginCaseEvent, _ entry: Auditor.Entry) {
+        guard origin != nil else { return }
+        do {
+            try origin?.apply(event)
+        } catch {
+            switch event {
+            case .returned, .formIssued:
+                violation("one-outcome-per-letter", "\(event.name) after the letter already had an outcome (origin state \(error.state))", [entry.record.evidence])
+            default:
+                violation("per-case-order", "\(event.name) arrived in origin state \(error.state)", [entry.record.evidence])
+            }
+        }
+    }
+
+    mutating func replay(_ entries: [Auditor.Entry]) {
+        for entry in entries {
+            if opening == nil { opening = entry.event.time }
+            switch entry.event.event {
+            case .contactLetterIssued(let issued):
+                destinationOffice = entry.event.source.rawValue
+                originOffice = entry.event.recipient.rawValue
+                if let letter, letter.contactLetterNo != issued.contactLetterNo {
+                    violation("one-letter-per-case", "a second contact letter \(issued.contactLetterNo) for the case (first \(letter.contactLetterNo))", [letterEvidence ?? "", entry.record.evidence])
+                    continue
+                }
+                letter = issued
+                letterEvidence = entry.record.evidence
+                submittedOn = issued.applicationDate
+                reviewedOn = issued.issuedOn
+                if destination == nil { destination = DestinationCase(id: caseID, submittedOn: issued.applicationDate) }
+                applyDestination(.reviewed(.contactLetter, letter: issued.contactLetterNo, on: issued.issuedOn), entry)
+                if origin == nil { origin = OriginCase(id: caseID, contactLetter: issued.contactLetterNo, receivedOn: issued.issuedOn) }
+            case .applicationRejected(let rejected):
+                destinationOffice = entry.event.source.rawValue
+                originOffice = entry.event.recipient.rawValue
+                submittedOn = rejected.decidedOn
+                reviewedOn = rejected.decidedOn
+                if destination == nil { destination = DestinationCase(id: caseID, submittedOn: rejected.decidedOn) }
+                applyDestination(.reviewed(.rejected(rejected.reasons), letter: nil, on: rejected.decidedOn), entry)
+            case .temporaryAccountOpened(let opened):
+                destinationOffice = entry.event.source.rawValue
+                originOffice = entry.event.recipient.rawValue
+                submittedOn = opened.openedOn
+                reviewedOn = opened.openedOn
+                if destination == nil { destination = DestinationCase(id: caseID, submittedOn: opened.openedOn) }
+                applyDestination(.reviewed(.temporaryAccount, letter: nil, on: opened.openedOn), entry)
+            case .contactLetterReturned(let returned):
+                sawOriginEvent = true
+                originAnswerOn = originAnswerOn ?? returned.returnedOn
+                applyOrigin(.returned(returned.reasons, on: returned.returnedOn), entry)
+                applyDestination(.letterReturned(returned.reasons, on: returned.returnedOn), entry)
+            case .infoFormIssued(let issued):
+                sawOriginEvent = true
+                if !issued.form.isConsistent {
+                    violation(
+                        "form-arithmetic",
+                        "④ \(issued.form.individualAccountTotal) ≠ ① \(issued.form.pre1998Account) + ② \(issued.form.accountThroughLastYear) + ③ \(issued.form.currentYearPrincipal), or ⑥ \(issued.form.totalRemitted) ≠ ④ + ⑤ \(issued.form.pooledFund)",
+                        [entry.record.evidence])
+                }
+                originAnswerOn = originAnswerOn ?? issued.issuedOn
+                if form == nil {
+                    form = issued.form
+                    formIssuedOn = issued.issuedOn
+                }
+                applyOrigin(.formIssued(issued.form, on: issued.issuedOn), entry)
+                applyDestination(.formReceived(issued.form, on: issued.issuedOn), entry)
+            case .fundsRemitted(let funds):
+                sawOriginEvent = true
+                if let earlier = remittances.first(where: { $0.id == funds.remittanceId }) {
+                    violation("duplicate-effect", "remittance \(funds.remittanceId) was sent again under a new event id", [earlier.evidence, entry.record.evidence])
+                    continue
+                }
+                remittances.append((funds.remittanceId, funds.amount, funds.supplementary, entry.record.evidence, entry.event.id))
+                applyOrigin(funds.supplementary ? .supplementaryRemitted(funds.remittanceId, funds.amount, on: funds.valueDate) : .fundsRemitted(funds.remittanceId, funds.amount, on: funds.valueDate), entry)
+                applyDestination(.fundsReceived(funds.remittanceId, funds.amount, on: funds.valueDate), entry)
+            case .originRelationshipTerminated(let ended):
+                sawOriginEvent = true
+                terminated = true
+                applyOrigin(.relationshipTerminated(on: ended.terminatedOn), entry)
+            case .reconciliationDiscrepancyRaised(let raised):
+                applyOrigin(.discrepancyRaised(expected: raised.expected, received: raised.received, on: raised.raisedOn), entry)
+            case .excessRefunded(let refund):
+                if refunds.contains(where: { $0.id == refund.refundId }) {
+                    violation("duplicate-effect", "refund \(refund.refundId) was sent again under a new event id", [entry.record.evidence])
+                    continue
+                }
+                refunds.append((refund.refundId, refund.amount))
+                applyDestination(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), entry)
+                applyOrigin(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), entry)
+            case .transferCompleted(let completed):
+                if completion != nil {
+                    violation("duplicate-effect", "the case was completed twice under different event ids", [completedEvidence ?? "", entry.record.evidence])
+                    continue
+                }
+                completion = completed
+                completedEvidence = entry.record.evidence
+                let net = remittances.map(\.amount).sum() - refunds.map(\.amount).sum()
+                if completed.receivedTotal != net {
+                    violation("money-conserved", "completion says \(completed.receivedTotal) received, the remittances net \(net)", [entry.record.evidence])
+                }
+                applyDestination(.completed(on: completed.completedOn), entry)
+                applyOrigin(.completed(on: completed.completedOn), entry)
+            case .paymentCertificateIssued:
+                break
+            }
+        }
+        checkAfterReplay()
+    }
+
+    /// States that need an event that never appeared, and amounts that must equal ⑥.
+    mutating func checkAfterReplay() {
+        if let form, let first = remittances.first(where: { !$0.supplementary }), first.amount != form.totalRemitted {
+            violation("remittance-equals-total", "the remittance \(first.id) is \(first.amount) but ⑥ is \(form.totalRemitted)", [first.evidence])
+        }
+        let isPartial = partialWindow && destination == nil
+        guard !isPartial else { return }
+        if destination == nil && (sawOriginEvent || completion != nil) {
+            violation("lost-event", "events of the case exist but its contact letter (or review outcome) never appears", [])
+        }
+        let answeredWithForm = form != nil || !remittances.isEmpty || terminated
+        if answeredWithForm {
+            // The origin writes form, remittance and termination in one transaction.
+            if form == nil { violation("lost-event", "funds or termination without the information form", remittances.map(\.evidence)) }
+            if remittances.isEmpty { violation("lost-event", "an information form or termination without the remittance", []) }
+            if !terminated { violation("lost-event", "form and funds without the origin's termination", remittances.map(\.evidence)) }
+        }
+    }
+
+    /// Deadline checks for each step that has started.
+    func deadlineChecks() -> [DeadlineCheck] {
+        var checks: [DeadlineCheck] = []
+        func check(_ step: String, after start: LocalDate, done: LocalDate?) {
+            let deadline = auditor.calendar.adding(workingDays: 15, after: start)
+            let status: DeadlineCheck.Status
+            if let done { status = done <= deadline.due ? .met : .breached } else { status = auditor.asOf > deadline.due ? .breached : .pending }
+            checks.append(DeadlineCheck(step: step, due: deadline.due.description, done: done?.description, status: status, provisional: deadline.provisional))
+        }
+        if let submittedOn { check("review", after: submittedOn, done: reviewedOn) }
+        if let letter { check("originAnswer", after: letter.issuedOn, done: originAnswerOn) }
+        if let matchedOn = destination?.matchedOn {
+            check("completion", after: matchedOn, done: completion?.completedOn)
+        }
+        return checks
+    }
+
+    mutating func summary() -> CaseAudit {
+        let deadlines = deadlineChecks()
+        for check in deadlines where check.status == .breached {
+            violation("deadline", "step \(check.step) was due \(check.due)\(check.done.map { " and done \($0)" } ?? " and is not done on \(auditor.asOf)")\(check.provisional ? " (provisional: a year without a published schedule)" : "")", letterEvidence.map { [$0] } ?? [])
+        }
+        let terminal = destination?.state.isTerminal ?? false
+        let net = remittances.map(\.amount).sum() - refunds.map(\.amount).sum()
+        return CaseAudit(
+            caseId: caseID.description, origin: originOffice, destination: destinationOffice,
+            contactLetterNo: letter?.contactLetterNo.rawValue, destinationState: destination?.state.rawValue, originState: origin?.state.rawValue,
+            expected: form?.totalRemitted.description, received: net.description, remitted: net.description, terminal: terminal,
+            openForDays: terminal ? nil : opening.map { auditor.asOf.daysSinceEpoch - Auditor.businessDate($0).daysSinceEpoch },
+            deadlines: deadlines, partial: partialWindow && destination == nil)
+    }
+}

@@ -1,0 +1,287 @@
+import ArgumentParser
+import AuditCore
+import Foundation
+import GRDB
+import Kafka
+import Logging
+import TransferDomain
+
+/// `transfer-audit`: replays the topics between offices and proves every case consistent.
+@main
+struct TransferAudit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transfer-audit",
+        abstract: "Replay the pension-transfer topics and check every case: nothing lost, nothing doubled, money conserved, deadlines met.",
+        discussion: """
+            Reads pension.transfer.origin-events, pension.transfer.destination-events and the dead-letter topic from \
+            the beginning (or from --from offsets, or --since a time) up to the end each partition had when the audit \
+            started, so it ends even while offices keep writing. It reads with explicit partition assignment and commits \
+            nothing: the offices' consumer groups are never disturbed.
+
+            Every case is rebuilt from the events alone with the domain's state machines and checked: ①-⑥ arithmetic, \
+            remittance = ⑥, one outcome per contact letter, completion only after a match, unique contact-letter \
+            numbers, remittance ids posted once, money conserved, every case terminal or reported open with its age, \
+            deadlines per step (working-day calendar), lost events, per-case order, schema. Duplicate deliveries of \
+            the same event (same ce_id) are counted, not violations; duplicate effects are violations.
+
+            --compare-db opens an office's SQLite database read-only and reports every case whose stored state or \
+            amount differs from the rebuilt one (run it when no events are in flight).
+
+            Exit status: 0 clean, 1 violations found, 2 usage or connection error.
+            """)
+
+    @Option(help: "Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092).")
+    var brokers: String?
+
+    @Option(help: "Topic written by origin offices.")
+    var originTopic = Topics.originEvents
+
+    @Option(help: "Topic written by destination offices.")
+    var destinationTopic = Topics.destinationEvents
+
+    @Option(help: "Dead-letter topic.")
+    var deadLetterTopic = Topics.deadLetter
+
+    @Option(name: .customLong("from"), help: "Start a partition at an offset: TOPIC:PARTITION:OFFSET (repeatable).")
+    var fromOffsets: [String] = []
+
+    @Option(help: "Start at a time (YYYY-MM-DD in Asia/Shanghai, or RFC 3339); record timestamps are checked, not trusted.")
+    var since: String?
+
+    @Option(help: "The business date deadlines are judged on (default: today in Asia/Shanghai).")
+    var asOf: String?
+
+    @Option(help: "Output: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(help: "An office database to compare with the rebuild: PATH or PATH@OFFICECODE (repeatable).")
+    var compareDB: [String] = []
+
+    @Flag(help: "Print every finding (text format shows the first 50).")
+    var all = false
+
+    enum OutputFormat: String, ExpressibleByArgument { case text, json }
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var audit = command as? TransferAudit {
+                let code = try await audit.audit()
+                Foundation.exit(code)
+            }
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data("transfer-audit: \(fullMessage(for: error))\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+
+    mutating func audit() async throws -> Int32 {
+        var logger = Logger(label: "transfer-audit")
+        logger.logLevel = .critical
+        let servers = brokers ?? ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
+        let asOfDate = try asOf.map { try LocalDate($0, field: "--as-of") } ?? Auditor.businessDate(Date())
+        // A short fetch wait: a replay reads to the end and should not idle at each partition end.
+        let client = KafkaConfiguration(
+            bootstrapServers: servers.split(separator: ",").map(String.init), clientID: "transfer-audit", properties: ["fetch.wait.max.ms": "50"])
+        let topics = [originTopic, destinationTopic, deadLetterTopic]
+
+        // Partition counts, and a clear error when the broker or a topic is missing.
+        let admin = try KafkaAdminClient(configuration: client, logger: logger)
+        let metadata: [KafkaTopicMetadata]
+        do {
+            metadata = try await admin.listTopics(timeout: .seconds(10))
+        } catch {
+            throw ValidationError("cannot reach the broker at \(servers): \(error)")
+        }
+        var starts: [TopicPartition: Int64] = [:]
+        for topic in topics {
+            guard let found = metadata.first(where: { $0.name == topic }), found.partitionCount > 0 else {
+                throw ValidationError("topic \(topic) does not exist on \(servers)")
+            }
+            for partition in 0..<Int32(found.partitionCount) { starts[TopicPartition(topic, partition)] = RDBeginning.value }
+        }
+        var notes: [String] = []
+        let partial = !fromOffsets.isEmpty || since != nil
+        for text in fromOffsets {
+            let parts = text.split(separator: ":")
+            guard parts.count == 3, let partition = Int32(parts[1]), let offset = Int64(parts[2]), offset >= 0,
+                  starts[TopicPartition(String(parts[0]), partition)] != nil
+            else { throw ValidationError("--from must be TOPIC:PARTITION:OFFSET of an existing partition, got \(text)") }
+            starts[TopicPartition(String(parts[0]), partition)] = offset
+        }
+        var sinceDate: Date?
+        if let since {
+            sinceDate = try Self.parseTime(since)
+            let (adjusted, note) = try await Self.startsForTime(sinceDate!, starts: starts, client: client, logger: logger)
+            starts = adjusted
+            notes.append(note)
+        }
+
+        // Replay every partition to the end it had at the start.
+        let consumer = try KafkaConsumer(
+            configuration: .init(
+                client: client,
+                mode: .assignment(starts.sorted { $0.key < $1.key }.map {
+                    KafkaPartitionStart(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value < 0 ? .beginning : .exactly($0.value))
+                })),
+            logger: logger)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let showProgress = isatty(STDERR_FILENO) != 0
+        var lastProgress = clock.now
+        var records: [AuditRecord] = []
+        var deadLetters: [AuditRecord] = []
+        var ended = 0
+        var skippedBeforeSince = 0
+        for try await batch in consumer.replay() {
+            for message in batch.messages {
+                if let sinceDate, let timestamp = message.timestamp, timestamp < sinceDate {
+                    skippedBeforeSince += 1
+                    continue
+                }
+                let record = AuditRecord(message)
+                if message.topic == deadLetterTopic { deadLetters.append(record) } else { records.append(record) }
+            }
+            ended += batch.partitionEnds.count
+            if showProgress, clock.now - lastProgress > .milliseconds(250) {
+                lastProgress = clock.now
+                FileHandle.standardError.write(Data("\r\u{1B}[Ktransfer-audit: \(records.count + deadLetters.count) records, \(ended)/\(starts.count) partitions at their end".utf8))
+            }
+        }
+        let elapsed = clock.now - started
+        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        // The queried watermark is only a cross-check: on the embedded broker it under-reports.
+        var disagreements = 0
+        for partition in starts.keys.sorted() {
+            guard let fetched = consumer.fetchedWatermarks(partition), let queried = try? await consumer.queryWatermarks(partition, timeout: .seconds(5)) else { continue }
+            if fetched.high != queried.high { disagreements += 1 }
+        }
+        if disagreements > 0 {
+            notes.append("the broker's watermark query disagreed with the fetched end on \(disagreements) partition(s); the audit used the fetched end")
+        }
+        if skippedBeforeSince > 0 { notes.append("\(skippedBeforeSince) records before --since were skipped by their timestamps") }
+        await consumer.close()
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let total = records.count + deadLetters.count
+        FileHandle.standardError.write(Data(String(format: "transfer-audit: replayed %d records in %.2f s (%.0f records/s)\n", total, seconds, seconds > 0 ? Double(total) / seconds : 0).utf8))
+
+        records.sort { ($0.topic, $0.partition, $0.offset) < ($1.topic, $1.partition, $1.offset) }
+        let auditor = Auditor(asOf: asOfDate, originTopic: originTopic, destinationTopic: destinationTopic)
+        var report = auditor.audit(records: records, deadLetters: deadLetters, partial: partial, notes: notes)
+        for entry in compareDB {
+            report.findings += try Self.compare(entry, report: report)
+        }
+        switch format {
+        case .text: print(report.text(maxFindings: all ? Int.max : 50))
+        case .json: print(String(decoding: try report.json(), as: UTF8.self))
+        }
+        return report.isClean ? 0 : 1
+    }
+
+    static func parseTime(_ text: String) throws -> Date {
+        if let date = try? LocalDate(text) {
+            return Date(timeIntervalSince1970: Double(date.daysSinceEpoch) * 86_400 - 8 * 3600)
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        throw ValidationError("--since must be YYYY-MM-DD or an RFC 3339 time, got \(text)")
+    }
+
+    /// Start offsets for `since`: the broker's offsets-for-times answer, verified against the
+    /// timestamps of the records around it; where it cannot be verified, scan from the beginning.
+    static func startsForTime(_ since: Date, starts: [TopicPartition: Int64], client: KafkaConfiguration, logger: Logger) async throws -> ([TopicPartition: Int64], String) {
+        let probe = try KafkaConsumer(
+            configuration: .init(client: client, mode: .assignment(starts.keys.map { .init(topic: $0.topic, partition: $0.partition, offset: .beginning) })),
+            logger: logger)
+        defer { Task { await probe.close() } }
+        var result = starts
+        var verified = 0
+        var fallback = 0
+        let answers = (try? await probe.offsets(forTimes: Dictionary(uniqueKeysWithValues: starts.keys.map { ($0, since) }))) ?? [:]
+        for partition in starts.keys {
+            guard let answer = answers[partition], let offset = answer, offset > 0 else {
+                fallback += 1
+                continue
+            }
+            // The record just before the answer must be older than `since`; start there and let
+            // the client-side timestamp filter drop it.
+            let check = try KafkaConsumer(
+                configuration: .init(client: client, mode: .assignment([.init(topic: partition.topic, partition: partition.partition, offset: .exactly(offset - 1))])),
+                logger: logger)
+            var before: Date?
+            for try await batch in check.replay(maxCount: 1) {
+                if let first = batch.messages.first { before = first.timestamp }
+                break
+            }
+            await check.close()
+            if let before, before < since {
+                result[partition] = offset - 1
+                verified += 1
+            } else {
+                fallback += 1
+            }
+        }
+        return (result, "--since: the broker's offsets-for-times was verified on \(verified) partition(s); \(fallback) partition(s) were scanned from the beginning and filtered by record timestamps")
+    }
+
+    /// Compares one office database with the rebuild.
+    static func compare(_ entry: String, report: AuditReport) throws -> [Finding] {
+        let parts = entry.split(separator: "@", maxSplits: 1).map(String.init)
+        let path = parts[0]
+        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("--compare-db: no database at \(path)") }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        return try database.read { db -> [Finding] in
+            let isDestination = try db.tableExists("destinationCase")
+            let isOrigin = try db.tableExists("originCase")
+            guard isDestination || isOrigin else { throw ValidationError("--compare-db: \(path) is not an office database") }
+            let prefix = isDestination ? "CL-" : "RM-"
+            let office = parts.count > 1 ? parts[1]
+                : try String.fetchOne(db, sql: "SELECT substr(name, 4, 6) FROM documentSequence WHERE name LIKE ? LIMIT 1", arguments: ["\(prefix)%"])
+                    ?? String.fetchOne(db, sql: "SELECT substr(name, 4, 6) FROM documentSequence LIMIT 1")
+            guard let office else { throw ValidationError("--compare-db: cannot tell which office \(path) belongs to; write PATH@OFFICECODE") }
+            var stored: [StoredCase] = []
+            if isDestination {
+                for row in try Row.fetchAll(db, sql: "SELECT caseId, submittedOn, events FROM destinationCase") {
+                    let events = try JSONDecoder().decode([DestinationCaseEvent].self, from: Data((row["events"] as String).utf8))
+                    let rebuilt = try DestinationCase.replay(id: try CaseID(row["caseId"] as String), submittedOn: try LocalDate(row["submittedOn"] as String), events: events)
+                    stored.append(StoredCase(caseId: row["caseId"], state: rebuilt.state.rawValue, amount: rebuilt.received))
+                }
+            } else {
+                for row in try Row.fetchAll(db, sql: "SELECT caseId, contactLetterNo, receivedOn, events FROM originCase") {
+                    let events = try JSONDecoder().decode([OriginCaseEvent].self, from: Data((row["events"] as String).utf8))
+                    let rebuilt = try OriginCase.replay(
+                        id: try CaseID(row["caseId"] as String), contactLetter: try ContactLetterNumber(row["contactLetterNo"] as String),
+                        receivedOn: try LocalDate(row["receivedOn"] as String), events: events)
+                    stored.append(StoredCase(caseId: row["caseId"], state: rebuilt.state.rawValue, amount: rebuilt.remitted))
+                }
+            }
+            return LiveComparison.compare(report, stored: stored, role: isDestination ? .destination : .origin, office: office)
+        }
+    }
+}
+
+/// librdkafka's "beginning" as a start marker.
+enum RDBeginning {
+    static let value: Int64 = -2
+}
+
+extension AuditRecord {
+    init(_ message: KafkaMessage) {
+        var headers: [String: String] = [:]
+        for header in message.headers { if let value = header.stringValue, headers[header.name] == nil { headers[header.name] = value } }
+        self.init(
+            topic: message.topic, partition: message.partition, offset: message.offset, key: message.keyString, headers: headers,
+            value: message.value.map { Data($0) }, timestamp: message.timestamp)
+    }
+}
