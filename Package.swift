@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
@@ -119,6 +120,11 @@ let package = Package(
             name: "TransferDomainTests",
             dependencies: ["TransferDomain"],
             path: "Tests/TransferDomainTests"
+        ),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: ["OfficeRuntime", "TransferDomain", .product(name: "Yams", package: "Yams")],
+            path: "Tests/DeploymentTests"
         ),
         .testTarget(
             name: "AuditTests",

@@ -1,0 +1,120 @@
+import Foundation
+import OfficeRuntime
+import Testing
+import TransferDomain
+import Yams
+
+/// `docker-compose.yml` and the `Dockerfile`, checked against the code that reads them: no Docker
+/// engine runs here, so typos that would silently fall back to defaults are caught this way.
+@Suite("docker-compose.yml and Dockerfile")
+struct ComposeFileTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The compose file as plain values, with `<<` merge keys applied.
+    static func compose() throws -> [String: Any] {
+        let text = try String(contentsOf: root.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
+        return merged(try Yams.load(yaml: text)) as? [String: Any] ?? [:]
+    }
+
+    static func merged(_ value: Any?) -> Any? {
+        if var mapping = value as? [String: Any] {
+            if let base = mapping.removeValue(forKey: "<<") as? [String: Any] {
+                for (key, value) in base where mapping[key] == nil { mapping[key] = value }
+            }
+            return mapping.compactMapValues { merged($0) }
+        }
+        if let list = value as? [Any] { return list.compactMap { merged($0) } }
+        return value
+    }
+
+    static func service(_ name: String) throws -> [String: Any] {
+        try #require((try compose()["services"] as? [String: Any])?[name] as? [String: Any], "service \(name)")
+    }
+
+    static func environment(_ service: [String: Any]) -> [String: String] {
+        (service["environment"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+    }
+
+    static let offices: [(String, OfficeRole)] = [("origin-office", .origin), ("destination-office", .destination)]
+
+    @Test("every office environment key is one the office reads, and the values parse", arguments: offices)
+    func officeEnvironment(name: String, role: OfficeRole) throws {
+        let service = try Self.service(name)
+        let known = Set(OfficeConfiguration.keys(role: role).map(\.environmentVariable)).union(["OFFICE_CONFIG_FILE"])
+        let environment = Self.environment(service)
+        for key in environment.keys.sorted() {
+            #expect(known.contains(key), "\(name) sets \(key), which the \(role.rawValue) office does not read")
+        }
+        #expect((service["command"] as? [String])?.first == name)
+        // The values are accepted by the same code the office runs at start.
+        var values: [String: String] = [:]
+        for key in OfficeConfiguration.keys(role: role) where environment[key.environmentVariable] != nil {
+            values[key.name] = environment[key.environmentVariable]
+        }
+        let configuration = try OfficeConfiguration(role: role, values: values)
+        #expect(configuration.httpHost == "0.0.0.0", "listen on the container's interfaces")
+        #expect(configuration.kafka.bootstrapServers == ["kafka:9092"])
+        #expect(configuration.databasePath.hasPrefix("/data/"))
+        #expect((service["volumes"] as? [String])?.contains { $0.hasSuffix(":/data") } == true, "the database lives in a named volume")
+    }
+
+    @Test("ports, health checks and shutdown grace agree", arguments: offices)
+    func portsAndHealth(name: String, role: OfficeRole) throws {
+        let service = try Self.service(name)
+        let port = try #require(Self.environment(service)["HTTP_PORT"])
+        #expect((service["ports"] as? [String])?.contains { $0.hasSuffix(":\(port)") } == true, "published port is the HTTP port")
+        let health = (service["healthcheck"] as? [String: Any])?["test"] as? [String] ?? []
+        #expect(health.contains("http://127.0.0.1:\(port)/health"))
+        let grace = try #require(service["stop_grace_period"] as? String)
+        let graceSeconds = Int(grace.dropLast()) ?? 0
+        let shutdown = Int(Self.environment(service)["SHUTDOWN_TIMEOUT_SECONDS"] ?? "20") ?? 20
+        #expect(graceSeconds > shutdown, "stop_grace_period \(grace) must exceed SHUTDOWN_TIMEOUT_SECONDS \(shutdown)")
+        let dependsOn = service["depends_on"] as? [String: Any] ?? [:]
+        #expect((dependsOn["kafka"] as? [String: Any])?["condition"] as? String == "service_healthy")
+        #expect((dependsOn["kafka-init"] as? [String: Any])?["condition"] as? String == "service_completed_successfully")
+    }
+
+    @Test("Kafka is KRaft with listeners for the compose network and the host, and a health check")
+    func kafka() throws {
+        let kafka = try Self.service("kafka")
+        let environment = Self.environment(kafka)
+        #expect(environment["KAFKA_PROCESS_ROLES"] == "broker,controller")
+        #expect(environment["KAFKA_ADVERTISED_LISTENERS"]?.contains("kafka:9092") == true)
+        #expect(environment["KAFKA_ADVERTISED_LISTENERS"]?.contains("localhost:9094") == true)
+        #expect((kafka["ports"] as? [String]) == ["9094:9094"])
+        #expect(kafka["healthcheck"] != nil)
+        #expect((kafka["image"] as? String)?.hasPrefix("apache/kafka:") == true)
+    }
+
+    @Test("the topic initialiser creates exactly the topics of DESIGN.md, 6 partitions each")
+    func topics() throws {
+        let command = ((try Self.service("kafka-init"))["command"] as? [String] ?? []).joined(separator: " ")
+        for topic in Topics.all { #expect(command.contains(topic)) }
+        #expect(command.contains("--partitions 6"))
+        #expect(command.contains("--if-not-exists"))
+    }
+
+    @Test("the tests profile points the suite at the stack through the variables the suite reads")
+    func testsProfile() throws {
+        let tests = try Self.service("tests")
+        #expect((tests["profiles"] as? [String]) == ["tests"])
+        let environment = Self.environment(tests)
+        #expect(environment["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092")
+        #expect(environment["ORIGIN_URL"] == "http://origin-office:\(Self.environment(try Self.service("origin-office"))["HTTP_PORT"] ?? "")")
+        #expect(environment["DESTINATION_URL"] == "http://destination-office:\(Self.environment(try Self.service("destination-office"))["HTTP_PORT"] ?? "")")
+        #expect(environment["CREDITING_RATES"] == Self.environment(try Self.service("origin-office"))["CREDITING_RATES"], "the suite checks amounts with the origin's rates")
+        let command = (tests["command"] as? [String] ?? []).joined(separator: " ")
+        #expect(command.contains("swift test --filter StackTests"))
+        #expect(command.contains("transfer-audit"))
+    }
+
+    @Test("the Dockerfile builds the three products on a librdkafka >= 2.2 distribution and runs as non-root with a health check")
+    func dockerfile() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        #expect(text.contains("FROM swift:6.2-noble AS build"), "Ubuntu 24.04 ships librdkafka 2.3.0")
+        for product in ["origin-office", "destination-office", "transfer-audit"] { #expect(text.contains("--product \(product)")) }
+        #expect(text.contains("USER office"))
+        #expect(text.contains("HEALTHCHECK"))
+        #expect(text.contains("librdkafka1") && text.contains("libsqlite3-0"))
+    }
+}
