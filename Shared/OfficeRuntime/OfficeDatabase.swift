@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Kafka
+import Metrics
 import TransferDomain
 
 /// An office's SQLite database: WAL-mode pool in services, in-memory queue in tests; the
@@ -102,6 +103,33 @@ public struct RemittanceRow: Codable, FetchableRecord, Sendable {
     }
 }
 
+/// A remittance as the case APIs show it.
+public struct RemittanceView: Encodable, Sendable {
+    public var remittanceId: String
+    public var kind: String
+    public var amount: Money
+    public var valueDate: String
+
+    public init(_ row: RemittanceRow) {
+        remittanceId = row.remittanceId
+        kind = row.kind
+        amount = Money(fen: row.amountFen)
+        valueDate = row.valueDate
+    }
+}
+
+/// The `state` filter of a case list: validated against the case's states.
+public enum CaseStateFilter {
+    /// `nil` when absent; a ``ValidationError`` on `state` when not one of `states`.
+    public static func parse(_ value: String?, states: [String]) throws -> String? {
+        guard let value else { return nil }
+        guard states.contains(value) else {
+            throw ValidationError(field: "state", reason: "must be one of \(states.joined(separator: ", "))")
+        }
+        return value
+    }
+}
+
 /// How many cases are in each state (for the `cases{state}` gauge).
 public struct StateCount: Codable, FetchableRecord, Sendable {
     public var state: String
@@ -134,5 +162,22 @@ public enum ConsumerPosition {
             result[TopicPartition(row["topic"], row["partition"])] = row["nextOffset"]
         }
         return result
+    }
+}
+
+/// The `cases{state}` and `cases_overdue` gauges, from a service's case table.
+public enum CaseGauges {
+    /// - Parameters:
+    ///   - overdueCondition: an SQL condition on the table with one `?` per `today` it uses.
+    public static func record(_ database: OfficeDatabase, table: String, states: [String], overdueCondition: String, today: LocalDate) async {
+        let parameters = Array(repeating: today.description, count: overdueCondition.filter { $0 == "?" }.count)
+        guard let (byState, overdue) = try? await database.writer.read({ db in
+            (try StateCount.fetch(table: table, db),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(overdueCondition)", arguments: StatementArguments(parameters)) ?? 0)
+        }) else { return }
+        var counts = Dictionary(uniqueKeysWithValues: states.map { ($0, 0) })
+        for row in byState { counts[row.state] = row.n }
+        for (state, count) in counts { Gauge(label: "cases", dimensions: [("state", state)]).record(count) }
+        Gauge(label: "cases_overdue").record(overdue)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OfficeRuntime
 import TransferDomain
 
 /// Request and response bodies of the destination office's HTTP API (see `openapi.yaml`).
@@ -65,12 +66,6 @@ enum DestinationAPI {
         var reasons: [ReviewCode]
     }
 
-    struct RemittanceView: Encodable {
-        var remittanceId: String
-        var kind: String
-        var amount: Money
-        var valueDate: String
-    }
 
     struct CaseView: Encodable {
         var caseId: String
@@ -87,7 +82,7 @@ enum DestinationAPI {
         var originTerminatedOn: String?
         var deadlines: [String: Deadline]
         var originOverdue: Bool
-        var remittances: [RemittanceView]
+        var remittances: [OfficeRuntime.RemittanceView]
         var timeline: [TimelineEntry]
     }
 

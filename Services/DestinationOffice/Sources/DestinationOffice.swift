@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import Hummingbird
-import Metrics
 import OfficeRuntime
 import TransferDomain
 
@@ -207,9 +206,7 @@ public struct DestinationOffice: OfficeService {
                 difference: domain.expected.map { domain.received - $0 }, originTerminatedOn: record.originTerminatedOn,
                 deadlines: deadlines,
                 originOverdue: [.contactLetterSent, .awaitingForm, .awaitingFunds].contains(domain.state) && (deadlines["originAnswer"].map { today > $0.due } ?? false),
-                remittances: remittances.map {
-                    .init(remittanceId: $0.remittanceId, kind: $0.kind, amount: Money(fen: $0.amountFen), valueDate: $0.valueDate)
-                },
+                remittances: remittances.map(RemittanceView.init),
                 timeline: domain.timeline))
     }
 
@@ -219,17 +216,13 @@ public struct DestinationOffice: OfficeService {
         var sql = "SELECT caseId, citizenId, origin, state, submittedOn, originDueOn, completionDueOn FROM destinationCase"
         var conditions: [String] = []
         var arguments: [String] = []
-        if let state = request.query("state") {
-            guard DestinationCaseState(rawValue: state) != nil else {
-                throw ValidationError(field: "state", reason: "must be one of \(DestinationCaseState.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+        if let state = try CaseStateFilter.parse(request.query("state"), states: DestinationCaseState.allCases.map(\.rawValue)) {
             conditions.append("state = ?")
             arguments.append(state)
         }
         let today = context.clock.today.description
-        let overdueSQL = "((state IN ('contact-letter-sent', 'awaiting-form', 'awaiting-funds') AND originDueOn < ?) OR (state IN ('matched', 'discrepancy') AND completionDueOn < ?))"
         if request.query("overdue") == "true" {
-            conditions.append(overdueSQL)
+            conditions.append(Self.overdueCondition)
             arguments += [today, today]
         }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
@@ -249,6 +242,10 @@ public struct DestinationOffice: OfficeService {
         }
         return try JSONBody.response(DestinationAPI.CaseList(cases: cases, count: cases.count))
     }
+
+    /// Overdue: the origin is past its deadline to answer, or a matched case past its completion deadline.
+    static let overdueCondition =
+        "((state IN ('contact-letter-sent', 'awaiting-form', 'awaiting-funds') AND originDueOn < ?) OR (state IN ('matched', 'discrepancy') AND completionDueOn < ?))"
 
     struct CaseRow: Codable, FetchableRecord, Sendable {
         var caseId: String
@@ -270,16 +267,9 @@ public struct DestinationOffice: OfficeService {
     // MARK: - Gauges
 
     public func recordGauges() async {
-        let today = context.clock.today.description
-        guard let (byState, overdue) = try? await context.database.writer.read({ db in
-            (try StateCount.fetch(table: "destinationCase", db),
-             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM destinationCase WHERE state IN ('contact-letter-sent', 'awaiting-form', 'awaiting-funds') AND originDueOn < ?",
-                arguments: [today]) ?? 0)
-        }) else { return }
-        var counts = Dictionary(uniqueKeysWithValues: DestinationCaseState.allCases.map { ($0.rawValue, 0) })
-        for row in byState { counts[row.state] = row.n }
-        for (state, count) in counts { Gauge(label: "cases", dimensions: [("state", state)]).record(count) }
-        Gauge(label: "cases_overdue").record(overdue)
+        await CaseGauges.record(
+            context.database, table: "destinationCase", states: DestinationCaseState.allCases.map(\.rawValue),
+            overdueCondition: Self.overdueCondition, today: context.clock.today)
     }
+
 }

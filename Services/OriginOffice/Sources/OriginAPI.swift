@@ -1,4 +1,5 @@
 import Foundation
+import OfficeRuntime
 import TransferDomain
 
 /// Request and response bodies of the origin office's HTTP API (see `openapi.yaml`).
@@ -87,12 +88,6 @@ enum OriginAPI {
         var ledger: [YearSummary]
     }
 
-    struct RemittanceView: Encodable {
-        var remittanceId: String
-        var kind: String
-        var amount: Money
-        var valueDate: String
-    }
 
     struct CaseView: Encodable {
         var caseId: String
@@ -106,7 +101,7 @@ enum OriginAPI {
         var returnCodes: [ReturnCode]
         var form: InformationForm?
         var remitted: Money
-        var remittances: [RemittanceView]
+        var remittances: [OfficeRuntime.RemittanceView]
         var timeline: [TimelineEntry]
     }
 

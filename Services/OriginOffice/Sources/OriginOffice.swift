@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import Hummingbird
-import Metrics
 import OfficeRuntime
 import TransferDomain
 
@@ -213,9 +212,7 @@ public struct OriginOffice: OfficeService {
                 destinationOffice: record.destination, state: domain.state, receivedOn: record.receivedOn, deadline: deadline,
                 overdue: domain.state == .letterReceived && context.clock.today > deadline.due, returnCodes: domain.returnCodes,
                 form: domain.form, remitted: domain.remitted,
-                remittances: remittances.map {
-                    .init(remittanceId: $0.remittanceId, kind: $0.kind, amount: Money(fen: $0.amountFen), valueDate: $0.valueDate)
-                },
+                remittances: remittances.map(RemittanceView.init),
                 timeline: domain.timeline))
     }
 
@@ -224,10 +221,7 @@ public struct OriginOffice: OfficeService {
         var sql = "SELECT caseId, contactLetterNo, destination, state, receivedOn, dueOn FROM originCase"
         var conditions: [String] = []
         var arguments: [String] = []
-        if let state = request.query("state") {
-            guard OriginCaseState(rawValue: state) != nil else {
-                throw ValidationError(field: "state", reason: "must be one of \(OriginCaseState.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+        if let state = try CaseStateFilter.parse(request.query("state"), states: OriginCaseState.allCases.map(\.rawValue)) {
             conditions.append("state = ?")
             arguments.append(state)
         }
@@ -261,14 +255,9 @@ public struct OriginOffice: OfficeService {
     // MARK: - Gauges
 
     public func recordGauges() async {
-        let today = context.clock.today.description
-        guard let (byState, overdue) = try? await context.database.writer.read({ db in
-            (try StateCount.fetch(table: "originCase", db),
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM originCase WHERE state = 'letter-received' AND dueOn < ?", arguments: [today]) ?? 0)
-        }) else { return }
-        var counts = Dictionary(uniqueKeysWithValues: OriginCaseState.allCases.map { ($0.rawValue, 0) })
-        for row in byState { counts[row.state] = row.n }
-        for (state, count) in counts { Gauge(label: "cases", dimensions: [("state", state)]).record(count) }
-        Gauge(label: "cases_overdue").record(overdue)
+        await CaseGauges.record(
+            context.database, table: "originCase", states: OriginCaseState.allCases.map(\.rawValue),
+            overdueCondition: "state = 'letter-received' AND dueOn < ?", today: context.clock.today)
     }
+
 }
