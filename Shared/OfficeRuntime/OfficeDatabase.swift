@@ -130,6 +130,28 @@ public enum CaseStateFilter {
     }
 }
 
+/// `limit` and `offset` of a case list: the page of results a request asks for.
+public struct Page: Sendable {
+    public static let maxLimit = 10_000
+    public var limit: Int
+    public var offset: Int
+
+    /// From the `limit` (1-10000, default 1000) and `offset` (default 0) query parameters.
+    public init(limit: String?, offset: String?) throws {
+        guard let limit = Int(limit ?? "1000"), (1...Self.maxLimit).contains(limit) else {
+            throw ValidationError(field: "limit", reason: "must be a whole number from 1 to \(Self.maxLimit)")
+        }
+        guard let offset = Int(offset ?? "0"), offset >= 0 else {
+            throw ValidationError(field: "offset", reason: "must be a whole number from 0")
+        }
+        self.limit = limit
+        self.offset = offset
+    }
+
+    /// The SQL clause, appended after ORDER BY.
+    public var sql: String { " LIMIT \(limit) OFFSET \(offset)" }
+}
+
 /// How many cases are in each state (for the `cases{state}` gauge).
 public struct StateCount: Codable, FetchableRecord, Sendable {
     public var state: String

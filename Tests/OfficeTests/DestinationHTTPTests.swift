@@ -110,6 +110,15 @@ struct DestinationHTTPTests {
             try await client.execute(uri: "/v1/cases?state=rejected", method: .get) { response in
                 #expect(Support.decode(response.body)["count"] as? Int == 3)
             }
+            // Pages: the filter's total stays, the page holds what is left after the offset.
+            try await client.execute(uri: "/v1/cases?state=rejected&limit=2&offset=2", method: .get) { response in
+                let body = Support.decode(response.body)
+                #expect(body["count"] as? Int == 1 && body["total"] as? Int == 3)
+            }
+            try await client.execute(uri: "/v1/cases?limit=0", method: .get) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(Support.decode(response.body)["field"] as? String == "limit")
+            }
             try await client.execute(uri: "/v1/persons/\(person.rawValue)", method: .get) { response in
                 let body = Support.decode(response.body)
                 #expect((body["claimingPlace"] as? [String: Any])?["rule"] as? Int == 4)

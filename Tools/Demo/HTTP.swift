@@ -91,11 +91,6 @@ struct DestinationCaseView: Decodable {
     var timeline: [TimelineView]
 }
 
-struct OriginCaseList: Decodable {
-    struct Item: Decodable { var caseId: String }
-    var cases: [Item]
-}
-
 struct OriginCaseView: Decodable {
     var state: String
     var remitted: String

@@ -80,8 +80,8 @@ struct TransferDemo: AsyncParsableCommand {
         var states: [String: String] = [:]
         let deadline = Date().addingTimeInterval(TimeInterval(timeout))
         while true {
-            let list: CaseList = try await client.get(destinationURL.appendingPathComponent("v1/cases"))
-            states = Dictionary(uniqueKeysWithValues: list.cases.map { ($0.caseId, $0.state) })
+            states = [:]
+            for item in try await allCases(client, destinationURL) { states[item.caseId] = item.state }
             let open = filed.filter { !terminal.contains(states[$0.1] ?? "") }.count
             let counts = Dictionary(grouping: states.values, by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }
             progress("cases: " + counts.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + " | open \(open)")
@@ -96,6 +96,18 @@ struct TransferDemo: AsyncParsableCommand {
         endProgress()
         let ok = try await summarize(client: client, filed: filed, destination: destinationURL, origins: origins, started: started)
         if !ok { throw ExitCode(1) }
+    }
+
+    /// Every case an office lists, page by page.
+    func allCases(_ client: HTTP, _ office: URL) async throws -> [CaseList.Item] {
+        var items: [CaseList.Item] = []
+        while true {
+            var components = URLComponents(url: office.appendingPathComponent("v1/cases"), resolvingAgainstBaseURL: false)!
+            components.queryItems = [URLQueryItem(name: "limit", value: "5000"), URLQueryItem(name: "offset", value: String(items.count))]
+            let page: CaseList = try await client.get(components.url!)
+            items += page.cases
+            if page.cases.count < 5000 { return items }
+        }
     }
 
     /// Waits until every office answers `/health`; returns the destination's office code.
@@ -142,8 +154,7 @@ struct TransferDemo: AsyncParsableCommand {
         }
         var remitted = Money.zero
         for (_, url) in origins {
-            let list: OriginCaseList = try await client.get(url.appendingPathComponent("v1/cases"))
-            for summary in list.cases {
+            for summary in try await allCases(client, url) {
                 let view: OriginCaseView = try await client.get(url.appendingPathComponent("v1/cases/\(summary.caseId)"))
                 remitted = remitted + (try Money(view.remitted))
             }

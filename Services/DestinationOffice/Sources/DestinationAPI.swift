@@ -98,6 +98,11 @@ enum DestinationAPI {
 
     struct CaseList: Encodable {
         var cases: [CaseSummary]
+        /// Cases on this page.
         var count: Int
+        /// Cases matching the filter, on all pages.
+        var total: Int
+        var limit: Int
+        var offset: Int
     }
 }

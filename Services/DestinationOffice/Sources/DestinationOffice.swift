@@ -225,10 +225,13 @@ public struct DestinationOffice: OfficeService {
             conditions.append(Self.overdueCondition)
             arguments += [today, today]
         }
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY submittedOn, caseId LIMIT 1000"
-        let rows = try await context.database.writer.read { [sql, arguments] db in
-            try CaseRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+        let page = try Page(limit: request.query("limit"), offset: request.query("offset"))
+        let table = "destinationCase"
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        sql += filter + " ORDER BY submittedOn, caseId" + page.sql
+        let (rows, total) = try await context.database.writer.read { [sql, arguments, filter, table] db in
+            (try CaseRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)\(filter)", arguments: StatementArguments(arguments)) ?? 0)
         }
         let cases = rows.map { row -> DestinationAPI.CaseSummary in
             let state = row.state
@@ -240,7 +243,7 @@ public struct DestinationOffice: OfficeService {
                 caseId: row.caseId, citizenId: row.citizenId, originOffice: row.origin, state: state, submittedOn: row.submittedOn,
                 originDueOn: originDue, overdue: overdue)
         }
-        return try JSONBody.response(DestinationAPI.CaseList(cases: cases, count: cases.count))
+        return try JSONBody.response(DestinationAPI.CaseList(cases: cases, count: cases.count, total: total, limit: page.limit, offset: page.offset))
     }
 
     /// Overdue: the origin is past its deadline to answer, or a matched case past its completion deadline.

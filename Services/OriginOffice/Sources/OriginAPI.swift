@@ -117,6 +117,11 @@ enum OriginAPI {
 
     struct CaseList: Encodable {
         var cases: [CaseSummary]
+        /// Cases on this page.
         var count: Int
+        /// Cases matching the filter, on all pages.
+        var total: Int
+        var limit: Int
+        var offset: Int
     }
 }

@@ -230,17 +230,20 @@ public struct OriginOffice: OfficeService {
             conditions.append("state = 'letter-received' AND dueOn < ?")
             arguments.append(today)
         }
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY receivedOn, caseId LIMIT 1000"
-        let rows = try await context.database.writer.read { [sql, arguments] db in
-            try CaseRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+        let page = try Page(limit: request.query("limit"), offset: request.query("offset"))
+        let table = "originCase"
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        sql += filter + " ORDER BY receivedOn, caseId" + page.sql
+        let (rows, total) = try await context.database.writer.read { [sql, arguments, filter, table] db in
+            (try CaseRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)\(filter)", arguments: StatementArguments(arguments)) ?? 0)
         }
         let cases = rows.map { row in
             OriginAPI.CaseSummary(
                 caseId: row.caseId, contactLetterNo: row.contactLetterNo, destinationOffice: row.destination, state: row.state,
                 receivedOn: row.receivedOn, dueOn: row.dueOn, overdue: row.state == "letter-received" && row.dueOn < today)
         }
-        return try JSONBody.response(OriginAPI.CaseList(cases: cases, count: cases.count))
+        return try JSONBody.response(OriginAPI.CaseList(cases: cases, count: cases.count, total: total, limit: page.limit, offset: page.offset))
     }
 
     struct CaseRow: Codable, FetchableRecord, Sendable {
