@@ -150,6 +150,22 @@ public struct Page: Sendable {
 
     /// The SQL clause, appended after ORDER BY.
     public var sql: String { " LIMIT \(limit) OFFSET \(offset)" }
+
+    /// The response body of this page of `items`, out of `total` matching the filter.
+    public func body<Item: Encodable & Sendable>(_ items: [Item], total: Int) -> PageBody<Item> {
+        PageBody(cases: items, count: items.count, total: total, limit: limit, offset: offset)
+    }
+}
+
+/// One page of a case list, as both offices answer `GET /v1/cases`.
+public struct PageBody<Item: Encodable & Sendable>: Encodable, Sendable {
+    public var cases: [Item]
+    /// Cases on this page.
+    public var count: Int
+    /// Cases matching the filter, on all pages.
+    public var total: Int
+    public var limit: Int
+    public var offset: Int
 }
 
 /// How many cases are in each state (for the `cases{state}` gauge).

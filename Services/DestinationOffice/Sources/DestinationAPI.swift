@@ -86,7 +86,7 @@ enum DestinationAPI {
         var timeline: [TimelineEntry]
     }
 
-    struct CaseSummary: Encodable {
+    struct CaseSummary: Encodable, Sendable {
         var caseId: String
         var citizenId: String
         var originOffice: String
@@ -96,13 +96,4 @@ enum DestinationAPI {
         var overdue: Bool
     }
 
-    struct CaseList: Encodable {
-        var cases: [CaseSummary]
-        /// Cases on this page.
-        var count: Int
-        /// Cases matching the filter, on all pages.
-        var total: Int
-        var limit: Int
-        var offset: Int
-    }
 }

@@ -243,7 +243,7 @@ public struct DestinationOffice: OfficeService {
                 caseId: row.caseId, citizenId: row.citizenId, originOffice: row.origin, state: state, submittedOn: row.submittedOn,
                 originDueOn: originDue, overdue: overdue)
         }
-        return try JSONBody.response(DestinationAPI.CaseList(cases: cases, count: cases.count, total: total, limit: page.limit, offset: page.offset))
+        return try JSONBody.response(page.body(cases, total: total))
     }
 
     /// Overdue: the origin is past its deadline to answer, or a matched case past its completion deadline.

@@ -105,7 +105,7 @@ enum OriginAPI {
         var timeline: [TimelineEntry]
     }
 
-    struct CaseSummary: Encodable {
+    struct CaseSummary: Encodable, Sendable {
         var caseId: String
         var contactLetterNo: String
         var destinationOffice: String
@@ -115,13 +115,4 @@ enum OriginAPI {
         var overdue: Bool
     }
 
-    struct CaseList: Encodable {
-        var cases: [CaseSummary]
-        /// Cases on this page.
-        var count: Int
-        /// Cases matching the filter, on all pages.
-        var total: Int
-        var limit: Int
-        var offset: Int
-    }
 }

@@ -243,7 +243,7 @@ public struct OriginOffice: OfficeService {
                 caseId: row.caseId, contactLetterNo: row.contactLetterNo, destinationOffice: row.destination, state: row.state,
                 receivedOn: row.receivedOn, dueOn: row.dueOn, overdue: row.state == "letter-received" && row.dueOn < today)
         }
-        return try JSONBody.response(OriginAPI.CaseList(cases: cases, count: cases.count, total: total, limit: page.limit, offset: page.offset))
+        return try JSONBody.response(page.body(cases, total: total))
     }
 
     struct CaseRow: Codable, FetchableRecord, Sendable {
