@@ -58,7 +58,7 @@ extension KafkaConsumer {
                         result.partitionEnds.append(.init(topicPartition: partition, offset: ends[partition] ?? 0))
                     }
                     // Stop fetching what is done, so later writes do not pile up in memory.
-                    if !finished.isEmpty { try? consumer.pause(finished) }
+                    if !finished.isEmpty { try consumer.pause(finished) }
                     if !result.messages.isEmpty || !result.partitionEnds.isEmpty { return result }
                 }
                 return nil

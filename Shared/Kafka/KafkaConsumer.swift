@@ -51,6 +51,11 @@ public final class KafkaConsumer: Service, Sendable {
     private let closing = StopFlag()
     private let closed = StopFlag()
     private let consumed: Counter
+    /// Records taken by a poll that was cancelled, served first by the next one.
+    private let kept = Mutex(KafkaBatch(messages: [], partitionEnds: []))
+    /// Set when librdkafka refused an assignment change: the member no longer reads what the
+    /// group believes it reads, so every later read fails with this error.
+    private let rebalanceFailure: Locked<KafkaError?>
 
     /// Creates the consumer and subscribes or assigns as `configuration.mode` says.
     /// - Throws: ``KafkaError`` for an invalid property, a failed subscription or assignment, or
@@ -58,11 +63,15 @@ public final class KafkaConsumer: Service, Sendable {
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
         let rebalance = configuration.rebalance
         let rebalanceLogger = logger
+        let failure = Locked<KafkaError?>(nil)
         let context = ClientContext(
             logger: logger, clientID: configuration.client.clientID,
             onRebalance: { rk, err, partitions in
-                KafkaConsumer.rebalance(rk, err, partitions, handler: rebalance, logger: rebalanceLogger)
+                if let error = KafkaConsumer.rebalance(rk, err, partitions, handler: rebalance, logger: rebalanceLogger) {
+                    failure.withLock { $0 = $0 ?? error }
+                }
             })
+        self.rebalanceFailure = failure
         self.client = try RDKafkaClient(kind: .consumer, properties: configuration.librdkafkaProperties, context: context)
         self.configuration = configuration
         self.logger = logger
@@ -107,7 +116,13 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Polls until at least one record or partition end is ready (or the consumer closes, giving
     /// `nil`), then takes whatever else is ready up to `maxCount`.
+    ///
+    /// Cancellation ends the wait with `CancellationError`. Records a cancelled poll had already
+    /// taken from librdkafka are not lost: they are kept and returned first by the next call, so
+    /// no later record of their partition can be marked processed (and committed) past them.
     func nextBatch(maxCount: Int) async throws -> KafkaBatch? {
+        if let kept = takeKept(maxCount: maxCount) { return kept }
+        if let failure = rebalanceFailure.withLock({ $0 }) { throw failure }
         let cancelled = StopFlag()
         let handle = HandlePointer(raw: client.handle)
         let (closing, logger, pollQueue) = (self.closing, self.logger, self.pollQueue)
@@ -126,19 +141,47 @@ public final class KafkaConsumer: Service, Sendable {
         }
         let batch = try result.get()
         if let batch, !batch.messages.isEmpty { consumed.increment(by: batch.messages.count) }
-        if batch == nil, !closing.isSet { try Task.checkCancellation() }
+        if cancelled.isSet || Task.isCancelled {
+            if let batch, !batch.messages.isEmpty || !batch.partitionEnds.isEmpty { keep(batch) }
+            throw CancellationError()
+        }
+        if let failure = rebalanceFailure.withLock({ $0 }) {
+            if let batch { keep(batch) }
+            throw failure
+        }
         return batch
     }
 
+    private func keep(_ batch: KafkaBatch) {
+        kept.withLock { kept in
+            kept.messages.insert(contentsOf: batch.messages, at: 0)
+            kept.partitionEnds.insert(contentsOf: batch.partitionEnds, at: 0)
+        }
+    }
+
+    private func takeKept(maxCount: Int) -> KafkaBatch? {
+        kept.withLock { kept -> KafkaBatch? in
+            guard !kept.messages.isEmpty || !kept.partitionEnds.isEmpty else { return nil }
+            let count = min(maxCount, kept.messages.count)
+            let batch = KafkaBatch(
+                messages: Array(kept.messages.prefix(count)),
+                partitionEnds: count == kept.messages.count ? kept.partitionEnds : [])
+            kept.messages.removeFirst(count)
+            if kept.messages.isEmpty { kept.partitionEnds = [] }
+            return batch
+        }
+    }
+
     /// Runs on the poll queue. The 100 ms timeout only bounds how soon a close or cancellation is
-    /// noticed: `rd_kafka_consumer_poll` returns the moment a record is ready.
+    /// noticed: `rd_kafka_consumer_poll` returns the moment a record is ready. A stop request
+    /// after records were taken returns them (never drops them); only an empty poll gives `nil`.
     private static func poll(
         _ handle: HandlePointer, maxCount: Int, stop: () -> Bool, logger: Logger
     ) throws -> KafkaBatch? {
         var batch = KafkaBatch(messages: [], partitionEnds: [])
         var timeout: Int32 = 100
         while batch.messages.count < maxCount {
-            if stop() { return nil }
+            if stop() { return batch.messages.isEmpty && batch.partitionEnds.isEmpty ? nil : batch }
             guard let message = rd_kafka_consumer_poll(handle.raw, timeout) else {
                 if batch.messages.isEmpty && batch.partitionEnds.isEmpty { continue }
                 break
@@ -170,6 +213,9 @@ public final class KafkaConsumer: Service, Sendable {
         }
         return batch
     }
+
+    /// The fatal error the consumer entered, if any (for health checks).
+    public var fatalError: KafkaError? { client.fatalError() }
 
     // MARK: - Offsets
 
@@ -338,33 +384,43 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Runs on the poll queue inside `rd_kafka_consumer_poll`. Blocking here is intended: the
     /// assignment must not change until the application's hook has finished.
+    /// - Returns: the error when librdkafka refused the assignment change.
     private static func rebalance(
         _ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
         handler: KafkaRebalanceHandler?, logger: Logger
-    ) {
+    ) -> KafkaError? {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
         let changed = partitions.map { PartitionList(borrowing: $0).entries.map(\.topicPartition).sorted() } ?? []
+        let described = changed.map(\.description).joined(separator: ",")
+        var failure: KafkaError?
+        func check(_ result: rd_kafka_resp_err_t, _ what: String) {
+            guard result != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+            failure = KafkaError.from(result, context: "\(what) \(described)")
+        }
+        func check(_ error: OpaquePointer?, _ what: String) {
+            guard let error else { return }
+            failure = KafkaError.consuming(error, context: "\(what) \(described)")
+        }
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-            logger.info("Partitions assigned", metadata: ["kafka.partitions": .string(changed.map(\.description).joined(separator: ","))])
-            if cooperative {
-                if let error = rd_kafka_incremental_assign(rk, partitions) { logger.error("Assign failed", metadata: ["error": "\(KafkaError.consuming(error, context: "assign"))"]) }
-            } else {
-                _ = rd_kafka_assign(rk, partitions)
-            }
-            if let handler { waitFor { await handler.onAssign(changed) } }
+            logger.info("Partitions assigned", metadata: ["kafka.partitions": .string(described)])
+            if cooperative { check(rd_kafka_incremental_assign(rk, partitions), "assigning") } else { check(rd_kafka_assign(rk, partitions), "assigning") }
+            if failure == nil, let handler { waitFor { await handler.onAssign(changed) } }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-            logger.info("Partitions revoked", metadata: ["kafka.partitions": .string(changed.map(\.description).joined(separator: ","))])
+            logger.info("Partitions revoked", metadata: ["kafka.partitions": .string(described)])
             if let handler { waitFor { await handler.onRevoke(changed) } }
-            if cooperative {
-                if let error = rd_kafka_incremental_unassign(rk, partitions) { logger.error("Unassign failed", metadata: ["error": "\(KafkaError.consuming(error, context: "unassign"))"]) }
-            } else {
-                _ = rd_kafka_assign(rk, nil)
-            }
+            if cooperative { check(rd_kafka_incremental_unassign(rk, partitions), "unassigning") } else { check(rd_kafka_assign(rk, nil), "unassigning") }
         default:
             logger.error("Rebalance error", metadata: ["kafka.error": .string(String(cString: rd_kafka_err2name(err)))])
-            _ = rd_kafka_assign(rk, nil)
+            check(rd_kafka_assign(rk, nil), "clearing the assignment after a rebalance error")
         }
+        if let failure {
+            // Closing (or a lost membership) makes librdkafka refuse changes that no longer
+            // matter; anything else leaves the member reading the wrong partitions.
+            if rd_kafka_assignment_lost(rk) != 0 || failure.code == .destroyed { return nil }
+            logger.error("Assignment change refused", metadata: ["error": .string(failure.description)])
+        }
+        return failure
     }
 
     /// Blocks the calling (non-cooperative) thread until `body` finishes on the Swift runtime.

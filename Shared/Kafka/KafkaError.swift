@@ -35,6 +35,11 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let brokerNotAvailable = Code(rawValue: RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE.rawValue)
         public static let coordinatorNotAvailable = Code(rawValue: RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE.rawValue)
         public static let notCoordinator = Code(rawValue: RD_KAFKA_RESP_ERR_NOT_COORDINATOR.rawValue)
+        public static let fatal = Code(rawValue: RD_KAFKA_RESP_ERR__FATAL.rawValue)
+        public static let messageSizeTooLarge = Code(rawValue: RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue)
+        public static let recordListTooLarge = Code(rawValue: RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE.rawValue)
+        public static let invalidRecord = Code(rawValue: RD_KAFKA_RESP_ERR_INVALID_RECORD.rawValue)
+        public static let invalidMessage = Code(rawValue: RD_KAFKA_RESP_ERR_INVALID_MSG.rawValue)
     }
 
     /// Whether a delivery that failed may nevertheless have been written by the broker.
@@ -69,6 +74,12 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         self.isFatal = isFatal
         self.persistence = persistence
         self.property = property
+    }
+
+    /// The record itself can never be delivered as it is (too large, or refused as invalid by
+    /// the broker): sending it again unchanged fails again, so it must not be retried blindly.
+    public var rejectsRecord: Bool {
+        [.messageSizeTooLarge, .recordListTooLarge, .invalidRecord, .invalidMessage].contains(code)
     }
 
     public var description: String {

@@ -20,11 +20,15 @@ public struct KafkaProducerConfiguration: Sendable {
     public var linger: Duration
     /// How long ``close()`` (and graceful shutdown) waits for outstanding records.
     public var flushTimeout: Duration
+    /// The largest record (key, value and headers) the producer accepts (`message.max.bytes`);
+    /// a larger one fails at once with ``KafkaError/Code/messageSizeTooLarge``. Brokers have
+    /// their own limit (Apache Kafka's default is about 1 MiB).
+    public var maxMessageBytes: Int
 
     public init(
         client: KafkaConfiguration, idempotent: Bool = true, maxInFlight: Int = 10_000,
         deliveryTimeout: Duration = .seconds(120), linger: Duration = .milliseconds(1),
-        flushTimeout: Duration = .seconds(10)
+        flushTimeout: Duration = .seconds(10), maxMessageBytes: Int = 1_000_000
     ) {
         self.client = client
         self.idempotent = idempotent
@@ -32,6 +36,7 @@ public struct KafkaProducerConfiguration: Sendable {
         self.deliveryTimeout = deliveryTimeout
         self.linger = linger
         self.flushTimeout = flushTimeout
+        self.maxMessageBytes = maxMessageBytes
     }
 
     var librdkafkaProperties: [(String, String)] {
@@ -39,6 +44,7 @@ public struct KafkaProducerConfiguration: Sendable {
             ("enable.idempotence", idempotent ? "true" : "false"),
             ("message.timeout.ms", String(deliveryTimeout.milliseconds)),
             ("linger.ms", String(linger.milliseconds)),
+            ("message.max.bytes", String(maxMessageBytes)),
             // librdkafka's own queue is larger than our in-flight bound, so QUEUE_FULL is rare.
             ("queue.buffering.max.messages", String(max(maxInFlight * 2, 1000))),
         ]
@@ -60,7 +66,7 @@ public final class KafkaProducer: Service, Sendable {
     private let client: RDKafkaClient
     private let router: DeliveryRouter
     private let poller: PollThread
-    private let configuration: KafkaProducerConfiguration
+    public let configuration: KafkaProducerConfiguration
     private let logger: Logger
     private let produced: Counter
 
@@ -87,30 +93,61 @@ public final class KafkaProducer: Service, Sendable {
     /// Sends `record` and returns where the broker wrote it, once acknowledged.
     ///
     /// Waits for a slot when ``KafkaProducerConfiguration/maxInFlight`` sends are outstanding.
+    /// Cancelling the task ends the wait with `CancellationError`: a record already handed to
+    /// librdkafka may still be written (its report is then dropped), so a caller that must know
+    /// sends it again and relies on consumers deduplicating.
     /// - Throws: ``KafkaError`` when the record could not be delivered; its
-    ///   ``KafkaError/persistence`` tells whether the broker may have it anyway.
+    ///   ``KafkaError/persistence`` tells whether the broker may have it anyway, ``KafkaError/isFatal``
+    ///   that the producer is unusable (the process should restart), and
+    ///   ``KafkaError/rejectsRecord`` that this record can never be delivered as it is.
     public func send(_ record: KafkaRecord) async throws -> DeliveryReport {
-        await router.acquire()
+        try await router.acquire()
         defer { router.release() }
         while true {
-            let outcome: Result<DeliveryReport, any Error>? = await withCheckedContinuation { continuation in
-                guard let id = router.register(continuation) else {
-                    continuation.resume(returning: .failure(KafkaError.closed("the producer")))
-                    return
+            if let fatal = client.fatalError() { throw fatal }
+            let ticket = router.newTicket()
+            let outcome: Result<DeliveryReport, any Error>? = await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    guard router.register(ticket, continuation) else { return }
+                    if let error = produce(record, id: ticket) {
+                        // Only whoever takes the continuation out of the router resumes it: a
+                        // close() or cancellation may have answered it already.
+                        router.take(ticket)?.resume(returning: error.code == .queueFull ? nil : .failure(error))
+                    }
                 }
-                if let error = produce(record, id: id) {
-                    router.unregister(id)
-                    // A full librdkafka queue is backpressure, not failure: wait and try again.
-                    continuation.resume(returning: error.code == .queueFull ? nil : .failure(error))
-                }
+            } onCancel: {
+                router.cancel(ticket)
             }
-            if let outcome {
-                let report = try outcome.get()
+            switch outcome {
+            case .success(let report)?:
                 produced.increment()
                 return report
+            case .failure(let error)?:
+                // A failure can be the first sign of a fatal state (idempotence lost): say so.
+                if let fatal = client.fatalError() { throw fatal }
+                throw error
+            case nil:
+                // A full librdkafka queue is backpressure, not failure: wait and try again.
+                try await Task.sleep(for: .milliseconds(2))
             }
-            try await Task.sleep(for: .milliseconds(2))
         }
+    }
+
+    /// The fatal error the producer entered, if any (for health checks): a fatal producer
+    /// fails every later send and must be replaced, in practice by restarting the process.
+    public var fatalError: KafkaError? { client.fatalError() }
+
+    /// The cluster's topics as the brokers describe them, read through this producer's own
+    /// connections (a health check that needs no client of its own).
+    public func clusterTopics(timeout: Duration) async throws -> [KafkaTopicMetadata] {
+        let client = self.client
+        return try await Blocking.run { try client.topics(timeout: timeout) }
+    }
+
+    /// Puts the producer in a fatal error state, as librdkafka would on lost idempotence.
+    /// For fault tests only.
+    public func triggerFatalErrorForTesting(reason: String) {
+        _ = rd_kafka_test_fatal_error(client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
     }
 
     /// Hands `record` to librdkafka; returns an error when librdkafka refuses it at once.
@@ -210,13 +247,22 @@ private func withOptionalBytes<R>(_ array: [UInt8]?, _ body: (UnsafeRawBufferPoi
 // MARK: - Delivery routing
 
 /// Matches delivery reports to the sends awaiting them and bounds how many are in flight.
+///
+/// Every waiting send is one entry in one locked state; a continuation is resumed only by
+/// whoever removed it from that state (delivery, close, cancellation or a refused produce), so it
+/// is resumed exactly once.
 final class DeliveryRouter: Sendable {
+    typealias Waiter = CheckedContinuation<Result<DeliveryReport, any Error>?, Never>
+
     private struct State {
         var nextID: UInt = 1
-        var pending: [UInt: CheckedContinuation<Result<DeliveryReport, any Error>?, Never>] = [:]
+        var pending: [UInt: Waiter] = [:]
+        /// Tickets cancelled before their continuation was registered.
+        var cancelled: Set<UInt> = []
         var closed = false
         var permits: Int
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var nextPermitWaiter: UInt = 0
+        var permitWaiters: [(id: UInt, continuation: CheckedContinuation<Void, any Error>)] = []
     }
 
     private let state: Mutex<State>
@@ -225,42 +271,87 @@ final class DeliveryRouter: Sendable {
         state = Mutex(State(permits: permits))
     }
 
-    func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let granted = state.withLock { state -> Bool in
-                if state.permits > 0 {
-                    state.permits -= 1
-                    return true
+    /// Takes an in-flight slot, waiting for one when none is free.
+    /// - Throws: `CancellationError` when the task is cancelled while waiting.
+    func acquire() async throws {
+        let id = state.withLock { state in
+            defer { state.nextPermitWaiter += 1 }
+            return state.nextPermitWaiter
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                enum Decision { case granted, cancelled, wait }
+                let decision = state.withLock { state -> Decision in
+                    if Task.isCancelled { return .cancelled }
+                    if state.permits > 0 {
+                        state.permits -= 1
+                        return .granted
+                    }
+                    state.permitWaiters.append((id, continuation))
+                    return .wait
                 }
-                state.waiters.append(continuation)
-                return false
+                switch decision {
+                case .granted: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .wait: break
+                }
             }
-            if granted { continuation.resume() }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                guard let index = state.permitWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.permitWaiters.remove(at: index).continuation
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
     func release() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            if !state.permitWaiters.isEmpty { return state.permitWaiters.removeFirst().continuation }
             state.permits += 1
             return nil
         }
         waiter?.resume()
     }
 
-    /// Records a waiting send; `nil` once the producer is closed.
-    func register(_ continuation: CheckedContinuation<Result<DeliveryReport, any Error>?, Never>) -> UInt? {
+    func newTicket() -> UInt {
         state.withLock { state in
-            guard !state.closed else { return nil }
-            let id = state.nextID
-            state.nextID += 1
-            state.pending[id] = continuation
-            return id
+            defer { state.nextID += 1 }
+            return state.nextID
         }
     }
 
-    func unregister(_ id: UInt) {
-        _ = state.withLock { $0.pending.removeValue(forKey: id) }
+    /// Records a waiting send. Returns `false` after answering the continuation itself, when
+    /// the producer is closed or the send was cancelled before it got here.
+    func register(_ ticket: UInt, _ continuation: Waiter) -> Bool {
+        enum Decision { case registered, closed, cancelled }
+        let decision = state.withLock { state -> Decision in
+            if state.cancelled.remove(ticket) != nil { return .cancelled }
+            guard !state.closed else { return .closed }
+            state.pending[ticket] = continuation
+            return .registered
+        }
+        switch decision {
+        case .registered: return true
+        case .closed: continuation.resume(returning: .failure(KafkaError.closed("the producer")))
+        case .cancelled: continuation.resume(returning: .failure(CancellationError()))
+        }
+        return false
+    }
+
+    /// Removes a waiting send; `nil` when someone else already answered it.
+    func take(_ ticket: UInt) -> Waiter? {
+        state.withLock { $0.pending.removeValue(forKey: ticket) }
+    }
+
+    /// Answers a waiting send with `CancellationError` (or marks it, if not registered yet).
+    func cancel(_ ticket: UInt) {
+        let waiter = state.withLock { state -> Waiter? in
+            if let waiter = state.pending.removeValue(forKey: ticket) { return waiter }
+            state.cancelled.insert(ticket)
+            return nil
+        }
+        waiter?.resume(returning: .failure(CancellationError()))
     }
 
     /// Marks closed; `false` when it already was.
@@ -284,7 +375,7 @@ final class DeliveryRouter: Sendable {
     /// Called on the poll thread for each delivery report.
     func deliver(_ message: UnsafePointer<rd_kafka_message_t>) {
         let id = UInt(bitPattern: message.pointee._private)
-        guard let continuation = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
+        guard let continuation = take(id) else { return }
         let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
             continuation.resume(
@@ -344,4 +435,15 @@ final class StopFlag: Sendable {
 
     /// Sets the flag; `true` when this call set it.
     func set() -> Bool { !value.exchange(true, ordering: .acquiringAndReleasing) }
+}
+
+/// A value behind a lock, shareable by reference (a `Mutex` cannot be captured by escaping closures).
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    func withLock<R>(_ body: (inout sending Value) throws -> sending R) rethrows -> R {
+        try mutex.withLock(body)
+    }
 }
