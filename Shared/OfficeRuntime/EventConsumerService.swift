@@ -9,69 +9,94 @@ import TransferDomain
 /// What a service does with an event addressed to it.
 public protocol OfficeEventHandler: Sendable {
     /// Applies `event` inside the transaction `db`, appending the events it causes to the outbox.
-    /// Throwing rolls the transaction back; a ``TransientError`` is retried, anything else sends
-    /// the record to the dead-letter topic.
+    /// Throwing rolls the transaction back. What happens next depends on the error (see
+    /// ``EventFailure``): a fault of the record (a broken rule, an illegal transition, a
+    /// constraint) sends it to the dead-letter topic; anything else is retried.
     func handle(_ event: CloudEvent, in db: Database) throws
 }
-
-/// A failure that goes away by itself (a busy database, an unreachable broker): retried with
-/// backoff, never dead-lettered.
-public protocol TransientError: Error {}
 
 /// Reads the incoming topic in batches and applies each event exactly once.
 ///
 /// For each record: an event addressed to another office is skipped; one that cannot be decoded
-/// (unknown type or major version, broken schema) goes to the dead-letter topic with its
-/// provenance; otherwise the handler's changes and the event's `ce_id` are written in ONE
-/// transaction, so a redelivered event changes nothing. Offsets are committed only after the
-/// batch's transactions (and dead-letter deliveries) are done.
+/// (unknown type or major version, broken schema) or that the handler refuses as wrong goes to
+/// the dead-letter topic with its provenance; otherwise the handler's changes and the event's
+/// `ce_id` are written in ONE transaction, so a redelivered event changes nothing.
+///
+/// An infrastructure failure (database, broker) never dead-letters a valid event: it is retried
+/// with backoff while `/health` reports it, and at shutdown the consumer stops without committing
+/// the record, which is read again after the restart. Offsets are committed only for records
+/// whose transaction (or dead-letter delivery) is done.
 public struct EventConsumerService: Service {
     let consumer: KafkaConsumer
-    let producer: KafkaProducer
     let database: OfficeDatabase
     let handler: any OfficeEventHandler
     let office: OfficeCode
-    let deadLetterTopic: String
-    let consumerName: String
+    let deadLetters: DeadLetterSender
     let doorbell: Doorbell
+    let health: OfficeHealth
     let logger: Logger
 
     public init(
-        consumer: KafkaConsumer, producer: KafkaProducer, database: OfficeDatabase, handler: any OfficeEventHandler,
-        office: OfficeCode, deadLetterTopic: String, consumerName: String, doorbell: Doorbell, logger: Logger
+        consumer: KafkaConsumer, database: OfficeDatabase, handler: any OfficeEventHandler, office: OfficeCode,
+        deadLetters: DeadLetterSender, doorbell: Doorbell, health: OfficeHealth, logger: Logger
     ) {
         self.consumer = consumer
-        self.producer = producer
         self.database = database
         self.handler = handler
         self.office = office
-        self.deadLetterTopic = deadLetterTopic
-        self.consumerName = consumerName
+        self.deadLetters = deadLetters
         self.doorbell = doorbell
+        self.health = health
         self.logger = logger
     }
 
     public func run() async throws {
-        // Graceful shutdown ends the wait for the next batch, never a batch in progress.
-        for try await batch in consumer.batches(maxCount: 100).cancelOnGracefulShutdown() {
-            for message in batch.messages {
-                try await process(message)
+        do {
+            // Graceful shutdown ends the wait for the next batch, never a batch in progress.
+            for try await batch in consumer.batches(maxCount: 100).cancelOnGracefulShutdown() {
+                var done: [KafkaMessage] = []
+                do {
+                    for message in batch.messages {
+                        try await process(message)
+                        done.append(message)
+                    }
+                } catch let interruption as ShutdownInterruption {
+                    await settle(done)
+                    logger.notice(
+                        "Event consumer stopped with a record not applied; it is read again after a restart",
+                        metadata: ["error": "\(interruption.underlying)"])
+                    return
+                }
+                await settle(done)
             }
-            guard !batch.messages.isEmpty else { continue }
-            try? await database.writer.write { db in try ConsumerPosition.record(batch.messages, db) }
-            try? consumer.markProcessed(batch.messages)
-            do {
-                try await consumer.commit()
-            } catch {
-                // The transactions are done; a lost commit only means redelivery, which the inbox absorbs.
-                logger.warning("Offset commit failed", metadata: ["error": "\(error)"])
-            }
+        } catch is CancellationError {
+            // Shutdown while waiting for records: nothing in hand.
         }
         logger.info("Event consumer stopped")
     }
 
+    /// Records progress for `messages` (all applied or dead-lettered) and commits their offsets.
+    /// Nothing here can lose a record: a failed step only means redelivery, which the inbox absorbs.
+    func settle(_ messages: [KafkaMessage]) async {
+        guard !messages.isEmpty else { return }
+        do {
+            try await database.writer.write { db in try ConsumerPosition.record(messages, db) }
+        } catch {
+            logger.warning("Could not record the consumer position", metadata: ["error": "\(error)"])
+        }
+        do {
+            try consumer.markProcessed(messages)
+            try await consumer.commit()
+        } catch {
+            logger.warning("Offsets not committed; the records will be delivered again and deduplicated", metadata: ["error": "\(error)"])
+        }
+    }
+
     enum Outcome: String { case applied, duplicate }
 
+    /// Applies or dead-letters `message`.
+    /// - Throws: ``ShutdownInterruption`` when shutdown interrupts a retry (the record is neither
+    ///   applied nor dead-lettered); ``KafkaError`` when the producer is in a fatal state.
     func process(_ message: KafkaMessage) async throws {
         var headers: [String: String] = [:]
         for header in message.headers { if let value = header.stringValue { headers[header.name] = value } }
@@ -83,7 +108,7 @@ public struct EventConsumerService: Service {
         do {
             event = try CloudEvent.decode(headers: headers, data: message.value.map { Data($0) })
         } catch {
-            try await deadLetter(message, reason: error.reason, detail: error.description)
+            try await deadLetters.send(message, reason: error.reason, detail: error.description)
             return
         }
         let started = ContinuousClock.now
@@ -101,67 +126,36 @@ public struct EventConsumerService: Service {
                         arguments: [eventID, event.type.rawValue, message.topic, message.partition, message.offset, Date()])
                     return .applied
                 }
+                health.clear(.consumer)
                 if outcome == .applied { doorbell.ring() }
                 Counter(label: "events_processed_total", dimensions: [("type", event.type.rawValue), ("outcome", outcome.rawValue)]).increment()
+                let elapsed = ContinuousClock.now - started
                 Timer(label: "event_processing_seconds", dimensions: [("type", event.type.rawValue)])
-                    .recordNanoseconds(Int64((ContinuousClock.now - started).components.attoseconds / 1_000_000_000 + (ContinuousClock.now - started).components.seconds * 1_000_000_000))
+                    .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
                 logger.debug(
                     "Event processed",
                     metadata: ["event.type": .string(event.type.rawValue), "event.id": .string(event.id.uuidString), "case.id": .string(event.subject), "outcome": .string(outcome.rawValue)])
                 return
-            } catch where Self.isTransient(error) {
-                if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
-                logger.warning("Transient failure applying an event; retrying", metadata: ["error": "\(error)", "retry.in": "\(backoff)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
             } catch {
-                try await deadLetter(message, reason: "processing-failed", detail: "\(error)")
-                return
+                switch EventFailure.classify(error) {
+                case .record(let reason):
+                    try await deadLetters.send(message, reason: reason, detail: "\(error)")
+                    return
+                case .infrastructure:
+                    if Task.isStopping { throw ShutdownInterruption(underlying: error) }
+                    health.report(.consumer, error)
+                    logger.warning(
+                        "Could not apply an event; retrying",
+                        metadata: ["error": "\(error)", "event.id": .string(event.id.uuidString), "retry.in": "\(backoff)"])
+                    await pause(backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                }
             }
         }
-    }
-
-    static func isTransient(_ error: any Error) -> Bool {
-        if error is any TransientError { return true }
-        if let error = error as? DatabaseError {
-            return error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
-        }
-        return false
     }
 
     static func typeName(_ headers: [String: String]) -> String {
         guard let type = headers["ce_type"], let parsed = EventType.allCases.first(where: { $0.ceType == type }) else { return "unknown" }
         return parsed.rawValue
-    }
-
-    /// Sends the record, with its provenance, to the dead-letter topic; waits for the broker's
-    /// acknowledgement (retrying while it is unreachable) so nothing is dropped.
-    func deadLetter(_ message: KafkaMessage, reason: String, detail: String) async throws {
-        var headers = message.headers
-        headers += [
-            KafkaHeader(name: "dlq_topic", string: message.topic),
-            KafkaHeader(name: "dlq_partition", string: String(message.partition)),
-            KafkaHeader(name: "dlq_offset", string: String(message.offset)),
-            KafkaHeader(name: "dlq_reason", string: reason),
-            KafkaHeader(name: "dlq_detail", string: String(detail.prefix(2000))),
-            KafkaHeader(name: "dlq_consumer", string: consumerName),
-        ]
-        let record = KafkaRecord(topic: deadLetterTopic, key: message.key, value: message.value, headers: headers)
-        var backoff = Duration.milliseconds(100)
-        while true {
-            do {
-                _ = try await producer.send(record)
-                break
-            } catch {
-                if Task.isCancelled { throw error }
-                logger.warning("Dead-letter delivery failed; retrying", metadata: ["error": "\(error)"])
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
-        }
-        Counter(label: "events_dead_lettered_total", dimensions: [("reason", reason)]).increment()
-        logger.warning(
-            "Record sent to the dead-letter topic",
-            metadata: ["dlq.reason": .string(reason), "dlq.detail": .string(String(detail.prefix(300))), "kafka.topic": .string(message.topic), "kafka.partition": "\(message.partition)", "kafka.offset": "\(message.offset)"])
     }
 }

@@ -90,13 +90,13 @@ public enum JSONBody {
         } catch let error as ValidationError {
             throw Problem.invalid(error)
         } catch let DecodingError.keyNotFound(key, context) {
-            let field = (context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+            let field = fieldPath(context.codingPath + [key])
             throw Problem(status: .badRequest, title: "Missing field", detail: "\(field) is required", field: field)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let field = fieldPath(context.codingPath)
             throw Problem(status: .badRequest, title: "Wrong type", detail: "\(field): \(context.debugDescription)", field: field)
         } catch let DecodingError.dataCorrupted(context) {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let field = fieldPath(context.codingPath)
             if let validation = context.underlyingError as? ValidationError {
                 throw Problem(status: .unprocessableContent, title: "Invalid input", detail: "\(field): \(validation.reason)", field: field.isEmpty ? validation.field : field)
             }
@@ -104,6 +104,19 @@ public enum JSONBody {
         } catch {
             throw Problem(status: .badRequest, title: "Malformed JSON", detail: "the body could not be read as JSON")
         }
+    }
+
+    /// A coding path as the API names fields: `months[0].period`.
+    static func fieldPath(_ path: [any CodingKey]) -> String {
+        var text = ""
+        for key in path {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += (text.isEmpty ? "" : ".") + key.stringValue
+            }
+        }
+        return text
     }
 
     /// A JSON response with sorted keys.

@@ -54,7 +54,13 @@ public protocol OfficeService: Sendable {
     func addRoutes(to router: Router<BasicRequestContext>)
     var eventHandler: any OfficeEventHandler { get }
     /// Records gauges such as `cases{state}` and `cases_overdue`; called periodically.
-    func recordGauges() async
+    func recordGauges() async throws
+    /// Work that falls due with time (e.g. a wait that expires); called periodically.
+    func performScheduledWork() async throws
+}
+
+extension OfficeService {
+    public func performScheduledWork() async throws {}
 }
 
 /// One office process: database, Kafka clients, outbox relay, event consumer and HTTP API in
@@ -69,30 +75,51 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
     public let boundPort: PortBox
 
     /// Opens the database, creates missing topics and builds every component.
-    public init(configuration: OfficeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry? = nil, clock: BusinessClock = BusinessClock()) async throws {
+    /// - Parameter clock: the business clock; by default the configured ``OfficeConfiguration/businessDate``
+    ///   or the real date.
+    ///   - watchdog: end the process with status 1 when a stop takes more than the shutdown
+    ///     timeout plus 10 s (the executables do; in-process tests do not).
+    public init(
+        configuration: OfficeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry? = nil, clock: BusinessClock? = nil,
+        watchdog: Bool = false
+    ) async throws {
         let database = try OfficeDatabase(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
+        let clock = clock ?? configuration.businessClock
         let context = OfficeContext(configuration: configuration, database: database, clock: clock, logger: logger)
         let service = S(context: context)
-        await Self.ensureTopics(configuration, logger: logger)
+        let health = OfficeHealth()
+        // One quick attempt before the clients start (the usual case: the topics exist or are
+        // created in milliseconds); when the broker is away, the office starts anyway and serves
+        // HTTP while a background service keeps trying.
+        let topics = TopicSetup(configuration: configuration, health: health, logger: logger)
+        await topics.attempt(timeout: .seconds(2))
 
         let producer = try KafkaProducer(
             configuration: .init(client: configuration.kafka, flushTimeout: configuration.shutdownTimeout / 2), logger: logger)
+        var consumerClient = configuration.kafka
+        // A topic created after the subscription (the broker was away at start) is found within
+        // 10 s instead of librdkafka's default 5 minutes.
+        consumerClient.properties["topic.metadata.refresh.interval.ms"] = consumerClient.properties["topic.metadata.refresh.interval.ms"] ?? "10000"
         let consumer = try KafkaConsumer(
             configuration: .init(
-                client: configuration.kafka, mode: .group(id: configuration.groupID, topics: [configuration.incomingTopic]),
+                client: consumerClient, mode: .group(id: configuration.groupID, topics: [configuration.incomingTopic]),
                 sessionTimeout: configuration.sessionTimeout),
             logger: logger)
-        let relay = OutboxRelay(database: database, producer: producer, doorbell: context.doorbell, logger: logger)
+        let relay = OutboxRelay(database: database, producer: producer, doorbell: context.doorbell, health: health, logger: logger)
         let events = EventConsumerService(
-            consumer: consumer, producer: producer, database: database, handler: service.eventHandler, office: configuration.officeCode,
-            deadLetterTopic: configuration.deadLetterTopic, consumerName: configuration.groupID, doorbell: context.doorbell,
-            logger: logger)
-        let gauges = PeriodicService(interval: .seconds(5)) { await service.recordGauges() }
+            consumer: consumer, database: database, handler: service.eventHandler, office: configuration.officeCode,
+            deadLetters: DeadLetterSender(
+                producer: producer, topic: configuration.deadLetterTopic, consumerName: configuration.groupID, health: health, logger: logger),
+            doorbell: context.doorbell, health: health, logger: logger)
+        let gauges = PeriodicService(name: "gauges", interval: .seconds(5), logger: logger) { try await service.recordGauges() }
+        let scheduled = PeriodicService(name: "scheduled work", interval: .seconds(5), logger: logger) { try await service.performScheduledWork() }
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware())
-        let health = HealthCheck(database: database, kafka: configuration.kafka, logger: logger)
-        router.get("/health") { _, _ in try await health.response() }
+        let healthCheck = HealthCheck(
+            database: database, producer: producer, consumer: consumer, health: health, maxOutboxAge: configuration.healthOutboxMaxAge,
+            logger: logger)
+        router.get("/health") { _, _ in try await healthCheck.response() }
         if let registry {
             router.get("/metrics") { _, _ in
                 var buffer: [UInt8] = []
@@ -108,14 +135,23 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
             onServerRunning: { channel in port.set(channel.localAddress?.port ?? configuration.httpPort) },
             logger: logger)
 
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: producer), .init(service: consumer), .init(service: topics, successTerminationBehavior: .ignore),
+            .init(service: relay), .init(service: events), .init(service: gauges), .init(service: scheduled), .init(service: app),
+        ]
+        if watchdog {
+            // Last in the group, so the first to hear of the shutdown.
+            services.append(.init(service: ShutdownWatchdog(bound: configuration.shutdownTimeout + .seconds(10), logger: logger)))
+        }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [
-                .init(service: producer), .init(service: consumer), .init(service: relay), .init(service: events),
-                .init(service: gauges), .init(service: app),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Graceful shutdown gets SHUTDOWN_TIMEOUT_SECONDS; then everything is cancelled. No bound
+        // on the cancellation itself: ServiceGroup would trap when it is exceeded. The office
+        // executable's watchdog (``ShutdownWatchdog``) bounds the whole stop instead, ending the
+        // process with a logged non-zero exit if a stop ever hangs.
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
-        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        groupConfiguration.maximumCancellationDuration = nil
         self.context = context
         self.service = service
         self.producer = producer
@@ -137,22 +173,6 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         try await serviceGroup.run()
         context.logger.info("Office stopped")
     }
-
-    /// Creates the office's topics when missing (tolerating a broker that is not up yet).
-    static func ensureTopics(_ configuration: OfficeConfiguration, logger: Logger) async {
-        let topics = [configuration.destinationEventsTopic, configuration.originEventsTopic, configuration.deadLetterTopic]
-        for attempt in 1...10 {
-            do {
-                let admin = try KafkaAdminClient(configuration: configuration.kafka, logger: logger)
-                try await admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: configuration.topicPartitions) }, timeout: .seconds(5))
-                return
-            } catch {
-                logger.warning("Could not create topics yet", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-                try? await Task.sleep(for: .milliseconds(500 * attempt))
-            }
-        }
-        logger.error("Topics were not created; the clients will keep retrying the broker")
-    }
 }
 
 /// Holds the HTTP port once known.
@@ -173,60 +193,29 @@ public final class PortBox: Sendable {
     }
 }
 
-/// Runs `body` every `interval` until shutdown.
+/// Runs `body` every `interval` until shutdown; a failing round is logged, the next one runs.
 public struct PeriodicService: Service {
+    let name: String
     let interval: Duration
-    let body: @Sendable () async -> Void
+    let logger: Logger
+    let body: @Sendable () async throws -> Void
 
-    public init(interval: Duration, body: @escaping @Sendable () async -> Void) {
+    public init(name: String, interval: Duration, logger: Logger, body: @escaping @Sendable () async throws -> Void) {
+        self.name = name
         self.interval = interval
+        self.logger = logger
         self.body = body
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await body()
-            try? await Task.sleep(for: interval)
+        while !Task.isStopping {
+            do {
+                try await body()
+            } catch {
+                if Task.isStopping { break }
+                logger.warning("Periodic work failed; trying again later", metadata: ["work": .string(name), "error": "\(error)"])
+            }
+            await pause(interval)
         }
-    }
-}
-
-/// `/health`: the database and the broker, each checked (the broker at most every 5 s).
-final class HealthCheck: Sendable {
-    let database: OfficeDatabase
-    let kafka: KafkaConfiguration
-    let logger: Logger
-    private let cache = NSLock()
-    nonisolated(unsafe) private var lastBrokerCheck: (at: ContinuousClock.Instant, ok: Bool)?
-
-    init(database: OfficeDatabase, kafka: KafkaConfiguration, logger: Logger) {
-        self.database = database
-        self.kafka = kafka
-        self.logger = logger
-    }
-
-    struct Body: Encodable {
-        var status: String
-        var database: String
-        var broker: String
-    }
-
-    func brokerReachable() async -> Bool {
-        if let last = cache.withLock({ lastBrokerCheck }), ContinuousClock.now - last.at < .seconds(5) { return last.ok }
-        var ok = false
-        if let admin = try? KafkaAdminClient(configuration: kafka, logger: logger) {
-            ok = (try? await admin.listTopics(timeout: .seconds(2))) != nil
-        }
-        cache.withLock { lastBrokerCheck = (ContinuousClock.now, ok) }
-        return ok
-    }
-
-    func response() async throws -> Response {
-        let databaseOK = await database.isReachable()
-        let brokerOK = await brokerReachable()
-        let body = Body(
-            status: databaseOK && brokerOK ? "ok" : "degraded", database: databaseOK ? "ok" : "unreachable",
-            broker: brokerOK ? "ok" : "unreachable")
-        return try JSONBody.response(body, status: databaseOK && brokerOK ? .ok : .serviceUnavailable)
     }
 }

@@ -48,6 +48,8 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "topic.dead.letter", defaultValue: Topics.deadLetter, help: "dead-letter topic"),
             Key(name: "crediting.rates", defaultValue: "", help: "office crediting rates by year, e.g. 2014=4.0,2015=5.0,2025=2.0 (percent); national rates 2016-2024 are built in"),
             Key(name: "shutdown.timeout.seconds", defaultValue: "20", help: "bound on graceful shutdown"),
+            Key(name: "health.outbox.max.age.seconds", defaultValue: "60", help: "/health answers 503 when the oldest unsent event is older than this"),
+            Key(name: "business.date", defaultValue: "", help: "run as if today were this date (YYYY-MM-DD), advancing from there; for tests and rehearsals only (default: the real date in Asia/Shanghai)"),
             Key(name: "log.level", defaultValue: "info", help: "trace, debug, info, notice, warning, error, critical"),
         ]
     }
@@ -66,7 +68,15 @@ public struct OfficeConfiguration: Sendable {
     public var deadLetterTopic: String
     public var creditingRates: CreditingRates
     public var shutdownTimeout: Duration
+    public var healthOutboxMaxAge: Duration
+    /// The business date to start from instead of the real one (tests and rehearsals).
+    public var businessDate: LocalDate?
     public var logLevel: Logger.Level
+
+    /// The business clock this configuration asks for.
+    public var businessClock: BusinessClock {
+        businessDate.map { BusinessClock(startingOn: $0) } ?? BusinessClock()
+    }
 
     /// The topic this office writes its events to.
     public var outgoingTopic: String { role == .origin ? originEventsTopic : destinationEventsTopic }
@@ -82,6 +92,9 @@ public struct OfficeConfiguration: Sendable {
         }
         self.role = role
         officeCode = try OfficeCode(value("office.code"), field: "office.code")
+        guard OfficeDirectory.standard[officeCode] != nil else {
+            throw ValidationError(field: "office.code", reason: "\(officeCode) is not in the office directory")
+        }
         httpHost = value("http.host")
         guard let port = Int(value("http.port")), (0...65535).contains(port) else {
             throw ValidationError(field: "http.port", reason: "must be a port number, got \(value("http.port"))")
@@ -126,6 +139,11 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "shutdown.timeout.seconds", reason: "must be a positive number of seconds")
         }
         shutdownTimeout = .seconds(shutdown)
+        guard let maxAge = Int(value("health.outbox.max.age.seconds")), maxAge > 0 else {
+            throw ValidationError(field: "health.outbox.max.age.seconds", reason: "must be a positive number of seconds")
+        }
+        healthOutboxMaxAge = .seconds(maxAge)
+        businessDate = value("business.date").isEmpty ? nil : try LocalDate(value("business.date"), field: "business.date")
         guard let level = Logger.Level(rawValue: value("log.level").lowercased()) else {
             throw ValidationError(field: "log.level", reason: "must be trace, debug, info, notice, warning, error or critical")
         }

@@ -11,19 +11,39 @@ public struct OfficeDatabase: Sendable {
     public let writer: any DatabaseWriter
 
     /// Opens (creating the file and its folder when missing) and migrates.
+    ///
+    /// Durability: WAL with `synchronous=FULL`. Under `NORMAL` a commit may be lost at a power
+    /// failure even though it returned; the runtime acts on commits outside the database (it
+    /// publishes outbox rows and commits consumer offsets after the transaction), so a lost
+    /// commit could leave an event published whose state change is gone, or an offset committed
+    /// past an event whose effects are gone. `FULL` syncs the WAL at every commit.
     /// - Parameter path: a file path, or `nil` for an in-memory database.
+    /// - Throws: ``OfficeDatabaseError`` naming the path when the file cannot be opened or migrated.
     public init(path: String?, migrations: @Sendable (inout DatabaseMigrator) -> Void) throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         // A writer waits for a busy lock instead of failing at once.
         configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
         if let path {
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-            writer = try DatabasePool(path: path, configuration: configuration)
+            do {
+                let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+                writer = try DatabasePool(path: path, configuration: configuration)
+                try Self.migrate(writer, migrations)
+            } catch {
+                throw OfficeDatabaseError(path: path, underlying: error)
+            }
+            return
         } else {
             writer = try DatabaseQueue(configuration: configuration)
         }
+        try Self.migrate(writer, migrations)
+    }
+
+    private static func migrate(_ writer: any DatabaseWriter, _ migrations: @Sendable (inout DatabaseMigrator) -> Void) throws {
         var migrator = DatabaseMigrator()
         Self.registerRuntimeMigrations(&migrator)
         migrations(&migrator)
@@ -68,12 +88,35 @@ public struct OfficeDatabase: Sendable {
                 t.column("value", .integer).notNull()
             }
         }
+        migrator.registerMigration("runtime-v2-parking-and-health") { db in
+            // A row that can never be published (too large for the broker, refused as invalid) is
+            // set aside instead of blocking every row behind it; an operator inspects it with
+            // `<office> outbox parked` and releases it once the cause is fixed.
+            try db.alter(table: "outbox") { t in
+                t.add(column: "parkedAt", .datetime)
+                t.add(column: "parkReason", .text)
+            }
+            // `/health` proves the database takes writes by writing here.
+            try db.create(table: "healthProbe") { t in
+                t.primaryKey("id", .integer)
+                t.column("checkedAt", .datetime).notNull()
+            }
+        }
     }
 
-    /// Whether the database answers (for `/health`).
-    public func isReachable() async -> Bool {
-        (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    /// Writes to the scratch table: succeeds only when the database takes writes (for `/health`).
+    public func probeWrite() async throws {
+        try await writer.write { db in
+            try db.execute(sql: "INSERT INTO healthProbe (id, checkedAt) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET checkedAt = excluded.checkedAt", arguments: [Date()])
+        }
     }
+}
+
+/// The office database could not be opened or migrated.
+public struct OfficeDatabaseError: Error, CustomStringConvertible {
+    public var path: String
+    public var underlying: any Error
+    public var description: String { "cannot open the database at \(path): \(underlying)" }
 }
 
 /// Document numbers: a per-office, per-year counter for each kind of document.
@@ -207,12 +250,13 @@ public enum ConsumerPosition {
 public enum CaseGauges {
     /// - Parameters:
     ///   - overdueCondition: an SQL condition on the table with one `?` per `today` it uses.
-    public static func record(_ database: OfficeDatabase, table: String, states: [String], overdueCondition: String, today: LocalDate) async {
+    /// - Throws: when the database cannot be read (the caller logs it).
+    public static func record(_ database: OfficeDatabase, table: String, states: [String], overdueCondition: String, today: LocalDate) async throws {
         let parameters = Array(repeating: today.description, count: overdueCondition.filter { $0 == "?" }.count)
-        guard let (byState, overdue) = try? await database.writer.read({ db in
+        let (byState, overdue) = try await database.writer.read { db in
             (try StateCount.fetch(table: table, db),
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(overdueCondition)", arguments: StatementArguments(parameters)) ?? 0)
-        }) else { return }
+        }
         var counts = Dictionary(uniqueKeysWithValues: states.map { ($0, 0) })
         for row in byState { counts[row.state] = row.n }
         for (state, count) in counts { Gauge(label: "cases", dimensions: [("state", state)]).record(count) }

@@ -9,6 +9,9 @@ import TransferDomain
 public enum OfficeMain {
     public static func run<S: OfficeService>(_: S.Type, arguments: [String] = CommandLine.arguments) async -> Int32 {
         let name = "\(S.role.rawValue)-office"
+        if arguments.count > 1 && arguments[1] == "outbox" {
+            return await OutboxCommand.run(S.self, name: name, arguments: Array(arguments.dropFirst(2)))
+        }
         if arguments.contains("--help") || arguments.contains("-h") {
             print(
                 """
@@ -16,6 +19,12 @@ public enum OfficeMain {
 
                 Runs the \(S.role.rawValue) social insurance office of the pension-transfer process: its HTTP API,
                 its SQLite database, and its Kafka consumer and outbox relay. Stops cleanly on SIGTERM or Ctrl-C.
+
+                       \(name) outbox parked [--json] [--<setting> <value> ...]
+                       \(name) outbox release <seq> [--<setting> <value> ...]
+                Lists the outbox events set aside because the broker can never take them as they are
+                (with the events of the same case held behind each), or puts one back in line once its
+                cause is fixed. Reads the database the settings name; the office may be running.
 
                 \(OfficeConfiguration.helpText(role: S.role))
                 """)
@@ -39,7 +48,7 @@ public enum OfficeMain {
         var logger = Logger(label: name)
         logger[metadataKey: "office.code"] = .string(configuration.officeCode.rawValue)
         do {
-            let process = try await OfficeProcess<S>(configuration: configuration, logger: logger, registry: registry)
+            let process = try await OfficeProcess<S>(configuration: configuration, logger: logger, registry: registry, watchdog: true)
             try await process.run()
             return 0
         } catch {

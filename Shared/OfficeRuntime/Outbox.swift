@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 import TransferDomain
 
 /// A row of the transactional outbox: an event waiting to be (or already) published.
@@ -21,6 +22,8 @@ struct OutboxRow: Codable, FetchableRecord, PersistableRecord, Sendable {
     var sentAt: Date?
     var partition: Int64?
     var offset: Int64?
+    var parkedAt: Date?
+    var parkReason: String?
 }
 
 /// The transactional outbox: events are written in the same transaction as the state change
@@ -42,9 +45,87 @@ public enum Outbox {
         try row.insert(db)
     }
 
-    /// Events not yet published.
+    /// Events not yet published (parked ones included).
     public static func pendingCount(_ db: Database) throws -> Int {
         try OutboxRow.filter(Column("sentAt") == nil).fetchCount(db)
+    }
+
+    /// The state of the outbox, for `/health` and the gauges.
+    public struct Statistics: Sendable {
+        /// Unsent rows the relay will publish.
+        public var pending: Int
+        /// Unsent rows set aside: they can never be published as they are.
+        public var parked: Int
+        /// When the oldest row the relay will publish was written.
+        public var oldestUnsent: Date?
+    }
+
+    public static func statistics(_ db: Database) throws -> Statistics {
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(*) FILTER (WHERE parkedAt IS NULL) AS pending,
+                       COUNT(*) FILTER (WHERE parkedAt IS NOT NULL) AS parked,
+                       MIN(createdAt) FILTER (WHERE parkedAt IS NULL) AS oldest
+                FROM outbox WHERE sentAt IS NULL
+                """)
+        return Statistics(pending: row?["pending"] ?? 0, parked: row?["parked"] ?? 0, oldestUnsent: row?["oldest"])
+    }
+
+    /// The next rows the relay publishes, in order: unsent, not parked, and not behind a parked
+    /// row of the same key (one case's events keep their order, so nothing of a case whose
+    /// event is parked overtakes it).
+    static func publishable(limit: Int, _ db: Database) throws -> [OutboxRow] {
+        try OutboxRow.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM outbox
+                WHERE sentAt IS NULL AND parkedAt IS NULL
+                  AND key NOT IN (SELECT key FROM outbox WHERE sentAt IS NULL AND parkedAt IS NOT NULL)
+                ORDER BY seq LIMIT ?
+                """,
+            arguments: [limit])
+    }
+
+    /// A parked row, as `<office> outbox parked` lists it.
+    public struct ParkedRow: Sendable, Codable {
+        public var seq: Int64
+        public var eventId: String
+        public var eventType: String
+        public var key: String
+        public var bytes: Int
+        public var createdAt: Date
+        public var parkedAt: Date
+        public var reason: String
+        /// Unsent rows of the same key held behind it.
+        public var heldBehind: Int
+    }
+
+    public static func parked(_ db: Database) throws -> [ParkedRow] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT p.seq, p.eventId, p.eventType, p.key, length(p.payload) + length(p.headers) + length(p.key) AS bytes,
+                       p.createdAt, p.parkedAt, p.parkReason,
+                       (SELECT COUNT(*) FROM outbox h WHERE h.key = p.key AND h.sentAt IS NULL AND h.parkedAt IS NULL) AS heldBehind
+                FROM outbox p WHERE p.sentAt IS NULL AND p.parkedAt IS NOT NULL ORDER BY p.seq
+                """
+        ).map { row in
+            ParkedRow(
+                seq: row["seq"], eventId: row["eventId"], eventType: row["eventType"], key: row["key"], bytes: row["bytes"],
+                createdAt: row["createdAt"], parkedAt: row["parkedAt"], reason: row["parkReason"] ?? "", heldBehind: row["heldBehind"])
+        }
+    }
+
+    /// Puts a parked row back in line (after its cause, e.g. the broker's size limit, was fixed).
+    /// - Returns: whether a parked row with that number existed.
+    public static func release(seq: Int64, _ db: Database) throws -> Bool {
+        try db.execute(sql: "UPDATE outbox SET parkedAt = NULL, parkReason = NULL WHERE seq = ? AND sentAt IS NULL AND parkedAt IS NOT NULL", arguments: [seq])
+        return db.changesCount > 0
+    }
+
+    static func park(seq: Int64, reason: String, _ db: Database) throws {
+        try db.execute(sql: "UPDATE outbox SET parkedAt = ?, parkReason = ? WHERE seq = ?", arguments: [Date(), String(reason.prefix(2000)), seq])
     }
 
     /// Published events by type (for summaries and tests).
@@ -56,77 +137,179 @@ public enum Outbox {
 }
 
 /// A wake-up signal: writers ring it after appending to the outbox so the relay does not wait
-/// for its idle poll. Rings coalesce.
+/// for its idle poll. Rings coalesce: any number of rings while nobody waits wake the next wait
+/// once.
+///
+/// A timed-out or cancelled wait only removes its own continuation; the signal itself never ends
+/// (an `AsyncStream` iterator whose `next()` is cancelled finishes the stream for good, which
+/// once turned every later wait into a busy loop).
 public final class Doorbell: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    public init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    private struct State {
+        var rung = false
+        var nextWaiter: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
 
-    public func ring() { continuation.yield() }
+    private let state = Mutex(State())
 
-    /// Waits for a ring or `timeout`, whichever comes first.
-    func wait(timeout: Duration) async {
-        let stream = self.stream
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var iterator = stream.makeAsyncIterator()
-                _ = await iterator.next()
+    public init() {}
+
+    public func ring() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.waiters.isEmpty else {
+                state.rung = true
+                return []
             }
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits for a ring or `timeout`, whichever comes first; returns at once when a ring came
+    /// since the last wait. Returns early when the task is cancelled.
+    public func wait(timeout: Duration) async {
+        if state.withLock({ state in defer { state.rung = false }; return state.rung }) { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForRing() }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Waits for the next ring; a cancelled wait removes only itself and returns.
+    private func waitForRing() async {
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.rung {
+                        state.rung = false
+                        return true
+                    }
+                    if Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume()
         }
     }
 }
 
 /// Publishes outbox rows in order with the idempotent producer, marking each sent only after its
 /// delivery report. A crash between delivery and marking resends that row once: consumers
-/// deduplicate by `ce_id`. A failed delivery is retried with backoff, never skipped.
+/// deduplicate by `ce_id`.
+///
+/// Failures are sorted by what they mean: a broker away or a database error is retried with
+/// backoff (and reported to `/health`); a row the broker can never take (too large, invalid) is
+/// parked, with the rows of its case held behind it, so the rest of the office keeps flowing; a
+/// fatal producer error ends the relay with that error, which stops the process with a non-zero
+/// exit so a supervisor restarts it.
 public struct OutboxRelay: Service {
     let database: OfficeDatabase
     let producer: KafkaProducer
     let doorbell: Doorbell
+    let health: OfficeHealth
     let logger: Logger
     let idlePoll: Duration
 
-    public init(database: OfficeDatabase, producer: KafkaProducer, doorbell: Doorbell, logger: Logger, idlePoll: Duration = .milliseconds(500)) {
+    public init(
+        database: OfficeDatabase, producer: KafkaProducer, doorbell: Doorbell, health: OfficeHealth = OfficeHealth(), logger: Logger,
+        idlePoll: Duration = .milliseconds(500)
+    ) {
         self.database = database
         self.producer = producer
         self.doorbell = doorbell
+        self.health = health
         self.logger = logger
         self.idlePoll = idlePoll
     }
 
     public func run() async throws {
         let pending = Gauge(label: "outbox_pending_events")
+        let parked = Gauge(label: "outbox_parked_events")
         var backoff = Duration.milliseconds(100)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        relay: while !Task.isStopping {
+            let rows: [OutboxRow]
             do {
-                let rows = try await database.writer.read { db in
-                    try OutboxRow.filter(Column("sentAt") == nil).order(Column("seq")).limit(200).fetchAll(db)
+                let (next, statistics) = try await database.writer.read { db in
+                    (try Outbox.publishable(limit: 200, db), try Outbox.statistics(db))
                 }
-                pending.record(rows.count)
-                if rows.isEmpty {
-                    await doorbell.wait(timeout: idlePoll)
-                    continue
-                }
-                for row in rows {
-                    if Task.isShuttingDownGracefully && row.seq != rows.first?.seq { break }
-                    try await publish(row)
-                }
-                backoff = .milliseconds(100)
-                let left = try await database.writer.read { db in try Outbox.pendingCount(db) }
-                pending.record(left)
+                rows = next
+                pending.record(statistics.pending)
+                parked.record(statistics.parked)
             } catch {
-                logger.warning("Outbox relay failed; retrying", metadata: ["error": "\(error)", "retry.in": "\(backoff)"])
-                try? await Task.sleep(for: backoff)
+                if Task.isStopping { break }
+                health.report(.relay, error)
+                logger.warning("Outbox relay cannot read the outbox; retrying", metadata: ["error": "\(error)", "retry.in": "\(backoff)"])
+                await pause(backoff)
                 backoff = min(backoff * 2, .seconds(5))
+                continue
+            }
+            if rows.isEmpty {
+                health.clear(.relay)
+                await doorbell.wait(timeout: idlePoll)
+                continue
+            }
+            for row in rows {
+                // At shutdown, finish the row in hand and stop.
+                if Task.isStopping && row.seq != rows.first?.seq { break relay }
+                do {
+                    try await publish(row)
+                    health.clear(.relay)
+                    backoff = .milliseconds(100)
+                } catch let error as KafkaError where error.isFatal {
+                    logger.critical("Kafka producer is in a fatal state; stopping the office", metadata: ["error": "\(error)"])
+                    throw error
+                } catch let error as KafkaError where error.rejectsRecord {
+                    try await park(row, reason: error.description)
+                    continue relay  // read again: rows of that key now wait behind it
+                } catch let error as DecodingError {
+                    try await park(row, reason: "the stored headers do not decode: \(error)")
+                    continue relay
+                } catch {
+                    if Task.isStopping { break relay }
+                    health.report(.relay, error)
+                    logger.warning(
+                        "Outbox relay failed; retrying", metadata: ["error": "\(error)", "event.id": .string(row.eventId), "retry.in": "\(backoff)"])
+                    await pause(backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                    continue relay
+                }
             }
         }
         logger.info("Outbox relay stopped")
+    }
+
+    private func park(_ row: OutboxRow, reason: String) async throws {
+        guard let seq = row.seq else { return }
+        var backoff = Duration.milliseconds(100)
+        while true {
+            do {
+                try await database.writer.write { db in try Outbox.park(seq: seq, reason: reason, db) }
+                break
+            } catch {
+                if Task.isStopping { throw ShutdownInterruption(underlying: error) }
+                health.report(.relay, error)
+                await pause(backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        Counter(label: "outbox_parked_total", dimensions: [("type", row.eventType)]).increment()
+        logger.error(
+            "Outbox event parked: the broker can never take it as it is; later events of its case wait behind it",
+            metadata: [
+                "event.id": .string(row.eventId), "event.type": .string(row.eventType), "outbox.seq": "\(seq)",
+                "bytes": "\(row.payload.count + row.headers.utf8.count)", "reason": .string(reason),
+            ])
     }
 
     private func publish(_ row: OutboxRow) async throws {

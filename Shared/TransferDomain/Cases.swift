@@ -6,6 +6,11 @@ public enum TimeLimits {
     public static let originAnswer = 15
     /// Step 4: the destination completes within 15 working days of the match.
     public static let completion = 15
+    /// Decided here: an application naming a payment certificate the destination has not
+    /// received yet waits at most 5 working days for the origin's certificate event before it is
+    /// reviewed (and rejected with D04 if the certificate is still unknown). The wait counts
+    /// inside the 15-day review limit.
+    public static let certificateWait = 5
 }
 
 /// What applying an event to a case did.
@@ -32,6 +37,9 @@ public struct TimelineEntry: Hashable, Sendable, Codable {
 
 public enum DestinationCaseState: String, Codable, Sendable, Hashable, CaseIterable {
     case submitted
+    /// The application names a certificate whose event has not arrived yet: held until it does
+    /// or the wait ends, then reviewed.
+    case awaitingCertificate = "awaiting-certificate"
     case rejected
     case temporaryAccountOpened = "temporary-account-opened"
     case contactLetterSent = "contact-letter-sent"
@@ -45,10 +53,15 @@ public enum DestinationCaseState: String, Codable, Sendable, Hashable, CaseItera
     case matched
     case completed
 
-    public var isTerminal: Bool { [.rejected, .temporaryAccountOpened, .letterReturned, .completed].contains(self) }
+    /// The states a case ends in: nothing happens to it any more.
+    public static let terminalStates: [DestinationCaseState] = [.rejected, .temporaryAccountOpened, .letterReturned, .completed]
+
+    public var isTerminal: Bool { Self.terminalStates.contains(self) }
 }
 
 public enum DestinationCaseEvent: Hashable, Sendable, Codable {
+    /// The review waits for the certificate the applicant named, at most until `until`.
+    case heldForCertificate(until: LocalDate, on: LocalDate)
     case reviewed(DestinationReview.Outcome, letter: ContactLetterNumber?, on: LocalDate)
     case letterReturned([ReturnCode], on: LocalDate)
     case formReceived(InformationForm, on: LocalDate)
@@ -59,6 +72,7 @@ public enum DestinationCaseEvent: Hashable, Sendable, Codable {
 
     public var name: String {
         switch self {
+        case .heldForCertificate: return "certificate wait"
         case .reviewed: return "review"
         case .letterReturned: return "letter returned"
         case .formReceived: return "information form"
@@ -84,6 +98,8 @@ public struct DestinationCase: Hashable, Sendable {
     public private(set) var refunds: [(id: RemittanceID, amount: Money)] = []
     public private(set) var letterSentOn: LocalDate?
     public private(set) var matchedOn: LocalDate?
+    /// While awaiting the certificate: when the wait ends.
+    public private(set) var certificateWaitEnds: LocalDate?
     public private(set) var timeline: [TimelineEntry] = []
 
     public init(id: CaseID, submittedOn: LocalDate) {
@@ -95,16 +111,23 @@ public struct DestinationCase: Hashable, Sendable {
     /// ⑥ from the form, once it is in.
     public var expected: Money? { form?.totalRemitted }
     /// Funds received less excess refunded.
-    public var received: Money { remittances.map(\.amount).sum() - refunds.map(\.amount).sum() }
+    public private(set) var received: Money = .zero
 
     /// Applies `event`.
     /// - Returns: ``TransitionOutcome/duplicate`` when the event was already applied.
-    /// - Throws: ``IllegalTransition`` when the state does not allow it.
+    /// - Throws: ``IllegalTransition`` when the state does not allow it; ``DomainError`` when an
+    ///   amount would leave the range money can hold.
     @discardableResult
-    public mutating func apply(_ event: DestinationCaseEvent) throws(IllegalTransition) -> TransitionOutcome {
+    public mutating func apply(_ event: DestinationCaseEvent) throws -> TransitionOutcome {
         switch event {
+        case .heldForCertificate(let until, let on):
+            if state == .awaitingCertificate && certificateWaitEnds == until { return .duplicate }
+            guard state == .submitted else { throw illegal(event) }
+            certificateWaitEnds = until
+            state = .awaitingCertificate
+            log(on, "review waits for the payment certificate until \(until)")
         case .reviewed(let outcome, let letter, let on):
-            if state != .submitted {
+            if state != .submitted && state != .awaitingCertificate {
                 if isSameReview(outcome, letter) { return .duplicate }
                 throw illegal(event)
             }
@@ -142,12 +165,14 @@ public struct DestinationCase: Hashable, Sendable {
         case .fundsReceived(let remittance, let amount, let on):
             if remittances.contains(where: { $0.id == remittance }) { return .duplicate }
             guard [.contactLetterSent, .awaitingFunds, .awaitingForm, .discrepancy].contains(state) else { throw illegal(event) }
+            received = try received + amount
             remittances.append((remittance, amount))
             log(on, "funds \(remittance) received: \(amount)")
             reconcile(on)
         case .excessRefunded(let refund, let amount, let on):
             if refunds.contains(where: { $0.id == refund }) { return .duplicate }
-            guard state == .discrepancy, let expected, received - amount >= expected else { throw illegal(event) }
+            guard state == .discrepancy, let expected, try received - amount >= expected else { throw illegal(event) }
+            received = try received - amount
             refunds.append((refund, amount))
             log(on, "excess \(amount) refunded as \(refund)")
             reconcile(on)
@@ -198,13 +223,16 @@ public struct DestinationCase: Hashable, Sendable {
     /// The deadlines of each step that has started, by the working-day calendar.
     public func deadlines(calendar: WorkingDayCalendar = .standard) -> [String: Deadline] {
         var result = ["review": calendar.adding(workingDays: TimeLimits.review, after: submittedOn)]
+        if state == .awaitingCertificate, let certificateWaitEnds {
+            result["certificateWait"] = Deadline(due: certificateWaitEnds, provisional: false)
+        }
         if let letterSentOn { result["originAnswer"] = calendar.adding(workingDays: TimeLimits.originAnswer, after: letterSentOn) }
         if let matchedOn { result["completion"] = calendar.adding(workingDays: TimeLimits.completion, after: matchedOn) }
         return result
     }
 
     /// Rebuilds a case from the events applied to it, in order.
-    public static func replay(id: CaseID, submittedOn: LocalDate, events: [DestinationCaseEvent]) throws(IllegalTransition) -> DestinationCase {
+    public static func replay(id: CaseID, submittedOn: LocalDate, events: [DestinationCaseEvent]) throws -> DestinationCase {
         var result = DestinationCase(id: id, submittedOn: submittedOn)
         for event in events { try result.apply(event) }
         return result
@@ -285,10 +313,13 @@ public struct OriginCase: Hashable, Sendable {
     }
 
     /// What the origin remitted, less refunds it received.
-    public var remitted: Money { remittances.map(\.amount).sum() - refundsReceived.map(\.amount).sum() }
+    public private(set) var remitted: Money = .zero
 
+    /// Applies `event`.
+    /// - Throws: ``IllegalTransition`` when the state does not allow it; ``DomainError`` when an
+    ///   amount would leave the range money can hold.
     @discardableResult
-    public mutating func apply(_ event: OriginCaseEvent) throws(IllegalTransition) -> TransitionOutcome {
+    public mutating func apply(_ event: OriginCaseEvent) throws -> TransitionOutcome {
         switch event {
         case .returned(let codes, let on):
             if state == .returned && codes == returnCodes { return .duplicate }
@@ -308,6 +339,7 @@ public struct OriginCase: Hashable, Sendable {
         case .fundsRemitted(let remittance, let amount, let on):
             if remittances.contains(where: { $0.id == remittance }) { return .duplicate }
             guard state == .formIssued else { throw illegal(event) }
+            remitted = try remitted + amount
             remittances.append((remittance, amount))
             state = .fundsRemitted
             log(on, "remitted \(amount) as \(remittance)")
@@ -318,13 +350,15 @@ public struct OriginCase: Hashable, Sendable {
             log(on, "relationship terminated")
         case .discrepancyRaised(let expected, let received, let on):
             guard state == .terminated || state == .discrepancy else { throw illegal(event) }
-            if state == .discrepancy && outstandingDiscrepancy == expected - received { return .duplicate }
-            outstandingDiscrepancy = expected - received
+            let difference = try expected - received
+            if state == .discrepancy && outstandingDiscrepancy == difference { return .duplicate }
+            outstandingDiscrepancy = difference
             state = .discrepancy
             log(on, "discrepancy: destination expected \(expected), received \(received)")
         case .supplementaryRemitted(let remittance, let amount, let on):
             if remittances.contains(where: { $0.id == remittance }) { return .duplicate }
             guard state == .discrepancy, let shortfall = outstandingDiscrepancy, shortfall > .zero else { throw illegal(event) }
+            remitted = try remitted + amount
             remittances.append((remittance, amount))
             outstandingDiscrepancy = nil
             state = .terminated
@@ -332,6 +366,7 @@ public struct OriginCase: Hashable, Sendable {
         case .excessRefunded(let refund, let amount, let on):
             if refundsReceived.contains(where: { $0.id == refund }) { return .duplicate }
             guard state == .discrepancy || state == .terminated else { throw illegal(event) }
+            remitted = try remitted - amount
             refundsReceived.append((refund, amount))
             outstandingDiscrepancy = nil
             state = .terminated
@@ -359,7 +394,7 @@ public struct OriginCase: Hashable, Sendable {
     }
 
     /// Rebuilds a case from the events applied to it, in order.
-    public static func replay(id: CaseID, contactLetter: ContactLetterNumber, receivedOn: LocalDate, events: [OriginCaseEvent]) throws(IllegalTransition) -> OriginCase {
+    public static func replay(id: CaseID, contactLetter: ContactLetterNumber, receivedOn: LocalDate, events: [OriginCaseEvent]) throws -> OriginCase {
         var result = OriginCase(id: id, contactLetter: contactLetter, receivedOn: receivedOn)
         for event in events { try result.apply(event) }
         return result

@@ -56,15 +56,33 @@ public enum AccountKind: String, Codable, Sendable, Hashable {
     case general, temporary
 }
 
-/// One row of the yearly ledger on the information form.
-public struct LedgerRow: Hashable, Sendable, Codable {
-    public var year: Int
-    /// Where the year's last month was paid.
+/// The months one place holds in one ledger year.
+public struct PlaceMonths: Hashable, Sendable, Codable {
     public var placeCode: OfficeCode
     public var months: Int
-    /// The average monthly base of the year, rounded half-up to the fen.
+    /// The last month of the year contributed at this place.
+    public var lastMonth: YearMonth
+
+    public init(placeCode: OfficeCode, months: Int, lastMonth: YearMonth) {
+        self.placeCode = placeCode
+        self.months = months
+        self.lastMonth = lastMonth
+    }
+}
+
+/// One row of the yearly ledger on the information form.
+///
+/// Every year from the first contribution to the transfer year that has contributions or earns
+/// interest has a row, so the last row's closing balance is always ② + ③.
+public struct LedgerRow: Hashable, Sendable, Codable {
+    public var year: Int
+    /// Where the year's last month was paid (a year without contributions: where the account was held).
+    public var placeCode: OfficeCode
+    /// Contribution months of the year, at every place (0 for a year that only earned interest).
+    public var months: Int
+    /// The average monthly base of the year, rounded half-up to the fen (0.00 without contributions).
     public var monthlyBase: Money
-    /// The rates of the year's last month.
+    /// The rates of the year's last month (0 without contributions).
     public var employerRate: Rate
     public var personalRate: Rate
     /// Individual-account credits of the year (normalised: 11% to 2005, 8% from 2006).
@@ -73,6 +91,34 @@ public struct LedgerRow: Hashable, Sendable, Codable {
     public var interest: Money
     /// Individual account (from 1998) at the end of the year.
     public var closingBalance: Money
+    /// The year's months by place: a year split between two places credits each its own months.
+    /// Absent in forms from producers before this field; ``placeMonths`` then reads the row as
+    /// one place.
+    public var places: [PlaceMonths]?
+
+    public init(
+        year: Int, placeCode: OfficeCode, months: Int, monthlyBase: Money, employerRate: Rate, personalRate: Rate,
+        credited: Money, interest: Money, closingBalance: Money, places: [PlaceMonths]?
+    ) {
+        self.year = year
+        self.placeCode = placeCode
+        self.months = months
+        self.monthlyBase = monthlyBase
+        self.employerRate = employerRate
+        self.personalRate = personalRate
+        self.credited = credited
+        self.interest = interest
+        self.closingBalance = closingBalance
+        self.places = places
+    }
+
+    /// The year's months by place (a row without ``places`` counts as one place, its last
+    /// month unknown and taken as December).
+    public var placeMonths: [PlaceMonths] {
+        if let places { return places }
+        guard months > 0 else { return [] }
+        return [PlaceMonths(placeCode: placeCode, months: months, lastMonth: YearMonth(validYear: year, month: 12))]
+    }
 }
 
 /// The money lines ①-⑥ of the transfer information form (信息表), with the ledger behind them.
@@ -93,11 +139,31 @@ public struct InformationForm: Hashable, Sendable, Codable {
     public var totalRemitted: Money
     public var ledger: [LedgerRow]
 
-    /// ④ = ①+②+③ and ⑥ = ④+⑤ hold.
-    public var isConsistent: Bool {
-        individualAccountTotal == pre1998Account + accountThroughLastYear + currentYearPrincipal
-            && totalRemitted == individualAccountTotal + pooledFund
+    /// What is wrong with the form's arithmetic: ④ = ①+②+③ and ⑥ = ④+⑤ must hold to the fen,
+    /// no line may be negative, and the ledger must account for ② + ③. Empty when the form adds up.
+    public var arithmeticProblems: [String] {
+        var problems: [String] = []
+        let lines = [
+            ("①", pre1998Account), ("②", accountThroughLastYear), ("③", currentYearPrincipal), ("④", individualAccountTotal),
+            ("⑤", pooledFund), ("⑥", totalRemitted),
+        ]
+        for (name, amount) in lines where amount < .zero || !amount.isInRange { problems.append("\(name) \(amount) is not a valid amount") }
+        guard problems.isEmpty else { return problems }
+        let fourth = (try? pre1998Account + accountThroughLastYear).flatMap { try? $0 + currentYearPrincipal }
+        if fourth != individualAccountTotal {
+            problems.append("④ \(individualAccountTotal) ≠ ① \(pre1998Account) + ② \(accountThroughLastYear) + ③ \(currentYearPrincipal)")
+        }
+        if (try? individualAccountTotal + pooledFund) != totalRemitted {
+            problems.append("⑥ \(totalRemitted) ≠ ④ \(individualAccountTotal) + ⑤ \(pooledFund)")
+        }
+        if let last = ledger.last, (try? accountThroughLastYear + currentYearPrincipal) != last.closingBalance {
+            problems.append("the ledger closes at \(last.closingBalance), not ② + ③")
+        }
+        return problems
     }
+
+    /// ④ = ①+②+③ and ⑥ = ④+⑤ hold, and the ledger closes at ② + ③.
+    public var isConsistent: Bool { arithmeticProblems.isEmpty }
 
     /// All contribution months in the ledger.
     public var totalMonths: Int { ledger.reduce(0) { $0 + $1.months } }
@@ -120,18 +186,26 @@ public enum TransferCalculator {
 
     /// Yearly interest by the monthly-accumulation method:
     /// `round(B × r) + round(Σ credit_m × (13 − m) × r / 12)`.
-    public static func interest(opening: Money, credits: [(month: Int, amount: Money)], rate: Rate) -> Money {
-        let onBalance = opening.times(rate)
-        let weighted = credits.reduce(0) { $0 + $1.amount.fen * (13 - $1.month) }
-        let onCredits = Money.divideRoundingHalfUp(weighted * rate.partsPerMillion, by: 12 * Rate.scale)
-        return onBalance + Money(fen: onCredits)
+    /// - Throws: ``DomainError`` when an amount leaves the range.
+    public static func interest(opening: Money, credits: [(month: Int, amount: Money)], rate: Rate) throws(DomainError) -> Money {
+        let onBalance = try opening.times(rate)
+        var weighted = 0
+        for credit in credits {
+            let (term, overflow) = credit.amount.fen.multipliedReportingOverflow(by: 13 - credit.month)
+            let (sum, overflow2) = weighted.addingReportingOverflow(term)
+            guard !overflow, !overflow2 else { throw .amountOutOfRange("the year's weighted credits") }
+            weighted = sum
+        }
+        let onCredits = try Money.multiplyDividingRoundingHalfUp(weighted, rate.partsPerMillion, by: 12 * Rate.scale, "interest on credits")
+        return try onBalance + Money(fen: onCredits)
     }
 
     /// The form for transferring `months` out in `transferYear`.
     /// - Parameters:
     ///   - months: the origin's record; months before 1998 count for contribution time only.
     ///   - pre1998Account: line ①, a figure the origin holds per person.
-    /// - Throws: ``DomainError`` when a needed crediting rate is missing, or a month repeats.
+    /// - Throws: ``DomainError`` when a needed crediting rate is missing, a month repeats, or an
+    ///   amount leaves the range.
     public static func informationForm(
         months: [ContributionMonth], pre1998Account: Money, kind: AccountKind, transferYear: Int, rates: CreditingRates
     ) throws(DomainError) -> InformationForm {
@@ -146,40 +220,61 @@ public enum TransferCalculator {
         var balance = Money.zero
         var rows: [LedgerRow] = []
         var currentYearPrincipal = Money.zero
+        var heldAt = sorted.first?.placeCode
         let firstYear = min(sorted.first?.period.year ?? transferYear, transferYear)
         for year in firstYear...transferYear {
             let yearMonths = byYear[year] ?? []
             let from1998 = yearMonths.filter { $0.period.year >= 1998 }
-            let credits = from1998.map { (month: $0.period.month, amount: $0.base.times(creditRate(for: $0.period))) }
-            let credited = credits.map(\.amount).sum()
+            var credits: [(month: Int, amount: Money)] = []
+            for month in from1998 { credits.append((month.period.month, try month.base.times(creditRate(for: month.period)))) }
+            let credited = try credits.map(\.amount).sum()
             var interest = Money.zero
             if year < transferYear && year >= 1998 && (balance != .zero || credited != .zero) {
-                interest = Self.interest(opening: balance, credits: credits, rate: try rates.rate(for: year))
+                interest = try Self.interest(opening: balance, credits: credits, rate: try rates.rate(for: year))
             }
             if year == transferYear { currentYearPrincipal = credited }
-            balance = balance + credited + interest
+            balance = try balance + credited + interest
             if let last = yearMonths.last {
-                let averageBase = Money.divideRoundingHalfUp(yearMonths.map(\.base).sum().fen, by: yearMonths.count)
+                heldAt = last.placeCode
+                let averageBase = Money.divideRoundingHalfUp(try yearMonths.map(\.base).sum().fen, by: yearMonths.count)
+                var places: [PlaceMonths] = []
+                for month in yearMonths {
+                    if let index = places.firstIndex(where: { $0.placeCode == month.placeCode }) {
+                        places[index].months += 1
+                        places[index].lastMonth = max(places[index].lastMonth, month.period)
+                    } else {
+                        places.append(PlaceMonths(placeCode: month.placeCode, months: 1, lastMonth: month.period))
+                    }
+                }
                 rows.append(
                     LedgerRow(
                         year: year, placeCode: last.placeCode, months: yearMonths.count, monthlyBase: Money(fen: averageBase),
                         employerRate: last.employerRate, personalRate: last.personalRate, credited: credited,
-                        interest: interest, closingBalance: balance))
+                        interest: interest, closingBalance: balance, places: places))
+            } else if interest != .zero, let heldAt {
+                // A year without contributions still earns interest: its row keeps the ledger
+                // reconciling (the last closing balance is ② + ③).
+                rows.append(
+                    LedgerRow(
+                        year: year, placeCode: heldAt, months: 0, monthlyBase: .zero, employerRate: .zero, personalRate: .zero,
+                        credited: .zero, interest: interest, closingBalance: balance, places: []))
             }
         }
-        let accountThroughLastYear = balance - currentYearPrincipal
+        let accountThroughLastYear = try balance - currentYearPrincipal
         let pooledMonths = sorted.filter { $0.period.year >= 1998 }
         let pooled: Money
         switch kind {
         case .general:
-            pooled = pooledMonths.map(\.base).sum().times(pooledShare)
+            pooled = try pooledMonths.map(\.base).sum().times(pooledShare)
         case .temporary:
-            pooled = pooledMonths.map { $0.base.times(max(pooledShare, $0.employerRate)) }.sum()
+            var shares: [Money] = []
+            for month in pooledMonths { shares.append(try month.base.times(max(pooledShare, month.employerRate))) }
+            pooled = try shares.sum()
         }
-        let total = pre1998Account + accountThroughLastYear + currentYearPrincipal
+        let total = try pre1998Account + accountThroughLastYear + currentYearPrincipal
         return InformationForm(
             accountKind: kind, transferYear: transferYear, pre1998Account: pre1998Account,
             accountThroughLastYear: accountThroughLastYear, currentYearPrincipal: currentYearPrincipal,
-            individualAccountTotal: total, pooledFund: pooled, totalRemitted: total + pooled, ledger: rows)
+            individualAccountTotal: total, pooledFund: pooled, totalRemitted: try total + pooled, ledger: rows)
     }
 }

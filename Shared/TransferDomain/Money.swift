@@ -1,15 +1,26 @@
 /// An amount of yuan, held exactly in integer fen (1 yuan = 100 fen).
 ///
 /// Text form is yuan with exactly two decimals (`"108753.48"`), as on the documents and in events.
-public struct Money: Hashable, Sendable, Comparable, TextCodable, CustomStringConvertible, AdditiveArithmetic {
+///
+/// Every amount is within ±``limit`` (just under ten trillion yuan, far above any real ledger) and
+/// all arithmetic is checked: a result outside the range throws ``DomainError`` instead of
+/// trapping, so no input, however large, can crash an office.
+public struct Money: Hashable, Sendable, Comparable, TextCodable, CustomStringConvertible {
     public var fen: Int
+
+    /// The largest magnitude of an amount, in fen: 9,999,999,999,999.99 yuan (13 digits of yuan).
+    public static let limit = 999_999_999_999_999
 
     public init(fen: Int) { self.fen = fen }
     public init(yuan: Int) { self.fen = yuan * 100 }
 
     public static let zero = Money(fen: 0)
 
-    /// Parses `"123.45"` (also `"-0.50"`, `"7"` and `"7.5"`); more than two decimals is an error.
+    /// Whether the amount is within ±``limit``.
+    public var isInRange: Bool { fen.magnitude <= Money.limit.magnitude }
+
+    /// Parses `"123.45"` (also `"-0.50"`, `"7"` and `"7.5"`); more than two decimals, an exponent,
+    /// or more than 13 digits of yuan is an error.
     /// - Throws: ``ValidationError`` on `field`.
     public init(_ text: String, field: String = "amount") throws(ValidationError) {
         var body = Substring(text)
@@ -19,10 +30,13 @@ public struct Money: Hashable, Sendable, Comparable, TextCodable, CustomStringCo
             body = body.dropFirst()
         }
         let parts = body.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = parts.first, !whole.isEmpty, whole.count <= 15,
+        guard (1...2).contains(parts.count), let whole = parts.first, !whole.isEmpty,
               whole.allSatisfy({ $0.isASCII && $0.isNumber })
         else {
             throw ValidationError(field: field, reason: "\"\(text)\" is not an amount like 123.45")
+        }
+        guard whole.drop(while: { $0 == "0" }).count <= 13 else {
+            throw ValidationError(field: field, reason: "\"\(text)\" is too large: at most \(Money(fen: Money.limit)) yuan")
         }
         var fraction = parts.count == 2 ? parts[1] : "00"
         guard (1...2).contains(fraction.count), fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else {
@@ -40,12 +54,45 @@ public struct Money: Hashable, Sendable, Comparable, TextCodable, CustomStringCo
     }
 
     public static func < (lhs: Money, rhs: Money) -> Bool { lhs.fen < rhs.fen }
-    public static func + (lhs: Money, rhs: Money) -> Money { Money(fen: lhs.fen + rhs.fen) }
-    public static func - (lhs: Money, rhs: Money) -> Money { Money(fen: lhs.fen - rhs.fen) }
 
-    /// `self × rate`, rounded half-up (away from zero at .5) to the fen.
-    public func times(_ rate: Rate) -> Money {
-        Money(fen: Money.divideRoundingHalfUp(fen * rate.partsPerMillion, by: Rate.scale))
+    /// - Throws: ``DomainError`` when the sum leaves the range.
+    public static func + (lhs: Money, rhs: Money) throws(DomainError) -> Money {
+        try checked(lhs.fen.addingReportingOverflow(rhs.fen), "\(lhs) + \(rhs)")
+    }
+
+    /// - Throws: ``DomainError`` when the difference leaves the range.
+    public static func - (lhs: Money, rhs: Money) throws(DomainError) -> Money {
+        try checked(lhs.fen.subtractingReportingOverflow(rhs.fen), "\(lhs) - \(rhs)")
+    }
+
+    private static func checked(_ result: (partialValue: Int, overflow: Bool), _ what: String) throws(DomainError) -> Money {
+        let money = Money(fen: result.partialValue)
+        guard !result.overflow, money.isInRange else { throw .amountOutOfRange(what) }
+        return money
+    }
+
+    /// `self × rate`, rounded half-up (away from zero at .5) to the fen; exact for any amount and
+    /// rate (the product is taken at double width).
+    /// - Throws: ``DomainError`` when the result leaves the range.
+    public func times(_ rate: Rate) throws(DomainError) -> Money {
+        let fen = try Money.multiplyDividingRoundingHalfUp(self.fen, rate.partsPerMillion, by: Rate.scale, "\(self) × \(rate)%")
+        let money = Money(fen: fen)
+        guard money.isInRange else { throw .amountOutOfRange("\(self) × \(rate)%") }
+        return money
+    }
+
+    /// `a × b / denominator` rounded half-up (ties away from zero), with the product at double
+    /// width; denominator > 0.
+    /// - Throws: ``DomainError`` when the quotient does not fit an `Int`.
+    public static func multiplyDividingRoundingHalfUp(_ a: Int, _ b: Int, by denominator: Int, _ what: String) throws(DomainError) -> Int {
+        let negative = (a < 0) != (b < 0)
+        let product = a.magnitude.multipliedFullWidth(by: b.magnitude)
+        let divisor = denominator.magnitude
+        guard product.high < divisor else { throw .amountOutOfRange(what) }
+        let (quotient, remainder) = divisor.dividingFullWidth(product)
+        let rounded = remainder >= divisor - remainder ? quotient + 1 : quotient
+        guard rounded <= UInt(Int.max) else { throw .amountOutOfRange(what) }
+        return negative ? -Int(rounded) : Int(rounded)
     }
 
     /// `numerator / denominator` rounded half-up (ties away from zero); denominator > 0.
@@ -61,7 +108,13 @@ public struct Money: Hashable, Sendable, Comparable, TextCodable, CustomStringCo
 }
 
 extension Sequence where Element == Money {
-    public func sum() -> Money { reduce(.zero, +) }
+    /// The sum of the amounts.
+    /// - Throws: ``DomainError`` when a partial sum leaves the range.
+    public func sum() throws(DomainError) -> Money {
+        var total = Money.zero
+        for amount in self { total = try total + amount }
+        return total
+    }
 }
 
 /// A percentage held exactly, in parts per million (8.31% = 83 100 ppm).
@@ -88,8 +141,15 @@ public struct Rate: Hashable, Sendable, Comparable, TextCodable, CustomStringCon
         partsPerMillion = whole * 10_000 + (Int(fraction) ?? 0)
     }
 
-    public static func percent(_ text: String) -> Rate {
-        (try? Rate(percent: text)) ?? Rate(partsPerMillion: 0)
+    /// A rate written in the code (`.percent("8.31")`). Only for literals: a typo is a
+    /// programming error and stops the program at once instead of becoming 0 %.
+    public static func percent(_ literal: StaticString) -> Rate {
+        let text = literal.description
+        do {
+            return try Rate(percent: text)
+        } catch {
+            preconditionFailure("invalid rate literal \"\(text)\": \(error)")
+        }
     }
 
     public static let zero = Rate(partsPerMillion: 0)
@@ -106,4 +166,23 @@ public struct Rate: Hashable, Sendable, Comparable, TextCodable, CustomStringCon
     public static func < (lhs: Rate, rhs: Rate) -> Bool { lhs.partsPerMillion < rhs.partsPerMillion }
 
     public static func parse(_ text: String) throws -> Rate { try Rate(percent: text) }
+}
+
+/// Bounds an office puts on the amounts it is given: far above any real value, they keep nonsense
+/// (and arithmetic near the edge of ``Money/limit``) out of the records.
+public enum AmountLimits {
+    /// A monthly contribution base: at most 1,000,000.00 yuan. Bases are clamped to 300% of the
+    /// local average wage; no city's ceiling comes near 100,000 yuan a month.
+    public static let monthlyBase = Money(yuan: 1_000_000)
+    /// Any other amount held for one person (arrears, the pre-1998 account): at most
+    /// 100,000,000.00 yuan.
+    public static let personAmount = Money(yuan: 100_000_000)
+
+    /// - Throws: ``ValidationError`` on `field` when `amount` is negative or above `limit`.
+    public static func check(_ amount: Money, atMost limit: Money, positive: Bool = false, field: String) throws(ValidationError) {
+        if positive ? amount <= .zero : amount < .zero {
+            throw ValidationError(field: field, reason: positive ? "must be positive" : "must not be negative")
+        }
+        if amount > limit { throw ValidationError(field: field, reason: "\(amount) is above the limit of \(limit) yuan") }
+    }
 }

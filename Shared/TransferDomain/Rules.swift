@@ -105,6 +105,13 @@ public enum DestinationReview {
         return .contactLetter
     }
 
+    /// Whether the review should wait for the origin's certificate event instead of deciding
+    /// now: the certificate number given is the only thing that fails (D04), and the
+    /// certificate may simply not have arrived yet.
+    public static func shouldWaitForCertificate(_ input: Input) -> Bool {
+        review(input) == .rejected([.certificateMismatch])
+    }
+
     /// The temporary-account rule: at registration a man is 50 or older or a woman 40 or older,
     /// the destination is not the hukou province (a return there is exempt), and the move is not
     /// an approved transfer.
@@ -225,14 +232,31 @@ public enum ClaimingPlace {
 
     public static let qualifyingMonths = 120
 
-    /// - Parameter places: every place the person contributed, in any order; the most recent
+    /// Decides the claiming place (2009 No. 66, Art. 6).
+    ///
+    /// Spells at the same office are one place: their months are summed and the latest month
+    /// orders the place in time. Rule 1 applies when the basic (general) relationship *is now*
+    /// in the hukou province, that is when the most recent general place is there; an earlier
+    /// spell in the hukou province does not make it the claiming place once the relationship
+    /// has moved on.
+    /// - Parameter places: every spell the person contributed, in any order; the most recent
     ///   general one is the current place. Temporary-account places never qualify.
     public static func decide(places: [Place], hukouProvince: ProvinceCode) -> Decision {
-        let general = places.filter { $0.kind == .general }.sorted { $0.lastContribution > $1.lastContribution }
-        if let home = general.first(where: { $0.office.province == hukouProvince }) {
-            return .hukouPlace(home.office)
+        var merged: [Place] = []
+        for place in places where place.kind == .general && place.contributionMonths > 0 {
+            if let index = merged.firstIndex(where: { $0.office == place.office }) {
+                merged[index].contributionMonths += place.contributionMonths
+                merged[index].lastContribution = max(merged[index].lastContribution, place.lastContribution)
+            } else {
+                merged.append(place)
+            }
         }
-        if let current = general.first, current.contributionMonths >= qualifyingMonths {
+        let general = merged.sorted { $0.lastContribution > $1.lastContribution }
+        guard let current = general.first else { return .hukouProvince(hukouProvince) }
+        if current.office.province == hukouProvince {
+            return .hukouPlace(current.office)
+        }
+        if current.contributionMonths >= qualifyingMonths {
             return .currentPlace(current.office)
         }
         if let earlier = general.dropFirst().first(where: { $0.contributionMonths >= qualifyingMonths }) {

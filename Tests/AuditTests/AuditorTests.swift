@@ -120,13 +120,13 @@ struct AuditorTests {
     }
 
     @Test("an amount off by one fen breaks remittance = ⑥")
-    func offByOneFen() {
+    func offByOneFen() throws {
         var stream = Stream()
         let caseID = CaseID()
         let letter = Stream.letter(caseID)
         stream.add(.contactLetterIssued(letter))
         stream.add(.infoFormIssued(InfoFormIssued(caseId: caseID, contactLetterNo: letter.contactLetterNo, person: Stream.person, form: Stream.form, issuedOn: letter.issuedOn)))
-        let short = stream.add(Stream.funds(caseID, amount: Stream.form.totalRemitted - Money(fen: 1)))
+        let short = stream.add(Stream.funds(caseID, amount: try Stream.form.totalRemitted - Money(fen: 1)))
         stream.add(.originRelationshipTerminated(OriginRelationshipTerminated(caseId: caseID, contactLetterNo: letter.contactLetterNo, citizenId: Stream.person.citizenId, terminatedOn: letter.issuedOn)))
         let finding = stream.audit().violations.first { $0.rule == "remittance-equals-total" }
         #expect(finding?.evidence == [short.evidence])
@@ -177,7 +177,7 @@ struct AuditorTests {
         #expect(rules(report).contains("deadline") == breached)
     }
 
-    @Test("a record that breaks the schema is found, and its dead-letter record is recognised")
+    @Test("a record that breaks the schema is a violation unless a consumer dead-lettered it")
     func schemaBreaking() {
         var stream = Stream()
         _ = stream.cleanCase()
@@ -190,10 +190,14 @@ struct AuditorTests {
             topic: Topics.deadLetter, partition: 0, offset: 0, key: nil,
             headers: ["dlq_topic": bad.topic, "dlq_partition": "0", "dlq_offset": "50", "dlq_reason": "malformed", "dlq_consumer": "destination-office-510100"],
             value: bad.value, timestamp: nil)
-        let report = stream.audit(deadLetters: [deadLetter])
-        let finding = report.violations.first { $0.rule == "schema" }
+        // Without a dead-letter record, a consumer took (or skipped) a record it must refuse.
+        let finding = stream.audit().violations.first { $0.rule == "schema" }
         #expect(finding?.evidence == [bad.evidence])
-        #expect(finding?.message.contains("dead-lettered") == true)
+        #expect(finding?.message.contains("no dead-letter record") == true)
+        // With one, the consumer did what the contract says: reported apart, not a violation.
+        let report = stream.audit(deadLetters: [deadLetter])
+        #expect(report.isClean)
+        #expect(report.rejected.map(\.evidence) == [bad.evidence])
         #expect(report.deadLetters.map(\.reason) == ["malformed"])
     }
 
@@ -208,7 +212,7 @@ struct AuditorTests {
     }
 
     @Test("one contact-letter number on two cases is found; money must be conserved by completions")
-    func uniqueLettersAndMoney() {
+    func uniqueLettersAndMoney() throws {
         var stream = Stream()
         let first = CaseID()
         let second = CaseID()
@@ -219,7 +223,7 @@ struct AuditorTests {
         var money = Stream()
         let caseID = money.cleanCase(skip: [.transferCompleted])
         money.add(.transferCompleted(TransferCompleted(
-            caseId: caseID, contactLetterNo: Stream.letter(caseID).contactLetterNo, receivedTotal: Stream.form.totalRemitted + Money(fen: 100),
+            caseId: caseID, contactLetterNo: Stream.letter(caseID).contactLetterNo, receivedTotal: try Stream.form.totalRemitted + Money(fen: 100),
             completedOn: try! LocalDate("2025-09-26"))))
         #expect(rules(money.audit()).contains("money-conserved"))
     }
@@ -235,5 +239,81 @@ struct AuditorTests {
         #expect(differs.map(\.rule) == ["rebuild-equals-live"])
         let extra = LiveComparison.compare(report, stored: [], role: .origin, office: "440300")
         #expect(extra.first?.message.contains("does not store it") == true)
+    }
+
+    /// A dead-letter record for `record`, as a consumer writes it.
+    static func deadLetter(of record: AuditRecord, reason: String, offset: Int64) -> AuditRecord {
+        AuditRecord(
+            topic: "pension.transfer.dead-letter", partition: 0, offset: offset, key: record.key,
+            headers: record.headers.merging([
+                "dlq_topic": record.topic, "dlq_partition": String(record.partition), "dlq_offset": String(record.offset), "dlq_reason": reason,
+                "dlq_consumer": "destination-office-510100",
+            ]) { $1 },
+            value: record.value, timestamp: record.timestamp)
+    }
+
+    @Test("records the offices refuse (another sender, another letter, a form that does not add up, a negative amount) are reported apart and never counted as money")
+    func rejectedRecords() throws {
+        var stream = Stream()
+        let caseID = stream.cleanCase()
+        let letter = Stream.letter(caseID)
+        // A remittance for the case claiming to come from a third office (Hangzhou).
+        let hangzhou = OfficeDirectory.standard[try OfficeCode("330100")]!
+        let forged = CloudEvent(
+            source: hangzhou.code, recipient: Stream.chengdu.code, time: stream.time.addingTimeInterval(1),
+            event: .fundsRemitted(FundsRemitted(
+                caseId: caseID, contactLetterNo: letter.contactLetterNo, remittanceId: RemittanceID(office: hangzhou.code, year: 2025, sequence: 9),
+                amount: try Money("1000000.00"), payerAccount: hangzhou.account, payeeAccount: Stream.chengdu.account,
+                valueDate: try LocalDate("2025-09-26"))))
+        let forgedRecord = AuditRecord(
+            topic: EventType.fundsRemitted.topic, partition: 0, offset: 100, key: forged.key,
+            headers: Dictionary(uniqueKeysWithValues: forged.headers.map { ($0.name, $0.value) }), value: try forged.data(), timestamp: forged.time)
+        stream.records.append(forgedRecord)
+        // A remittance naming another contact letter.
+        var other = try #require(stream.add(Stream.funds(caseID, amount: try Money("5.00"), sequence: 7)).value)
+        var object = try #require(try JSONSerialization.jsonObject(with: other) as? [String: Any])
+        object["contactLetterNo"] = "CL-510100-2025-000999"
+        other = try JSONSerialization.data(withJSONObject: object)
+        stream.records[stream.records.count - 1].value = other
+        let otherLetter = stream.records[stream.records.count - 1]
+        // A negative amount: breaks the schema.
+        var negative = stream.add(Stream.funds(caseID, amount: try Money("5.00"), sequence: 8))
+        let negativeValue = try #require(negative.value)
+        object = try #require(try JSONSerialization.jsonObject(with: negativeValue) as? [String: Any])
+        object["amount"] = "-5.00"
+        negative.value = try JSONSerialization.data(withJSONObject: object)
+        stream.records[stream.records.count - 1] = negative
+
+        let deadLetters = [
+            Self.deadLetter(of: forgedRecord, reason: "wrong-sender", offset: 0), Self.deadLetter(of: otherLetter, reason: "contact-letter-mismatch", offset: 1),
+            Self.deadLetter(of: negative, reason: "malformed", offset: 2),
+        ]
+        let report = stream.audit(deadLetters: deadLetters)
+        #expect(report.isClean, "\(report.text())")
+        #expect(report.money.remitted == Stream.form.totalRemitted.description, "only the real remittance counts")
+        #expect(report.money.conserved)
+        #expect(Set(report.rejected.map(\.reason)) == ["wrong-sender", "contact-letter-mismatch", "malformed"])
+        #expect(report.rejected.allSatisfy { $0.deadLettered })
+
+        // The same records without dead-letter records: each is a violation (an office took them).
+        let unguarded = stream.audit()
+        #expect(rules(unguarded).filter { $0 == "rejected-not-dead-lettered" }.count == 2)
+        #expect(rules(unguarded).contains("schema"))
+        #expect(unguarded.money.remitted == Stream.form.totalRemitted.description)
+    }
+
+    @Test("a form whose lines do not add up is refused as the destination refuses it")
+    func formArithmetic() throws {
+        var stream = Stream()
+        let caseID = CaseID()
+        let letter = Stream.letter(caseID)
+        stream.add(.contactLetterIssued(letter))
+        var bad = Stream.form
+        bad.totalRemitted = try bad.totalRemitted + Money(fen: 1)
+        let record = stream.add(.infoFormIssued(InfoFormIssued(caseId: caseID, contactLetterNo: letter.contactLetterNo, person: Stream.person, form: bad, issuedOn: letter.issuedOn)))
+        let report = stream.audit(asOf: "2025-09-27", deadLetters: [Self.deadLetter(of: record, reason: "form-arithmetic", offset: 0)])
+        #expect(report.rejected.map(\.reason) == ["form-arithmetic"])
+        #expect(report.cases.first?.expected == nil, "the form was not taken")
+        #expect(report.isClean)
     }
 }

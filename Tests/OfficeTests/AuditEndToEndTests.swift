@@ -17,7 +17,7 @@ struct AuditEndToEndTests {
         defer { world.cleanUp() }
         let origin = try await world.start(OriginOffice.self, code: "440300")
         let destination = try await world.start(DestinationOffice.self, code: "510100")
-        let year = BusinessClock().today.year
+        let year = Support.businessYear
         var cases: [String] = []
         for index in 0..<4 {
             let person = Applicant.make(birth: "19860\(index + 1)11", sequence: String(format: "%03d", 301 + 2 * index), from: "2018-01", to: "\(year - 1)-12")
@@ -45,7 +45,7 @@ struct AuditEndToEndTests {
         process.executableURL = binaries.appendingPathComponent("transfer-audit")
         process.arguments = [
             "--brokers", world.servers, "--origin-topic", world.originTopic, "--destination-topic", world.destinationTopic,
-            "--dead-letter-topic", world.deadLetterTopic, "--format", "json",
+            "--dead-letter-topic", world.deadLetterTopic, "--format", "json", "--as-of", Support.today.description,
             "--compare-db", world.settings(.destination, code: "510100")["database.path"]!,
             "--compare-db", world.settings(.origin, code: "440300")["database.path"]!,
         ]
@@ -75,7 +75,7 @@ struct AuditEndToEndTests {
         second.executableURL = process.executableURL
         second.arguments = [
             "--brokers", world.servers, "--origin-topic", world.originTopic, "--destination-topic", world.destinationTopic,
-            "--dead-letter-topic", world.deadLetterTopic, "--compare-db", originPath,
+            "--dead-letter-topic", world.deadLetterTopic, "--as-of", Support.today.description, "--compare-db", originPath,
         ]
         let text = Pipe()
         second.standardOutput = text

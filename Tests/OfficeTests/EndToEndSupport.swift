@@ -51,7 +51,7 @@ struct TestWorld: Sendable {
             "kafka.bootstrap.servers": servers, "kafka.group.id": "g-\(id)-\(role.rawValue)-\(code)",
             "topic.destination.events": destinationTopic, "topic.origin.events": originTopic, "topic.dead.letter": deadLetterTopic,
             "crediting.rates": Support.rates, "kafka.statistics.interval.ms": "0", "shutdown.timeout.seconds": "10",
-            "kafka.topic.partitions": "3",
+            "kafka.topic.partitions": "3", "business.date": Support.businessDate.description,
         ]
     }
 

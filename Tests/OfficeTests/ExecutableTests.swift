@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import OfficeRuntime
+import OriginOffice
 import Testing
 import TransferDomain
 
@@ -85,6 +86,45 @@ struct ExecutableTests {
         return environment
     }
 
+    /// CPU seconds (user + system) the process has used, from /proc.
+    static func cpuSeconds(_ pid: Int32) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (Double(fields[11])! + Double(fields[12])!) / ticks
+    }
+
+    @Test("idle offices are idle: each uses under 1 % of a core over 30 s")
+    func idleOffices() async throws {
+        let world = try TestWorld()
+        defer { world.cleanUp() }
+        let originPort = freePort()
+        let destinationPort = freePort()
+        let origin = try OfficeExecutable(
+            "origin-office", environment: environment(world, .origin, code: "440300", port: originPort), port: originPort,
+            log: world.folder.appendingPathComponent("origin.log"))
+        let destination = try OfficeExecutable(
+            "destination-office", environment: environment(world, .destination, code: "510100", port: destinationPort), port: destinationPort,
+            log: world.folder.appendingPathComponent("destination.log"))
+        for office in [origin, destination] {
+            _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
+        }
+        try await Task.sleep(for: .seconds(3))  // past start-up and the first group join
+        let before = try [origin, destination].map { try Self.cpuSeconds($0.process.processIdentifier) }
+        try await Task.sleep(for: .seconds(30))
+        let after = try [origin, destination].map { try Self.cpuSeconds($0.process.processIdentifier) }
+        for (index, name) in ["origin", "destination"].enumerated() {
+            let share = (after[index] - before[index]) / 30
+            print("idle CPU: \(name) office \(String(format: "%.2f", share * 100)) % of a core over 30 s")
+            #expect(share < 0.01, "\(name) office used \(after[index] - before[index]) CPU seconds in 30 s")
+        }
+        origin.kill(SIGTERM)
+        destination.kill(SIGTERM)
+        #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
+        #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
+    }
+
     @Test("an origin killed (SIGKILL) mid-case and restarted finishes every case without loss or doubled money; SIGTERM stops both cleanly")
     func restartMidCase() async throws {
         let world = try TestWorld()
@@ -99,9 +139,9 @@ struct ExecutableTests {
         for office in [origin, destination] {
             _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
         }
-        let year = BusinessClock().today.year
-        let people = (0..<12).map { index in
-            Applicant.make(birth: "1985\(String(format: "%02d", index % 12 + 1))15", sequence: String(format: "%03d", 201 + 2 * index), from: "20\(10 + index % 8)-01", to: "\(year - 1)-11")
+        let year = Support.businessYear
+        let people = (0..<40).map { index in
+            Applicant.make(birth: "1985\(String(format: "%02d", index % 12 + 1))\(10 + index / 12)", sequence: String(format: "%03d", 201 + 2 * index), from: "20\(10 + index % 8)-01", to: "\(year - 1)-11")
         }
         for person in people {
             try await person.registerAtOrigin(client, origin.url)
@@ -110,10 +150,19 @@ struct ExecutableTests {
         var cases: [String] = []
         for person in people { cases.append(try await person.apply(client, destination.url)) }
 
-        // Kill the origin without warning while letters are in flight, then start it again on the same database.
-        try await Task.sleep(for: .milliseconds(300))
+        // Kill the origin without warning as soon as it has begun answering the letters, then
+        // start it again on the same database.
+        let started = try await client.waitFor(origin.url.appendingPathComponent("v1/cases").appending(queryItems: [.init(name: "limit", value: "1")]), limit: .seconds(60)) {
+            ($0["total"] as? Int ?? 0) > 0
+        }
         origin.kill(SIGKILL)
         #expect(await origin.waitForExit(limit: .seconds(10)) != nil)
+        // Prove the kill hit work in flight: letters not yet answered, or answers not yet published.
+        let originDatabase = try OfficeDatabase(path: originEnvironment["DATABASE_PATH"]!, migrations: { OriginOffice.registerMigrations(&$0) })
+        let (answered, unsent) = try await originDatabase.writer.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM originCase") ?? 0, try Outbox.pendingCount(db))
+        }
+        #expect(answered < cases.count || unsent > 0, "killed with \(answered) of \(cases.count) letters answered and \(unsent) events unsent (first look: \(started["total"] ?? 0))")
         origin = try OfficeExecutable("origin-office", environment: originEnvironment, port: originPort, log: world.folder.appendingPathComponent("origin.log"))
 
         for (person, caseID) in zip(people, cases) {

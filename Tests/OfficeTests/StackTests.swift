@@ -18,6 +18,12 @@ enum Stack {
     static var available: Bool { external != nil || Broker.available }
     /// The rates the stack's origin holds (the suite computes ⑥ with them).
     static var rates: String { environment["CREDITING_RATES"] ?? Support.rates }
+    /// The transfer year: the stack's business date (`BUSINESS_DATE`, as given to its offices), the
+    /// real date for an external stack without one, or the embedded offices' fixed date.
+    static var businessYear: Int {
+        if let date = environment["BUSINESS_DATE"].flatMap({ try? LocalDate($0) }) { return date.year }
+        return external != nil ? BusinessClock().today.year : Support.businessYear
+    }
 }
 
 @Suite("The stack through its public APIs", .enabled(if: Stack.available), .timeLimit(.minutes(3)))
@@ -47,7 +53,7 @@ struct StackTests {
             let text = String(format: "%04d%02d%02d", birth.year, birth.month, birth.day)
             return .make(birth: text, sequence: String(format: "%03d", Int.random(in: 0...499, using: &random) * 2 + 1), hukou: "51", from: from, to: "2025-06", pre1998: pre1998)
         }
-        let year = BusinessClock().today.year
+        let year = Stack.businessYear
         let rates = try OfficeConfiguration(role: .origin, values: ["crediting.rates": Stack.rates]).creditingRates
         let transfers = [person("1996-03", pre1998: "812.40"), person("2012-01"), person("2020-07")]
         var cases: [(Applicant, String)] = []

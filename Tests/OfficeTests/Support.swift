@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import OfficeRuntime
+import Synchronization
 import TransferDomain
 
 #if canImport(FoundationNetworking)
@@ -16,6 +17,14 @@ enum Support {
         logger.logLevel = ProcessInfo.processInfo.environment["OFFICE_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
         return logger
     }()
+
+    /// The business date every test office starts on: the suite computes the same transfers on
+    /// any day it runs (the national crediting rates and the rates below cover the years before it).
+    static let businessDate = try! LocalDate("2026-06-15")
+    static let businessYear = businessDate.year
+    static let clock = BusinessClock(startingOn: businessDate)
+    /// Today on the test offices' business clock.
+    static var today: LocalDate { clock.today }
 
     /// Crediting rates the tests' origins hold (office settings for years outside the national table).
     static let rates = "1995=3.0,1996=3.0,1997=3.0,1998=3.0,1999=2.5,2000=2.5,2001=2.5,2002=2.5,2003=2.5,2004=2.5,2005=2.5,2006=2.5,2007=3.0,2008=3.0,2009=2.5,2010=2.5,2011=3.0,2012=3.0,2013=3.0,2014=3.0,2015=3.0,2025=2.0"
@@ -30,7 +39,7 @@ enum Support {
     static func context<S: OfficeService>(_: S.Type, code: String) throws -> OfficeContext {
         let configuration = try configuration(S.role, code: code)
         let database = try OfficeDatabase(path: nil, migrations: { S.registerMigrations(&$0) })
-        return OfficeContext(configuration: configuration, database: database, logger: logger)
+        return OfficeContext(configuration: configuration, database: database, clock: clock, logger: logger)
     }
 
     /// The router of a service with the runtime's problem middleware, as the process builds it.
@@ -64,5 +73,47 @@ enum Support {
                 return (row["eventType"], recipient, payload)
             }
         }
+    }
+}
+
+extension Support {
+    /// The events in an office's outbox, decoded as a consumer would.
+    static func outboxEvents(_ database: OfficeDatabase) throws -> [CloudEvent] {
+        try database.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT headers, payload FROM outbox ORDER BY seq").map { row in
+                let pairs = try JSONDecoder().decode([[String]].self, from: Data((row["headers"] as String).utf8))
+                let headers = Dictionary(pairs.map { ($0[0], $0[1]) }, uniquingKeysWith: { $1 })
+                return try CloudEvent.decode(headers: headers, data: row["payload"] as Data)
+            }
+        }
+    }
+}
+
+/// A business clock a test moves by hand.
+final class ManualClock: Sendable {
+    private let instant: Mutex<Date>
+
+    init(_ date: LocalDate) {
+        // 10:00 in Shanghai on `date`.
+        instant = Mutex(Date(timeIntervalSince1970: Double(date.daysSinceEpoch) * 86_400 + 2 * 3600))
+    }
+
+    var now: Date { instant.withLock { $0 } }
+
+    var clock: BusinessClock { BusinessClock(now: { self.now }) }
+
+    func advance(days: Int) { instant.withLock { $0 = $0.addingTimeInterval(Double(days) * 86_400) } }
+}
+
+extension Support {
+    /// One request to `service`'s routes (router level, no sockets): status and JSON body.
+    static func call<S: OfficeService>(
+        _ service: S, _ method: HTTPRequest.Method, _ uri: String, _ body: [String: Any]? = nil
+    ) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
+        let buffer = body.map(json)
+        let response = try await application(service).test(.router) { client in
+            try await client.execute(uri: uri, method: method, body: buffer)
+        }
+        return (response.status, decode(response.body))
     }
 }

@@ -31,7 +31,7 @@ struct EventContractTests {
                 caseId: caseID, person: person, origin: shenzhen, destination: chengdu, reasons: [.receivesPension, .transferAlreadyOpen],
                 decidedOn: day)),
             .temporaryAccountOpened(TemporaryAccountOpened(caseId: caseID, person: person, origin: shenzhen, destination: chengdu, openedOn: day)),
-            .reconciliationDiscrepancyRaised(ReconciliationDiscrepancyRaised(
+            .reconciliationDiscrepancyRaised(try! ReconciliationDiscrepancyRaised(
                 caseId: caseID, contactLetterNo: letter, expected: Fixtures.money("100.00"), received: Fixtures.money("99.99"), raisedOn: day)),
             .excessRefunded(ExcessRefunded(
                 caseId: caseID, contactLetterNo: letter, refundId: RemittanceID(office: Fixtures.chengdu, year: 2026, sequence: 1),

@@ -18,7 +18,7 @@ enum Fixtures {
         _ period: String, base: String, employer: String = "16", personal: String = "8", place: String = "440300"
     ) -> ContributionMonth {
         ContributionMonth(
-            period: month(period), base: money(base), employerRate: .percent(employer), personalRate: .percent(personal),
+            period: month(period), base: money(base), employerRate: try! Rate(percent: employer), personalRate: try! Rate(percent: personal),
             placeCode: office(place))
     }
 

@@ -71,19 +71,19 @@ struct IdentifierAndMoneyTests {
         #expect(try Money("7.5").description == "7.50")
         #expect(try Money("-12.30").fen == -1230)
         #expect(Money(fen: -5).description == "-0.05")
-        for bad in ["", "1.234", "1,00", "abc", "1.", ".5", "--1"] {
+        for bad in ["", "1.234", "1,00", "abc", "1.", ".5", "--1", "1e5", "12345678901234.00"] {
             let error = #expect(throws: ValidationError.self) { try Money(bad, field: "amount") }
             #expect(error?.field == "amount", "\(bad)")
         }
     }
 
     @Test("rates multiply money rounding half-up to the fen")
-    func halfUp() {
-        #expect(Money(fen: 5).times(.percent("50")).fen == 3)  // 2.5 → 3
-        #expect(Money(fen: 4).times(.percent("50")).fen == 2)
-        #expect(Money(fen: 161_224).times(.percent("3.97")).fen == 6401)  // 6400.5928
-        #expect(Money(fen: 11_021).times(.percent("2.5")).fen == 276)  // 275.525
-        #expect(Money(fen: -5).times(.percent("50")).fen == -3)  // ties away from zero
+    func halfUp() throws {
+        #expect(try Money(fen: 5).times(.percent("50")).fen == 3)  // 2.5 → 3
+        #expect(try Money(fen: 4).times(.percent("50")).fen == 2)
+        #expect(try Money(fen: 161_224).times(.percent("3.97")).fen == 6401)  // 6400.5928
+        #expect(try Money(fen: 11_021).times(.percent("2.5")).fen == 276)  // 275.525
+        #expect(try Money(fen: -5).times(.percent("50")).fen == -3)  // ties away from zero
         #expect(Rate.percent("8.31").description == "8.31")
         #expect(Rate.percent("12").description == "12")
     }
@@ -95,11 +95,45 @@ struct IdentifierAndMoneyTests {
             let a = Money(fen: Int.random(in: -10_000_000_000...10_000_000_000, using: &generator))
             let b = Money(fen: Int.random(in: -10_000_000...10_000_000, using: &generator))
             #expect(try Money(a.description) == a)
-            #expect((a + b) - b == a)
-            #expect([a, b, a].sum() == a + b + a)
+            #expect(try (a + b) - b == a)
+            #expect(try [a, b, a].sum() == a + b + a)
             let codec = try JSONDecoder().decode(Money.self, from: JSONEncoder().encode(a))
             #expect(codec == a)
         }
+    }
+
+    @Test("amounts are bounded and arithmetic is checked: out of range throws, never traps")
+    func moneyRange() throws {
+        let largest = try Money("9999999999999.99")
+        #expect(largest.fen == Money.limit)
+        #expect(try Money("-9999999999999.99").fen == -Money.limit)
+        let tooLarge = #expect(throws: ValidationError.self) { try Money("10000000000000.00", field: "base") }
+        #expect(tooLarge?.field == "base")
+        // Sums, differences and products that leave the range throw DomainError.
+        #expect(throws: DomainError.self) { try largest + Money(fen: 1) }
+        #expect(throws: DomainError.self) { try Money(fen: -Money.limit) - Money(fen: 1) }
+        #expect(throws: DomainError.self) { try [largest, largest].sum() }
+        #expect(throws: DomainError.self) { try largest.times(try Rate(percent: "100.5")) }
+        // Products are exact at double width: the largest amount times a rate does not overflow.
+        #expect(try largest.times(.percent("100")) == largest)
+        #expect(try largest.times(.percent("8")).fen == 80_000_000_000_000)  // 79 999 999 999 999.92 fen, half-up
+        #expect(try Money.multiplyDividingRoundingHalfUp(Int.max, 2, by: 4, "test") == 4_611_686_018_427_387_904)  // 2^62 - 0.5, half-up
+        // A form for a ledger whose bases sum beyond the range is an error, not a crash.
+        let huge = ContributionMonth(
+            period: Fixtures.month("2023-01"), base: largest, employerRate: .percent("16"), personalRate: .percent("8"), placeCode: Fixtures.shenzhen)
+        var second = huge
+        second.period = Fixtures.month("2023-02")
+        #expect(throws: DomainError.self) {
+            try TransferCalculator.informationForm(months: [huge, second], pre1998Account: .zero, kind: .general, transferYear: 2023, rates: CreditingRates())
+        }
+    }
+
+    @Test("rate literals in the code are what they say (a typo would stop the program, never read as 0 %)")
+    func rateLiterals() {
+        #expect(CreditingRates.national[2016]?.partsPerMillion == 83_100)
+        #expect(CreditingRates.national[2024]?.partsPerMillion == 26_200)
+        #expect(CreditingRates.national.values.allSatisfy { $0 > .zero })
+        #expect(TransferCalculator.pooledShare.partsPerMillion == 120_000)
     }
 
     @Test("dates: civil arithmetic, weekdays and ages")

@@ -109,28 +109,86 @@ struct LedgerTests {
         }
     }
 
-    @Test("④ = ①+②+③ and ⑥ = ④+⑤ hold for many random ledgers")
+    /// Checked against sums the test makes itself, not against the form's own identities: the
+    /// credits and interest of the rows add up to ② + ③, the last row closes at ② + ③ (which
+    /// needs a row for every year that earns interest, contributions or not), ⑤ is 12% of the
+    /// bases from 1998, and every month is counted at its own place.
+    @Test("random ledgers with gaps, ending before the transfer year: rows reconcile to ② + ③, ⑤ is 12% of the bases")
     func identities() throws {
         var generator = SplitMix64(seed: 42)
+        // Office rates for every year outside the national table (the ledgers run past 2026).
+        let rates = CreditingRates(overrides: Dictionary(uniqueKeysWithValues: (1990...2080).filter { CreditingRates.national[$0] == nil }.map { ($0, Rate.percent("2.5")) }))
+        let places = [Fixtures.shenzhen, Fixtures.guangzhou, Fixtures.hangzhou]
         for _ in 0..<200 {
-            let start = Int.random(in: 1995...2023, using: &generator)
-            let count = Int.random(in: 1...60, using: &generator)
-            let first = Fixtures.month("\(start)-01")
-            let months = (0..<count).map { offset in
-                ContributionMonth(
-                    period: first.advanced(by: offset), base: Money(fen: Int.random(in: 200_000...3_000_000, using: &generator)),
-                    employerRate: .percent(String(Int.random(in: 10...20, using: &generator))), personalRate: .percent("8"),
-                    placeCode: Fixtures.shenzhen)
+            var months: [ContributionMonth] = []
+            var period = Fixtures.month("\(Int.random(in: 1995...2018, using: &generator))-01").advanced(by: Int.random(in: 0...11, using: &generator))
+            var place = places[0]
+            for _ in 0..<Int.random(in: 1...6, using: &generator) {
+                for _ in 0..<Int.random(in: 1...30, using: &generator) {
+                    months.append(ContributionMonth(
+                        period: period, base: Money(fen: Int.random(in: 200_000...3_000_000, using: &generator)),
+                        employerRate: Rate(partsPerMillion: Int.random(in: 10...20, using: &generator) * 10_000), personalRate: .percent("8"),
+                        placeCode: place))
+                    period = period.advanced(by: 1)
+                }
+                // A gap of up to three years, sometimes at another place.
+                period = period.advanced(by: Int.random(in: 0...36, using: &generator))
+                if Bool.random(using: &generator) { place = places.randomElement(using: &generator)! }
             }
-            let transferYear = max(2024, months.last!.period.year)
-            let rates = CreditingRates(overrides: Dictionary(uniqueKeysWithValues: (1995...2015).map { ($0, Rate.percent("3.5")) } + [(2025, Rate.percent("2"))]))
-            let kind: AccountKind = Bool.random(using: &generator) ? .general : .temporary
+            let transferYear = max(2024, months.last!.period.year) + Int.random(in: 0...1, using: &generator)
             let form = try TransferCalculator.informationForm(
-                months: months, pre1998Account: Money(fen: Int.random(in: 0...500_000, using: &generator)), kind: kind,
+                months: months, pre1998Account: Money(fen: Int.random(in: 0...500_000, using: &generator)), kind: .general,
                 transferYear: transferYear, rates: rates)
+            let twoPlusThree = try form.accountThroughLastYear + form.currentYearPrincipal
+            #expect(form.ledger.last?.closingBalance == twoPlusThree)
+            #expect(try form.ledger.map(\.credited).sum() + form.ledger.map(\.interest).sum() == twoPlusThree)
+            #expect(try form.pre1998Account + twoPlusThree == form.individualAccountTotal)
+            let bases = try months.filter { $0.period.year >= 1998 }.map(\.base).sum()
+            #expect(try form.pooledFund == bases.times(.percent("12")))
+            #expect(try form.pooledFund + form.individualAccountTotal == form.totalRemitted)
+            #expect(form.totalMonths == months.count)
+            // Every year from the first credit to the year before the transfer earns interest and has a row.
+            if let firstCredit = months.first(where: { $0.period.year >= 1998 })?.period.year {
+                #expect(Set(form.ledger.map(\.year)).isSuperset(of: firstCredit..<transferYear))
+            }
+            for (office, count) in Dictionary(grouping: months, by: \.placeCode).mapValues(\.count) {
+                #expect(form.ledger.flatMap(\.placeMonths).filter { $0.placeCode == office }.map(\.months).reduce(0, +) == count)
+            }
             #expect(form.isConsistent)
-            #expect(form.totalMonths == count)
-            #expect(form.pooledFund >= .zero && form.accountThroughLastYear >= .zero)
         }
+    }
+
+    @Test("a year split between two places credits each its own months and last month; a year without contributions still has its interest row")
+    func placesAndInterestOnlyYears() throws {
+        let months = [
+            Fixtures.contribution("2020-01", base: "10000.00", place: "440300"), Fixtures.contribution("2020-02", base: "10000.00", place: "440300"),
+            Fixtures.contribution("2020-07", base: "10000.00", place: "330100"),
+        ]
+        let form = try TransferCalculator.informationForm(months: months, pre1998Account: .zero, kind: .general, transferYear: 2023, rates: CreditingRates())
+        #expect(form.ledger.map(\.year) == [2020, 2021, 2022])
+        #expect(form.ledger[0].placeMonths == [
+            PlaceMonths(placeCode: Fixtures.shenzhen, months: 2, lastMonth: Fixtures.month("2020-02")),
+            PlaceMonths(placeCode: Fixtures.hangzhou, months: 1, lastMonth: Fixtures.month("2020-07")),
+        ])
+        // 2021 and 2022: no months, interest on the balance, held where the last month was paid.
+        #expect(form.ledger[1].months == 0 && form.ledger[1].placeCode == Fixtures.hangzhou && form.ledger[1].interest > .zero)
+        #expect(form.ledger[1].placeMonths.isEmpty)
+        #expect(form.ledger.last?.closingBalance == form.accountThroughLastYear)
+    }
+
+    @Test("a form whose lines do not add up is named for what is wrong")
+    func arithmeticProblems() throws {
+        var form = try TransferCalculator.informationForm(
+            months: [Fixtures.contribution("2024-01", base: "10000.00")], pre1998Account: .zero, kind: .general, transferYear: 2024,
+            rates: CreditingRates())
+        #expect(form.arithmeticProblems.isEmpty)
+        form.totalRemitted = try form.totalRemitted + Money(fen: 1)
+        #expect(form.arithmeticProblems.count == 1 && form.arithmeticProblems[0].hasPrefix("⑥"))
+        form.totalRemitted = try form.totalRemitted - Money(fen: 1)
+        form.individualAccountTotal = try form.individualAccountTotal - Money(fen: 1)
+        #expect(form.arithmeticProblems.contains { $0.hasPrefix("④") })
+        form.individualAccountTotal = try form.individualAccountTotal + Money(fen: 1)
+        form.pooledFund = Money(fen: -5)
+        #expect(form.arithmeticProblems.contains { $0.hasPrefix("⑤") })
     }
 }

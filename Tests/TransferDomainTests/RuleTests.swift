@@ -125,10 +125,15 @@ struct RuleTests {
     @Test("claiming place: hukou first, then current with 10 years, then earlier with 10 years, else hukou province")
     func claimingPlace() {
         let sichuan = Fixtures.sichuan
-        // 1. A general relationship in the hukou province wins, even with few years.
+        // 1. The general relationship is now in the hukou province: it wins, even with few years.
+        #expect(ClaimingPlace.decide(
+            places: [Self.place("440300", months: 200, last: "2020-10"), Self.place("510100", months: 24, last: "2026-10")],
+            hukouProvince: sichuan) == .hukouPlace(Fixtures.chengdu))
+        // An early spell in the hukou province does not make it the claiming place once the
+        // relationship has moved on (2009 No. 66 Art. 6): the current place with 10 years wins.
         #expect(ClaimingPlace.decide(
             places: [Self.place("510100", months: 24, last: "2010-12"), Self.place("440300", months: 200, last: "2026-10")],
-            hukouProvince: sichuan) == .hukouPlace(Fixtures.chengdu))
+            hukouProvince: sichuan) == .currentPlace(Fixtures.shenzhen))
         // 2. Otherwise the current place with 10 years or more.
         #expect(ClaimingPlace.decide(
             places: [Self.place("330100", months: 130, last: "2026-10"), Self.place("440300", months: 150, last: "2015-12")],
@@ -140,6 +145,13 @@ struct RuleTests {
                 Self.place("110000", months: 121, last: "2010-12"),
             ],
             hukouProvince: sichuan) == .earlierPlace(Fixtures.shenzhen))
+        // Spells at one place are summed: 60 + 70 months in Hangzhou are more than 10 years.
+        #expect(ClaimingPlace.decide(
+            places: [
+                Self.place("330100", months: 60, last: "2012-12"), Self.place("440300", months: 36, last: "2015-12"),
+                Self.place("330100", months: 70, last: "2026-10"),
+            ],
+            hukouProvince: sichuan) == .currentPlace(Fixtures.hangzhou))
         // 4. Otherwise the hukou province. Temporary accounts never qualify.
         let fallback = ClaimingPlace.decide(
             places: [Self.place("330100", .temporary, months: 200, last: "2026-10"), Self.place("440300", months: 100, last: "2020-12")],

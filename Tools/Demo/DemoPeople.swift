@@ -97,16 +97,16 @@ struct Person {
         while period <= end {
             // Contribution gaps: a few months between jobs now and then.
             if Int.random(in: 0..<100, using: &random) < 2 { period = period.advanced(by: Int.random(in: 1...4, using: &random)); continue }
-            let employer = period.year < 2019 ? "20" : "16"
+            let employer: Rate = period.year < 2019 ? .percent("20") : .percent("16")
             months.append(ContributionMonth(
-                period: period, base: Money(fen: Int(base * 100)), employerRate: .percent(employer), personalRate: .percent("8"),
+                period: period, base: Money(fen: Int(base * 100)), employerRate: employer, personalRate: .percent("8"),
                 placeCode: origin))
             if period.month == 12 { base *= 1.0 + Double(Int.random(in: 2...9, using: &random)) / 100 }
             period = period.advanced(by: 1)
         }
         let pre1998Months = months.filter { $0.period.year < 1998 }
         // ①: the person's own pre-1998 contributions with interest, a figure the origin holds.
-        let pre1998 = Money(fen: pre1998Months.reduce(0) { $0 + $1.base.times(.percent("8")).fen } * 13 / 10)
+        let pre1998 = Money(fen: pre1998Months.reduce(0) { $0 + ((try? $1.base.times(.percent("8")))?.fen ?? 0) } * 13 / 10)
         return Person(
             index: index, scenario: scenario, id: id, name: name, hukou: hukou, origin: origin, destination: destination, months: months,
             pre1998: pre1998, kind: kind)

@@ -16,31 +16,34 @@ struct DestinationEventHandler: OfficeEventHandler {
             try db.execute(
                 sql: "INSERT INTO certificate (certificateNo, citizenId, origin, issuedOn) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [certificate.certificateNo.rawValue, certificate.person.citizenId.rawValue, certificate.origin.code.rawValue, certificate.issuedOn.description])
+            try DestinationReviewer(context: context).certificateArrived(certificate.certificateNo, db)
         case .contactLetterReturned(let returned):
-            var record = try existingCase(returned.caseId, from: event.source, db)
+            var record = try admittedCase(returned.caseId, event, db)
             try DestinationStore.apply(.letterReturned(returned.reasons, on: returned.returnedOn), to: &record, calendar: context.calendar, db)
         case .infoFormIssued(let issued):
-            var record = try existingCase(issued.caseId, from: event.source, db)
+            var record = try admittedCase(issued.caseId, event, db)
+            // Received today: the completion deadline counts from the day the later of form and
+            // funds reached this office.
             let (outcome, domain) = try DestinationStore.apply(.formReceived(issued.form, on: context.clock.today), to: &record, calendar: context.calendar, db)
             if outcome == .applied { try afterReconciliation(domain, &record, db) }
         case .fundsRemitted(let funds):
-            var record = try existingCase(funds.caseId, from: event.source, db)
+            var record = try admittedCase(funds.caseId, event, db)
             let (outcome, domain) = try DestinationStore.apply(
-                .fundsReceived(funds.remittanceId, funds.amount, on: funds.valueDate), to: &record, calendar: context.calendar, db)
+                .fundsReceived(funds.remittanceId, funds.amount, on: context.clock.today), to: &record, calendar: context.calendar, db)
             guard outcome == .applied else { return }
             try db.execute(
                 sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'received', ?, ?)",
                 arguments: [funds.remittanceId.rawValue, record.caseId, funds.amount.fen, funds.valueDate.description])
             try afterReconciliation(domain, &record, db)
         case .originRelationshipTerminated(let terminated):
-            var record = try existingCase(terminated.caseId, from: event.source, db)
+            var record = try admittedCase(terminated.caseId, event, db)
             if record.originTerminatedOn == nil {
                 record.originTerminatedOn = terminated.terminatedOn.description
                 try record.update(db)
             }
         case .contactLetterIssued, .applicationRejected, .temporaryAccountOpened, .reconciliationDiscrepancyRaised, .excessRefunded,
             .transferCompleted:
-            throw DomainError("\(event.type.ceType) is written by destination offices; a destination office does not take it")
+            throw DomainError("\(event.type.ceType) is written by destination offices; a destination office does not take it", code: "wrong-direction")
         }
     }
 
@@ -57,7 +60,7 @@ struct DestinationEventHandler: OfficeEventHandler {
                     caseId: current.id, contactLetterNo: letter, expected: expected, received: current.received, raisedOn: today)),
                 to: origin, in: db)
             if current.received > expected {
-                let excess = current.received - expected
+                let excess = try current.received - expected
                 let refundID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: db)
                 (_, current) = try DestinationStore.apply(.excessRefunded(refundID, excess, on: today), to: &record, calendar: context.calendar, db)
                 try db.execute(
@@ -82,15 +85,26 @@ struct DestinationEventHandler: OfficeEventHandler {
         let today = context.clock.today
         guard let form = domain.form else { return }
         try DestinationStore.apply(.completed(on: today), to: &record, calendar: context.calendar, db)
-        for (place, rows) in Dictionary(grouping: form.ledger, by: \.placeCode) {
-            let months = rows.reduce(0) { $0 + $1.months }
-            guard months > 0, let lastYear = rows.map(\.year).max() else { continue }
+        // Each place keeps its own months, summed over the ledger years (a year split between two
+        // places credits each its part), and its real last month of contribution.
+        var places: [(place: OfficeCode, months: Int, last: YearMonth)] = []
+        for row in form.ledger {
+            for part in row.placeMonths {
+                if let index = places.firstIndex(where: { $0.place == part.placeCode }) {
+                    places[index].months += part.months
+                    places[index].last = max(places[index].last, part.lastMonth)
+                } else {
+                    places.append((part.placeCode, part.months, part.lastMonth))
+                }
+            }
+        }
+        for place in places where place.months > 0 {
             try db.execute(
                 sql: """
                     INSERT INTO historyPlace (citizenId, placeCode, accountKind, months, lastContribution, sourceCaseId)
                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                     """,
-                arguments: [record.citizenId, place.rawValue, form.accountKind.rawValue, months, "\(lastYear)-12", record.caseId])
+                arguments: [record.citizenId, place.place.rawValue, form.accountKind.rawValue, place.months, place.last.description, record.caseId])
         }
         try context.publish(
             .transferCompleted(TransferCompleted(caseId: domain.id, contactLetterNo: letter, receivedTotal: domain.received, completedOn: today)),
@@ -98,13 +112,15 @@ struct DestinationEventHandler: OfficeEventHandler {
         context.logger.info("Transfer completed", metadata: ["case.id": .string(record.caseId), "amount": .string(domain.received.description)])
     }
 
-    private func existingCase(_ id: CaseID, from origin: OfficeCode, _ db: Database) throws -> DestinationCaseRecord {
+    /// The case `id`, once the event passed the intake checks the audit applies too
+    /// (``DestinationIntake``): from the case's origin, naming the case's letter, a form that adds up.
+    private func admittedCase(_ id: CaseID, _ event: CloudEvent, _ db: Database) throws -> DestinationCaseRecord {
         guard let record = try DestinationStore.caseRecord(id, db) else {
-            throw DomainError("no case \(id) at destination \(context.office)")
+            throw DomainError("no case \(id) at destination \(context.office)", code: "unknown-case")
         }
-        guard record.origin == origin.rawValue else {
-            throw DomainError("case \(id) belongs to origin \(record.origin), not \(origin)")
-        }
+        try DestinationIntake.check(
+            event.event, source: event.source, caseOrigin: try OfficeCode(record.origin),
+            caseLetter: try record.contactLetterNo.map { try ContactLetterNumber($0) })
         return record
     }
 }

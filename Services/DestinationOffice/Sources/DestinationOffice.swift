@@ -120,15 +120,14 @@ public struct DestinationOffice: OfficeService {
     // MARK: - Applications
 
     /// Files an application and reviews it at once (step 2): a contact letter to the origin, a
-    /// written explanation with reason codes, or a temporary account.
+    /// written explanation with reason codes, or a temporary account. An application naming a
+    /// payment certificate that has not arrived yet waits for it (state `awaiting-certificate`).
     func fileApplication(_ request: Request) async throws -> Response {
         let input = try await JSONBody.decode(DestinationAPI.ApplicationInput.self, from: request)
         let origin = try context.directory.office(input.originOffice, field: "originOffice")
         guard origin.code != context.office else { throw ValidationError(field: "originOffice", reason: "is this office") }
-        let destination = try context.directory.office(context.office)
         let today = context.clock.today
-        let office = context.office
-        let calendar = context.calendar
+        let reviewer = DestinationReviewer(context: context)
         let result = try await context.database.writer.write { db -> DestinationAPI.ApplicationResult in
             let person = try DestinationStore.person(input.citizenId, db)
             guard let name = person?.name ?? input.name, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -137,54 +136,30 @@ public struct DestinationOffice: OfficeService {
             guard let hukou = try person.map({ try ProvinceCode($0.hukouProvince) }) ?? input.hukouProvince else {
                 throw ValidationError(field: "hukouProvince", reason: "is required for a person not registered here")
             }
-            let facts = PersonFacts(citizenID: input.citizenId, name: name, hukouProvince: hukou)
-            let open = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM destinationCase WHERE citizenId = ? AND state NOT IN ('rejected', 'temporary-account-opened', 'letter-returned', 'completed')",
-                arguments: [input.citizenId.rawValue]) ?? 0
-            let certificates = try String.fetchAll(
-                db, sql: "SELECT certificateNo FROM certificate WHERE citizenId = ? AND origin = ?", arguments: [input.citizenId.rawValue, origin.code.rawValue])
-            let outcome = DestinationReview.review(
-                .init(
-                    person: facts, origin: origin.code, destination: office, registeredOn: person.flatMap { try? LocalDate($0.registeredOn) },
-                    contributingHere: person?.contributing ?? false, receivesPension: person?.receivesPension ?? false,
-                    certificateNumber: input.certificateNo, certificatesFromOrigin: Set(certificates.compactMap { try? CertificateNumber($0) }),
-                    hasOpenTransfer: open > 0, approvedTransfer: input.approvedTransfer ?? false))
             let caseID = CaseID()
             var record = DestinationCaseRecord(
                 caseId: caseID.description, citizenId: input.citizenId.rawValue, name: name, hukouProvince: hukou.rawValue,
                 origin: origin.code.rawValue, submittedOn: today.description, state: DestinationCaseState.submitted.rawValue,
                 certificateNo: input.certificateNo?.rawValue, approvedTransfer: input.approvedTransfer ?? false, events: "[]", updatedAt: Date())
             try record.insert(db)
-            let personRef = PersonRef(facts)
-            var letter: ContactLetterNumber?
-            switch outcome {
-            case .contactLetter:
-                let number = try DocumentSequence.next(ContactLetterNumber.self, office: office, year: today.year, in: db)
-                letter = number
-                try context.publish(
-                    .contactLetterIssued(ContactLetterIssued(
-                        caseId: caseID, contactLetterNo: number, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination),
-                        destinationAccount: destination.account, certificateNo: input.certificateNo, applicationDate: today, issuedOn: today)),
-                    to: origin.code, in: db)
-            case .rejected(let codes):
-                try context.publish(
-                    .applicationRejected(ApplicationRejected(
-                        caseId: caseID, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination), reasons: codes, decidedOn: today)),
-                    to: origin.code, in: db)
-            case .temporaryAccount:
-                try context.publish(
-                    .temporaryAccountOpened(TemporaryAccountOpened(
-                        caseId: caseID, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination), openedOn: today)),
-                    to: origin.code, in: db)
-            }
-            let (_, domain) = try DestinationStore.apply(.reviewed(outcome, letter: letter, on: today), to: &record, calendar: calendar, db)
-            return .init(caseId: caseID, state: domain.state, contactLetterNo: letter, reasons: domain.reviewCodes)
+            let domain = try reviewer.review(&record, mayWait: true, db)
+            return .init(caseId: caseID, state: domain.state, contactLetterNo: domain.contactLetter, reasons: domain.reviewCodes)
         }
         context.doorbell.ring()
         context.logger.info(
             "Application reviewed",
             metadata: ["case.id": .string(result.caseId.description), "case.state": .string(result.state.rawValue), "citizen.id": .string(input.citizenId.masked)])
         return try JSONBody.response(result, status: .created)
+    }
+
+    /// Reviews applications whose wait for their payment certificate has ended.
+    public func performScheduledWork() async throws {
+        let reviewer = DestinationReviewer(context: context)
+        let reviewed = try await context.database.writer.write { db in try reviewer.endExpiredWaits(db) }
+        if reviewed > 0 {
+            context.doorbell.ring()
+            context.logger.info("Applications reviewed after their certificate wait ended", metadata: ["count": "\(reviewed)"])
+        }
     }
 
     // MARK: - Cases
@@ -203,7 +178,7 @@ public struct DestinationOffice: OfficeService {
                 caseId: record.caseId, citizenId: record.citizenId, originOffice: record.origin, state: domain.state,
                 contactLetterNo: record.contactLetterNo, submittedOn: record.submittedOn, reviewReasons: domain.reviewCodes,
                 returnReasons: domain.returnCodes, expected: domain.expected, received: domain.received,
-                difference: domain.expected.map { domain.received - $0 }, originTerminatedOn: record.originTerminatedOn,
+                difference: try domain.expected.map { try domain.received - $0 }, originTerminatedOn: record.originTerminatedOn,
                 deadlines: deadlines,
                 originOverdue: [.contactLetterSent, .awaitingForm, .awaitingFunds].contains(domain.state) && (deadlines["originAnswer"].map { today > $0.due } ?? false),
                 remittances: remittances.map(RemittanceView.init),
@@ -269,8 +244,8 @@ public struct DestinationOffice: OfficeService {
 
     // MARK: - Gauges
 
-    public func recordGauges() async {
-        await CaseGauges.record(
+    public func recordGauges() async throws {
+        try await CaseGauges.record(
             context.database, table: "destinationCase", states: DestinationCaseState.allCases.map(\.rawValue),
             overdueCondition: Self.overdueCondition, today: context.clock.today)
     }

@@ -51,6 +51,19 @@ enum DestinationStore {
         try DestinationCaseRecord.fetchOne(db, key: id.description)
     }
 
+    /// Cases of `citizen` not in a terminal state, other than `caseId`.
+    static func openCases(of citizen: CitizenID, excluding caseId: String, _ db: Database) throws -> Int {
+        try DestinationCaseRecord
+            .filter(Column("citizenId") == citizen.rawValue && Column("caseId") != caseId)
+            .filter(!DestinationCaseState.terminalStates.map(\.rawValue).contains(Column("state")))
+            .fetchCount(db)
+    }
+
+    /// Cases held until the payment certificate they name arrives.
+    static func awaitingCertificate(_ db: Database) throws -> [DestinationCaseRecord] {
+        try DestinationCaseRecord.filter(Column("state") == DestinationCaseState.awaitingCertificate.rawValue).order(Column("submittedOn")).fetchAll(db)
+    }
+
     /// Applies `event` to the stored case and saves it; returns the outcome and the case after.
     @discardableResult
     static func apply(

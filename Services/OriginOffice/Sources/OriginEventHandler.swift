@@ -31,7 +31,7 @@ struct OriginEventHandler: OfficeEventHandler {
             // The origin keeps the relationship: nothing changes here but the record of it.
             try recordNotice(event, caseId: opened.caseId, person: opened.person.citizenId, reasons: opened.reasons.map(\.rawValue), on: opened.openedOn, db)
         case .paymentCertificateIssued, .contactLetterReturned, .infoFormIssued, .fundsRemitted, .originRelationshipTerminated:
-            throw DomainError("\(event.type.ceType) is written by origin offices; an origin office does not take it")
+            throw DomainError("\(event.type.ceType) is written by origin offices; an origin office does not take it", code: "wrong-direction")
         }
     }
 
@@ -44,10 +44,10 @@ struct OriginEventHandler: OfficeEventHandler {
         }
         let today = context.clock.today
         let person = try OriginStore.person(letter.person.citizenId, db)
-        let relationship = person.map {
+        let relationship = try person.map {
             OriginCheck.Relationship(
-                citizenID: letter.person.citizenId, name: $0.name, status: $0.relationshipStatus, arrears: Money(fen: $0.arrearsFen),
-                receivesPension: $0.receivesPension, transferredBy: $0.transferredBy.flatMap { try? ContactLetterNumber($0) })
+                citizenID: letter.person.citizenId, name: $0.name, status: $0.status, arrears: Money(fen: $0.arrearsFen),
+                receivesPension: $0.receivesPension, transferredBy: try $0.transferredBy.map { try ContactLetterNumber($0) })
         }
         let outcome = OriginCheck.check(
             OriginCheck.Letter(
@@ -75,7 +75,7 @@ struct OriginEventHandler: OfficeEventHandler {
             guard var person else { return }
             let form = try TransferCalculator.informationForm(
                 months: try OriginStore.months(letter.person.citizenId, db), pre1998Account: Money(fen: person.pre1998Fen),
-                kind: person.kind, transferYear: today.year, rates: context.configuration.creditingRates)
+                kind: person.accountKind, transferYear: today.year, rates: context.configuration.creditingRates)
             let remittanceID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: db)
             try OriginStore.apply(.formIssued(form, on: today), to: &record, db)
             try OriginStore.apply(.fundsRemitted(remittanceID, form.totalRemitted, on: today), to: &record, db)
@@ -83,7 +83,7 @@ struct OriginEventHandler: OfficeEventHandler {
             try db.execute(
                 sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'remitted', ?, ?)",
                 arguments: [remittanceID.rawValue, record.caseId, form.totalRemitted.fen, today.description])
-            person.status = RelationshipStatus.transferred.rawValue
+            person.status = .transferred
             person.transferredBy = letter.contactLetterNo.rawValue
             person.updatedAt = Date()
             try person.update(db)
@@ -111,7 +111,7 @@ struct OriginEventHandler: OfficeEventHandler {
             .discrepancyRaised(expected: discrepancy.expected, received: discrepancy.received, on: discrepancy.raisedOn), to: &record, db)
         guard outcome == .applied, discrepancy.received < discrepancy.expected else { return }
         let today = context.clock.today
-        let shortfall = discrepancy.expected - discrepancy.received
+        let shortfall = try discrepancy.expected - discrepancy.received
         let remittanceID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: db)
         try OriginStore.apply(.supplementaryRemitted(remittanceID, shortfall, on: today), to: &record, db)
         try db.execute(
@@ -129,7 +129,7 @@ struct OriginEventHandler: OfficeEventHandler {
 
     private func existingCase(_ id: CaseID, _ db: Database) throws -> CaseRecord {
         guard let record = try OriginStore.caseRecord(id: id, db) else {
-            throw DomainError("no case \(id) at origin \(context.office)")
+            throw DomainError("no case \(id) at origin \(context.office)", code: "unknown-case")
         }
         return record
     }

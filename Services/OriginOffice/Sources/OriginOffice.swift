@@ -46,20 +46,20 @@ public struct OriginOffice: OfficeService {
         if input.status == .transferred {
             throw ValidationError(field: "status", reason: "transferred is set by a transfer, not by hand")
         }
-        if let arrears = input.arrears, arrears < .zero { throw ValidationError(field: "arrears", reason: "must not be negative") }
-        if let pre = input.pre1998Account, pre < .zero { throw ValidationError(field: "pre1998Account", reason: "must not be negative") }
+        if let arrears = input.arrears { try AmountLimits.check(arrears, atMost: AmountLimits.personAmount, field: "arrears") }
+        if let pre = input.pre1998Account { try AmountLimits.check(pre, atMost: AmountLimits.personAmount, field: "pre1998Account") }
         let created = try await context.database.writer.write { db -> Bool in
             let existing = try OriginStore.person(id, db)
-            if existing?.relationshipStatus == .transferred {
+            if existing?.status == .transferred {
                 throw Problem.conflict("the relationship of \(id) was transferred out by \(existing?.transferredBy ?? "a transfer")")
             }
             let record = PersonRecord(
                 citizenId: id.rawValue, name: input.name, hukouProvince: input.hukouProvince.rawValue,
-                status: (input.status ?? existing?.relationshipStatus ?? .contributing).rawValue,
+                status: input.status ?? existing?.status ?? .contributing,
                 arrearsFen: (input.arrears ?? existing.map { Money(fen: $0.arrearsFen) } ?? .zero).fen,
                 pre1998Fen: (input.pre1998Account ?? existing.map { Money(fen: $0.pre1998Fen) } ?? .zero).fen,
                 receivesPension: input.receivesPension ?? existing?.receivesPension ?? false,
-                accountKind: (input.accountKind ?? existing?.kind ?? .general).rawValue, transferredBy: nil, updatedAt: Date())
+                accountKind: input.accountKind ?? existing?.accountKind ?? .general, transferredBy: nil, updatedAt: Date())
             try record.save(db)
             return existing == nil
         }
@@ -81,7 +81,7 @@ public struct OriginOffice: OfficeService {
         var ledger: [OriginAPI.YearSummary] = []
         do {
             let form = try TransferCalculator.informationForm(
-                months: months, pre1998Account: Money(fen: person.pre1998Fen), kind: person.kind,
+                months: months, pre1998Account: Money(fen: person.pre1998Fen), kind: person.accountKind,
                 transferYear: max(context.clock.today.year, months.last?.period.year ?? 0), rates: context.configuration.creditingRates)
             balance = form.individualAccountTotal
             ledger = form.ledger.map { .init(year: $0.year, months: $0.months, credited: $0.credited, interest: $0.interest, closingBalance: $0.closingBalance) }
@@ -89,8 +89,8 @@ public struct OriginOffice: OfficeService {
             balanceError = "\(error)"
         }
         return OriginAPI.PersonView(
-            citizenId: id, name: person.name, hukouProvince: try ProvinceCode(person.hukouProvince), status: person.relationshipStatus,
-            accountKind: person.kind, arrears: Money(fen: person.arrearsFen), receivesPension: person.receivesPension,
+            citizenId: id, name: person.name, hukouProvince: try ProvinceCode(person.hukouProvince), status: person.status,
+            accountKind: person.accountKind, arrears: Money(fen: person.arrearsFen), receivesPension: person.receivesPension,
             transferredBy: person.transferredBy, monthsPaid: months.count, insuredFrom: months.first?.period, insuredTo: months.last?.period,
             individualAccountBalance: balance, balanceError: balanceError, ledger: ledger)
     }
@@ -99,7 +99,7 @@ public struct OriginOffice: OfficeService {
         let id = try citizenID(requestContext)
         let input = try await JSONBody.decode(OriginAPI.MonthsInput.self, from: request)
         for (index, month) in input.months.enumerated() {
-            if month.base <= .zero { throw ValidationError(field: "months[\(index)].base", reason: "must be positive") }
+            try AmountLimits.check(month.base, atMost: AmountLimits.monthlyBase, positive: true, field: "months[\(index)].base")
             if month.employerRate > .percent("100") || month.personalRate > .percent("100") {
                 throw ValidationError(field: "months[\(index)]", reason: "rates must be at most 100%")
             }
@@ -111,7 +111,7 @@ public struct OriginOffice: OfficeService {
         let office = context.office
         let result = try await context.database.writer.write { db -> OriginAPI.MonthsResult in
             guard let person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
-            if person.relationshipStatus == .transferred { throw Problem.conflict("the relationship was transferred out") }
+            if person.status == .transferred { throw Problem.conflict("the relationship was transferred out") }
             var added = 0
             var unchanged = 0
             for (index, month) in input.months.enumerated() {
@@ -142,11 +142,11 @@ public struct OriginOffice: OfficeService {
         _ = try await JSONBody.decode(OriginAPI.SuspensionInput.self, from: request)
         try await context.database.writer.write { db in
             guard var person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
-            switch person.relationshipStatus {
+            switch person.status {
             case .transferred, .retired:
                 throw Problem.conflict("a \(person.status) relationship cannot be suspended")
             case .contributing, .suspended:
-                person.status = RelationshipStatus.suspended.rawValue
+                person.status = .suspended
                 person.updatedAt = Date()
                 try person.update(db)
             }
@@ -169,13 +169,13 @@ public struct OriginOffice: OfficeService {
         let rates = context.configuration.creditingRates
         let result = try await context.database.writer.write { db -> OriginAPI.CertificateResult in
             guard let person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
-            guard person.relationshipStatus == .suspended else {
+            guard person.status == .suspended else {
                 throw Problem.conflict("a payment certificate is issued after employment ended (status is \(person.status))")
             }
             let months = try OriginStore.months(id, db)
             guard let first = months.first, let last = months.last else { throw Problem.conflict("no contribution months recorded") }
             let form = try TransferCalculator.informationForm(
-                months: months, pre1998Account: Money(fen: person.pre1998Fen), kind: person.kind, transferYear: today.year, rates: rates)
+                months: months, pre1998Account: Money(fen: person.pre1998Fen), kind: person.accountKind, transferYear: today.year, rates: rates)
             let number = try DocumentSequence.next(CertificateNumber.self, office: context.office, year: today.year, in: db)
             let materialsText = String(decoding: try JSONEncoder().encode(materials), as: UTF8.self)
             try db.execute(
@@ -257,8 +257,8 @@ public struct OriginOffice: OfficeService {
 
     // MARK: - Gauges
 
-    public func recordGauges() async {
-        await CaseGauges.record(
+    public func recordGauges() async throws {
+        try await CaseGauges.record(
             context.database, table: "originCase", states: OriginCaseState.allCases.map(\.rawValue),
             overdueCondition: "state = 'letter-received' AND dueOn < ?", today: context.clock.today)
     }

@@ -8,16 +8,15 @@ struct PersonRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     var citizenId: String
     var name: String
     var hukouProvince: String
-    var status: String
+    /// Decoded strictly: a value the schema does not know fails the read (it is never taken for
+    /// another status, which could make a person transferable).
+    var status: RelationshipStatus
     var arrearsFen: Int
     var pre1998Fen: Int
     var receivesPension: Bool
-    var accountKind: String
+    var accountKind: AccountKind
     var transferredBy: String?
     var updatedAt: Date
-
-    var relationshipStatus: RelationshipStatus { RelationshipStatus(rawValue: status) ?? .suspended }
-    var kind: AccountKind { AccountKind(rawValue: accountKind) ?? .general }
 }
 
 struct MonthRecord: Codable, FetchableRecord, PersistableRecord, Sendable {

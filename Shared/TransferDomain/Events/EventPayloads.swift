@@ -58,12 +58,18 @@ extension BankAccount {
         required: ["bankName", "accountName", "accountNumber"])
 }
 
+extension PlaceMonths {
+    static let schema = Schema.object(
+        properties: ["placeCode": .officeCode, "months": .integer(minimum: 1), "lastMonth": .month],
+        required: ["placeCode", "months", "lastMonth"])
+}
+
 extension LedgerRow {
     static let schema = Schema.object(
         properties: [
-            "year": .integer(minimum: 1900), "placeCode": .officeCode, "months": .integer(minimum: 1),
+            "year": .integer(minimum: 1900), "placeCode": .officeCode, "months": .integer(minimum: 0),
             "monthlyBase": .money, "employerRate": .rate, "personalRate": .rate, "credited": .money,
-            "interest": .money, "closingBalance": .money,
+            "interest": .money, "closingBalance": .money, "places": .array(of: PlaceMonths.schema),
         ],
         required: [
             "year", "placeCode", "months", "monthlyBase", "employerRate", "personalRate", "credited", "interest",
@@ -193,17 +199,17 @@ public struct ReconciliationDiscrepancyRaised: EventPayload {
     public var difference: Money
     public var raisedOn: LocalDate
 
-    public init(caseId: CaseID, contactLetterNo: ContactLetterNumber, expected: Money, received: Money, raisedOn: LocalDate) {
+    public init(caseId: CaseID, contactLetterNo: ContactLetterNumber, expected: Money, received: Money, raisedOn: LocalDate) throws(DomainError) {
         self.caseId = caseId
         self.contactLetterNo = contactLetterNo
         self.expected = expected
         self.received = received
-        self.difference = received - expected
+        self.difference = try received - expected
         self.raisedOn = raisedOn
     }
 
     public static let schema = caseEventSchema([
-        "contactLetterNo": .documentNumber("CL"), "expected": .money, "received": .money, "difference": .money,
+        "contactLetterNo": .documentNumber("CL"), "expected": .money, "received": .money, "difference": .signedMoney,
         "raisedOn": .date,
     ])
 }

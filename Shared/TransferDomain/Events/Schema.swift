@@ -16,7 +16,12 @@ public indirect enum Schema: Sendable, Hashable {
 
     // MARK: Common value shapes
 
-    public static let money = Schema.string(pattern: #"^-?[0-9]+\.[0-9]{2}$"#, description: "yuan, exactly two decimals")
+    /// Amounts in events are never negative and have at most 13 digits of yuan (``Money/limit``).
+    public static let money = Schema.string(
+        pattern: #"^(0|[1-9][0-9]{0,12})\.[0-9]{2}$"#, description: "yuan, exactly two decimals, not negative")
+    /// A difference of amounts: may be negative.
+    public static let signedMoney = Schema.string(
+        pattern: #"^-?(0|[1-9][0-9]{0,12})\.[0-9]{2}$"#, description: "yuan, exactly two decimals")
     public static let date = Schema.string(pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, description: "YYYY-MM-DD, Asia/Shanghai")
     public static let month = Schema.string(pattern: #"^[0-9]{4}-[0-9]{2}$"#, description: "YYYY-MM")
     public static let rate = Schema.string(pattern: #"^[0-9]{1,3}(\.[0-9]{1,4})?$"#, description: "percent")

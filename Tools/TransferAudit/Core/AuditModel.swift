@@ -22,6 +22,9 @@ public struct AuditRecord: Sendable, Hashable {
         self.timestamp = timestamp
     }
 
+    /// `topic[partition]@offset`.
+    public var place: String { "\(topic)[\(partition)]@\(offset)" }
+
     /// `topic[partition]@offset`, and the event id when there is one.
     public var evidence: String {
         "\(topic)[\(partition)]@\(offset)" + (headers["ce_id"].map { " ce_id=\($0)" } ?? "")
@@ -82,6 +85,19 @@ public struct DeadLetterEntry: Sendable, Codable, Hashable {
     public var detail: String
 }
 
+/// A record the offices' rules refuse (a forged sender, another contact letter, a form that does
+/// not add up, data that breaks the contract): not applied, not counted in the money, and not a
+/// violation when a consumer dead-lettered it.
+public struct RejectedRecord: Sendable, Codable, Hashable {
+    public var evidence: String
+    public var caseId: String?
+    /// The dead-letter reason the office gives such a record, e.g. `wrong-sender`.
+    public var reason: String
+    public var message: String
+    /// A dead-letter record refers to it.
+    public var deadLettered: Bool
+}
+
 /// The audit's verdict.
 public struct AuditReport: Sendable, Codable {
     public struct Money: Sendable, Codable, Hashable {
@@ -114,6 +130,8 @@ public struct AuditReport: Sendable, Codable {
     public var deadlines: Deadlines
     public var findings: [Finding]
     public var deadLetters: [DeadLetterEntry]
+    /// Records the offices' rules refuse, reported apart from the cases they name.
+    public var rejected: [RejectedRecord]
     public var notes: [String]
     public var cases: [CaseAudit]
 

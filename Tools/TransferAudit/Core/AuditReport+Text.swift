@@ -17,6 +17,12 @@ extension AuditReport {
         for entry in deadLetters.prefix(maxFindings) {
             lines.append("  \(entry.evidence): \(entry.reason) from \(entry.source) by \(entry.consumer)\(entry.detail.isEmpty ? "" : " - \(entry.detail)")")
         }
+        if !rejected.isEmpty {
+            lines.append("Rejected records (refused by the offices' rules, not counted): \(rejected.count)")
+            for entry in rejected.prefix(maxFindings) {
+                lines.append("  \(entry.evidence): \(entry.reason)\(entry.deadLettered ? " (dead-lettered)" : "") - \(entry.message)")
+            }
+        }
         if !openCases.isEmpty {
             lines.append("Open cases (not violations):")
             for open in openCases.prefix(maxFindings) {

@@ -35,16 +35,23 @@ public struct Auditor: Sendable {
             return "\(topic)[\(partition)]@\(offset)"
         })
 
+        var rejected: [RejectedRecord] = []
         for record in records {
             let event: CloudEvent
             do {
                 event = try CloudEvent.decode(headers: record.headers, data: record.value)
             } catch {
-                let place = "\(record.topic)[\(record.partition)]@\(record.offset)"
-                findings.append(Finding(
-                    severity: .violation, rule: "schema", caseId: record.headers["ce_subject"],
-                    message: "a record breaks the event contract (\(error.reason): \(error)); \(deadLettered.contains(place) ? "the consumer dead-lettered it" : "no dead-letter record refers to it")",
-                    evidence: [record.evidence]))
+                if deadLettered.contains(record.place) {
+                    // Refused by the consumer, as the contract says: not part of any case.
+                    rejected.append(RejectedRecord(
+                        evidence: record.evidence, caseId: record.headers["ce_subject"], reason: error.reason, message: error.description,
+                        deadLettered: true))
+                } else {
+                    findings.append(Finding(
+                        severity: .violation, rule: "schema", caseId: record.headers["ce_subject"],
+                        message: "a record breaks the event contract (\(error.reason): \(error)); no dead-letter record refers to it",
+                        evidence: [record.evidence]))
+                }
                 continue
             }
             if let first = seen[event.id] {
@@ -73,18 +80,27 @@ public struct Auditor: Sendable {
         var completedReceived = Money.zero
         var inFlight = Money.zero
         var deadlineCounts = AuditReport.Deadlines(met: 0, breached: 0, pending: 0, provisional: 0)
+        var amountsInRange = true
+        func add(_ total: inout Money, _ amounts: [Money], minus: [Money] = []) {
+            do {
+                total = try total + amounts.sum() - minus.sum()
+            } catch {
+                amountsInRange = false
+            }
+        }
         for (caseID, caseEntries) in byCase.sorted(by: { $0.key.description < $1.key.description }) {
-            var rebuild = CaseRebuild(caseID: caseID, auditor: self, partialWindow: partial)
+            var rebuild = CaseRebuild(caseID: caseID, auditor: self, partialWindow: partial, deadLettered: deadLettered)
             rebuild.replay(merge(caseEntries))
             let summary = rebuild.summary()
             findings += rebuild.findings
+            rejected += rebuild.rejected
             if let letter = rebuild.letter { letterOwners[letter.contactLetterNo, default: []].append((caseID, rebuild.letterEvidence ?? "")) }
-            remitted = remitted + rebuild.remittances.map(\.amount).sum()
-            refunded = refunded + rebuild.refunds.map(\.amount).sum()
+            add(&remitted, rebuild.remittances.map(\.amount))
+            add(&refunded, rebuild.refunds.map(\.amount))
             if let completed = rebuild.completion {
-                completedReceived = completedReceived + completed.receivedTotal
+                add(&completedReceived, [completed.receivedTotal])
             } else {
-                inFlight = inFlight + rebuild.remittances.map(\.amount).sum() - rebuild.refunds.map(\.amount).sum()
+                add(&inFlight, rebuild.remittances.map(\.amount), minus: rebuild.refunds.map(\.amount))
             }
             for check in summary.deadlines {
                 switch check.status {
@@ -102,8 +118,12 @@ public struct Auditor: Sendable {
                 message: "contact letter \(letter) was issued for \(owners.count) cases: \(owners.map(\.0.description).joined(separator: ", "))",
                 evidence: owners.map(\.1)))
         }
-        let conserved = remitted - refunded == completedReceived + inFlight
-        if !conserved {
+        let conserved = amountsInRange && (try? remitted - refunded) == (try? completedReceived + inFlight)
+        if !amountsInRange {
+            findings.append(Finding(
+                severity: .violation, rule: "money-conserved", caseId: nil,
+                message: "the amounts on the topics sum beyond the range money can hold", evidence: []))
+        } else if !conserved {
             findings.append(Finding(
                 severity: .violation, rule: "money-conserved", caseId: nil,
                 message: "remitted \(remitted) - refunded \(refunded) ≠ completed \(completedReceived) + in flight \(inFlight)", evidence: []))
@@ -121,7 +141,7 @@ public struct Auditor: Sendable {
             openCases: cases.filter { !$0.terminal },
             money: .init(remitted: remitted.description, refunded: refunded.description, completedReceived: completedReceived.description, inFlight: inFlight.description, conserved: conserved),
             deadlines: deadlineCounts, findings: findings.sorted { ($0.severity.rawValue, $0.rule, $0.caseId ?? "") < ($1.severity.rawValue, $1.rule, $1.caseId ?? "") },
-            deadLetters: deadLetterEntries, notes: notes, cases: cases)
+            deadLetters: deadLetterEntries, rejected: rejected, notes: notes, cases: cases)
     }
 
     /// One case's events in causal order: each topic's records keep their offset order (one
@@ -174,11 +194,45 @@ struct CaseRebuild {
     var sawOriginEvent = false
     var originOffice: String?
     var destinationOffice: String?
+    var rejected: [RejectedRecord] = []
+    /// `topic[partition]@offset` of every record a dead-letter record refers to.
+    let deadLettered: Set<String>
 
-    init(caseID: CaseID, auditor: Auditor, partialWindow: Bool) {
+    init(caseID: CaseID, auditor: Auditor, partialWindow: Bool, deadLettered: Set<String> = []) {
         self.caseID = caseID
         self.auditor = auditor
         self.partialWindow = partialWindow
+        self.deadLettered = deadLettered
+    }
+
+    /// Whether the destination's intake takes an origin's event for this case (the same checks
+    /// the destination office makes); a refused one is recorded as rejected, not applied.
+    mutating func admitted(_ entry: Auditor.Entry) -> Bool {
+        let reason: String
+        let message: String
+        if let originOffice, let origin = try? OfficeCode(originOffice) {
+            do {
+                try DestinationIntake.check(entry.event.event, source: entry.event.source, caseOrigin: origin, caseLetter: letter?.contactLetterNo)
+                return true
+            } catch {
+                reason = error.code
+                message = error.description
+            }
+        } else if partialWindow || !deadLettered.contains(entry.record.place) {
+            // No contact letter in view: either the window starts later, or the letter was lost
+            // (checkAfterReplay reports that).
+            return true
+        } else {
+            reason = "unknown-case"
+            message = "\(entry.event.type.ceType) for a case the destination does not know"
+        }
+        rejected.append(RejectedRecord(
+            evidence: entry.record.evidence, caseId: caseID.description, reason: reason, message: message,
+            deadLettered: deadLettered.contains(entry.record.place)))
+        if !deadLettered.contains(entry.record.place) {
+            violation("rejected-not-dead-lettered", "a record the destination must refuse (\(reason)) has no dead-letter record", [entry.record.evidence])
+        }
+        return false
     }
 
     mutating func violation(_ rule: String, _ message: String, _ evidence: [String]) {
@@ -190,12 +244,14 @@ struct CaseRebuild {
         guard destination != nil else { return }
         do {
             try destination?.apply(event)
-        } catch {
+        } catch let error as IllegalTransition {
             if case .completed = event {
                 violation("completion-only-after-match", "the case was completed in state \(error.state): received \(destination?.received ?? .zero), expected \(destination?.expected?.description ?? "no form")", [entry.record.evidence])
             } else {
                 violation("per-case-order", "\(event.name) arrived in destination state \(error.state)", [entry.record.evidence])
             }
+        } catch {
+            violation("amount-out-of-range", "\(event.name): \(error)", [entry.record.evidence])
         }
     }
 
@@ -203,13 +259,15 @@ struct CaseRebuild {
         guard origin != nil else { return }
         do {
             try origin?.apply(event)
-        } catch {
+        } catch let error as IllegalTransition {
             switch event {
             case .returned, .formIssued:
                 violation("one-outcome-per-letter", "\(event.name) after the letter already had an outcome (origin state \(error.state))", [entry.record.evidence])
             default:
                 violation("per-case-order", "\(event.name) arrived in origin state \(error.state)", [entry.record.evidence])
             }
+        } catch {
+            violation("amount-out-of-range", "\(event.name): \(error)", [entry.record.evidence])
         }
     }
 
@@ -246,26 +304,25 @@ struct CaseRebuild {
                 if destination == nil { destination = DestinationCase(id: caseID, submittedOn: opened.openedOn) }
                 applyDestination(.reviewed(.temporaryAccount, letter: nil, on: opened.openedOn), entry)
             case .contactLetterReturned(let returned):
+                guard admitted(entry) else { continue }
                 sawOriginEvent = true
                 originAnswerOn = originAnswerOn ?? returned.returnedOn
                 applyOrigin(.returned(returned.reasons, on: returned.returnedOn), entry)
                 applyDestination(.letterReturned(returned.reasons, on: returned.returnedOn), entry)
             case .infoFormIssued(let issued):
+                // A form that does not add up is refused here, as at the destination.
+                guard admitted(entry) else { continue }
                 sawOriginEvent = true
-                if !issued.form.isConsistent {
-                    violation(
-                        "form-arithmetic",
-                        "④ \(issued.form.individualAccountTotal) ≠ ① \(issued.form.pre1998Account) + ② \(issued.form.accountThroughLastYear) + ③ \(issued.form.currentYearPrincipal), or ⑥ \(issued.form.totalRemitted) ≠ ④ + ⑤ \(issued.form.pooledFund)",
-                        [entry.record.evidence])
-                }
                 originAnswerOn = originAnswerOn ?? issued.issuedOn
                 if form == nil {
                     form = issued.form
                     formIssuedOn = issued.issuedOn
                 }
                 applyOrigin(.formIssued(issued.form, on: issued.issuedOn), entry)
-                applyDestination(.formReceived(issued.form, on: issued.issuedOn), entry)
+                // The destination dates receipt by its own clock; the event time stands in for it.
+                applyDestination(.formReceived(issued.form, on: Auditor.businessDate(entry.event.time)), entry)
             case .fundsRemitted(let funds):
+                guard admitted(entry) else { continue }
                 sawOriginEvent = true
                 if let earlier = remittances.first(where: { $0.id == funds.remittanceId }) {
                     violation("duplicate-effect", "remittance \(funds.remittanceId) was sent again under a new event id", [earlier.evidence, entry.record.evidence])
@@ -273,8 +330,9 @@ struct CaseRebuild {
                 }
                 remittances.append((funds.remittanceId, funds.amount, funds.supplementary, entry.record.evidence, entry.event.id))
                 applyOrigin(funds.supplementary ? .supplementaryRemitted(funds.remittanceId, funds.amount, on: funds.valueDate) : .fundsRemitted(funds.remittanceId, funds.amount, on: funds.valueDate), entry)
-                applyDestination(.fundsReceived(funds.remittanceId, funds.amount, on: funds.valueDate), entry)
+                applyDestination(.fundsReceived(funds.remittanceId, funds.amount, on: Auditor.businessDate(entry.event.time)), entry)
             case .originRelationshipTerminated(let ended):
+                guard admitted(entry) else { continue }
                 sawOriginEvent = true
                 terminated = true
                 applyOrigin(.relationshipTerminated(on: ended.terminatedOn), entry)
@@ -295,9 +353,9 @@ struct CaseRebuild {
                 }
                 completion = completed
                 completedEvidence = entry.record.evidence
-                let net = remittances.map(\.amount).sum() - refunds.map(\.amount).sum()
+                let net = try? remittances.map(\.amount).sum() - refunds.map(\.amount).sum()
                 if completed.receivedTotal != net {
-                    violation("money-conserved", "completion says \(completed.receivedTotal) received, the remittances net \(net)", [entry.record.evidence])
+                    violation("money-conserved", "completion says \(completed.receivedTotal) received, the remittances net \(net?.description ?? "beyond the range of money")", [entry.record.evidence])
                 }
                 applyDestination(.completed(on: completed.completedOn), entry)
                 applyOrigin(.completed(on: completed.completedOn), entry)
@@ -350,11 +408,11 @@ struct CaseRebuild {
             violation("deadline", "step \(check.step) was due \(check.due)\(check.done.map { " and done \($0)" } ?? " and is not done on \(auditor.asOf)")\(check.provisional ? " (provisional: a year without a published schedule)" : "")", letterEvidence.map { [$0] } ?? [])
         }
         let terminal = destination?.state.isTerminal ?? false
-        let net = remittances.map(\.amount).sum() - refunds.map(\.amount).sum()
+        let net = (try? remittances.map(\.amount).sum() - refunds.map(\.amount).sum())?.description ?? "out of range"
         return CaseAudit(
             caseId: caseID.description, origin: originOffice, destination: destinationOffice,
             contactLetterNo: letter?.contactLetterNo.rawValue, destinationState: destination?.state.rawValue, originState: origin?.state.rawValue,
-            expected: form?.totalRemitted.description, received: net.description, remitted: net.description, terminal: terminal,
+            expected: form?.totalRemitted.description, received: net, remitted: net, terminal: terminal,
             openForDays: terminal ? nil : opening.map { auditor.asOf.daysSinceEpoch - Auditor.businessDate($0).daysSinceEpoch },
             deadlines: deadlines, partial: partialWindow && destination == nil)
     }

@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import OfficeRuntime
+import TransferDomain
+
+/// Step 2 at the destination: reviews a filed application and sends what the review decides (a
+/// contact letter, a written rejection, or the notice of a temporary account), in the caller's
+/// transaction. Used when an application is filed, when the certificate it waits for arrives,
+/// and when that wait ends.
+struct DestinationReviewer {
+    let context: OfficeContext
+
+    /// Reviews the case in `record` (submitted, or awaiting its certificate).
+    /// - Parameter mayWait: the review may hold the case for the named payment certificate when
+    ///   that certificate is the only thing missing (``DestinationReview/shouldWaitForCertificate(_:)``).
+    /// - Returns: the case after the review (or the hold).
+    @discardableResult
+    func review(_ record: inout DestinationCaseRecord, mayWait: Bool, _ db: Database) throws -> DestinationCase {
+        let today = context.clock.today
+        let citizen = try CitizenID(record.citizenId)
+        let origin = try context.directory.office(try OfficeCode(record.origin))
+        let destination = try context.directory.office(context.office)
+        let person = try DestinationStore.person(citizen, db)
+        let facts = PersonFacts(citizenID: citizen, name: record.name, hukouProvince: try ProvinceCode(record.hukouProvince))
+        let open = try DestinationStore.openCases(of: citizen, excluding: record.caseId, db)
+        let certificates = try String.fetchAll(
+            db, sql: "SELECT certificateNo FROM certificate WHERE citizenId = ? AND origin = ?", arguments: [citizen.rawValue, origin.code.rawValue])
+        let input = DestinationReview.Input(
+            person: facts, origin: origin.code, destination: context.office,
+            registeredOn: try person.map { try LocalDate($0.registeredOn) }, contributingHere: person?.contributing ?? false,
+            receivesPension: person?.receivesPension ?? false, certificateNumber: try record.certificateNo.map { try CertificateNumber($0) },
+            certificatesFromOrigin: Set(try certificates.map { try CertificateNumber($0) }), hasOpenTransfer: open > 0,
+            approvedTransfer: record.approvedTransfer)
+        if mayWait && DestinationReview.shouldWaitForCertificate(input) {
+            let until = context.calendar.adding(workingDays: TimeLimits.certificateWait, after: today).due
+            let (_, held) = try DestinationStore.apply(.heldForCertificate(until: until, on: today), to: &record, calendar: context.calendar, db)
+            return held
+        }
+        let outcome = DestinationReview.review(input)
+        let caseID = try CaseID(record.caseId)
+        let submittedOn = try LocalDate(record.submittedOn)
+        let personRef = PersonRef(facts)
+        var letter: ContactLetterNumber?
+        switch outcome {
+        case .contactLetter:
+            let number = try DocumentSequence.next(ContactLetterNumber.self, office: context.office, year: today.year, in: db)
+            letter = number
+            try context.publish(
+                .contactLetterIssued(ContactLetterIssued(
+                    caseId: caseID, contactLetterNo: number, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination),
+                    destinationAccount: destination.account, certificateNo: input.certificateNumber, applicationDate: submittedOn, issuedOn: today)),
+                to: origin.code, in: db)
+        case .rejected(let codes):
+            try context.publish(
+                .applicationRejected(ApplicationRejected(
+                    caseId: caseID, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination), reasons: codes, decidedOn: today)),
+                to: origin.code, in: db)
+        case .temporaryAccount:
+            try context.publish(
+                .temporaryAccountOpened(TemporaryAccountOpened(
+                    caseId: caseID, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination), openedOn: today)),
+                to: origin.code, in: db)
+        }
+        let (_, reviewed) = try DestinationStore.apply(.reviewed(outcome, letter: letter, on: today), to: &record, calendar: context.calendar, db)
+        return reviewed
+    }
+
+    /// Reviews the applications that wait for `certificate`, now that it has arrived.
+    func certificateArrived(_ certificate: CertificateNumber, _ db: Database) throws {
+        for var record in try DestinationStore.awaitingCertificate(db) where record.certificateNo == certificate.rawValue {
+            try review(&record, mayWait: false, db)
+        }
+    }
+
+    /// Reviews the applications whose wait for their certificate has ended (D04 if it never came).
+    /// - Returns: how many were reviewed.
+    func endExpiredWaits(_ db: Database) throws -> Int {
+        let today = context.clock.today
+        var reviewed = 0
+        for var record in try DestinationStore.awaitingCertificate(db) {
+            guard let ends = try record.domainCase().certificateWaitEnds, today > ends else { continue }
+            try review(&record, mayWait: false, db)
+            reviewed += 1
+        }
+        return reviewed
+    }
+}

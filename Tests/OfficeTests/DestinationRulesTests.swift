@@ -1,0 +1,182 @@
+import DestinationOffice
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import OfficeRuntime
+import Testing
+import TransferDomain
+
+/// The destination's own checks and clocks, driven through its API and its event handler on an
+/// in-memory database (no broker): what it refuses, and from when it counts.
+@Suite("Destination rules (no broker)")
+struct DestinationRulesTests {
+    let manual = ManualClock(try! LocalDate("2026-06-15"))
+    let context: OfficeContext
+    let office: DestinationOffice
+    let shenzhen = OfficeDirectory.standard[try! OfficeCode("440300")]!
+    let hangzhou = OfficeDirectory.standard[try! OfficeCode("330100")]!
+    let person = Support.citizenID(birth: "19900504", sequence: "022")
+
+    init() throws {
+        let base = try Support.context(DestinationOffice.self, code: "510100")
+        context = OfficeContext(configuration: base.configuration, database: base.database, clock: manual.clock, logger: Support.logger)
+        office = DestinationOffice(context: context)
+    }
+
+    /// Registers the person and files an application; returns the case id and state.
+    func apply(certificate: String? = nil) async throws -> (caseId: String, state: String) {
+        let registered = try await Support.call(
+            office, .put, "/v1/persons/\(person.rawValue)", ["name": "Zhang Min", "hukouProvince": "51", "registeredOn": "2026-03-02"])
+        #expect(registered.status == .created || registered.status == .ok)
+        var body: [String: Any] = ["citizenId": person.rawValue, "originOffice": "440300"]
+        if let certificate { body["certificateNo"] = certificate }
+        let filed = try await Support.call(office, .post, "/v1/applications", body)
+        #expect(filed.status == .created)
+        return (filed.body["caseId"] as? String ?? "", filed.body["state"] as? String ?? "")
+    }
+
+    func letter() throws -> ContactLetterIssued {
+        for event in try Support.outboxEvents(context.database) {
+            if case .contactLetterIssued(let letter) = event.event { return letter }
+        }
+        throw DomainError("no contact letter in the outbox")
+    }
+
+    /// Applies an event as the consumer would (one transaction).
+    func deliver(_ event: TransferEvent, from source: OfficeCode? = nil) async throws {
+        let cloud = CloudEvent(source: source ?? shenzhen.code, recipient: context.office, time: manual.now, event: event)
+        try await context.database.writer.write { db in try office.eventHandler.handle(cloud, in: db) }
+    }
+
+    func caseView(_ id: String) async throws -> [String: Any] {
+        try await Support.call(office, .get, "/v1/cases/\(id)").body
+    }
+
+    func form(months: [ContributionMonth]) throws -> InformationForm {
+        try TransferCalculator.informationForm(
+            months: months, pre1998Account: .zero, kind: .general, transferYear: 2026,
+            rates: try Support.configuration(.origin, code: "440300").creditingRates)
+    }
+
+    func months(_ from: String, _ to: String, place: OfficeCode) -> [ContributionMonth] {
+        var result: [ContributionMonth] = []
+        var period = try! YearMonth(from)
+        while period <= (try! YearMonth(to)) {
+            result.append(ContributionMonth(period: period, base: try! Money("8000.00"), employerRate: .percent("16"), personalRate: .percent("8"), placeCode: place))
+            period = period.advanced(by: 1)
+        }
+        return result
+    }
+
+    @Test("an application naming a certificate not yet received waits for it, and is reviewed when it arrives")
+    func certificateArrivesDuringTheWait() async throws {
+        let certificate = CertificateNumber(office: shenzhen.code, year: 2026, sequence: 7)
+        let (caseID, state) = try await apply(certificate: certificate.rawValue)
+        #expect(state == "awaiting-certificate")
+        #expect(try Support.outboxEvents(context.database).isEmpty, "nothing is sent while the review waits")
+        let view = try await caseView(caseID)
+        // 5 working days after Monday 2026-06-15, the Dragon Boat Festival (Friday 06-19) not counted.
+        #expect((view["deadlines"] as? [String: [String: Any]])?["certificateWait"]?["due"] as? String == "2026-06-23")
+        try await deliver(.paymentCertificateIssued(PaymentCertificateIssued(
+            certificateNo: certificate, person: PersonRef(PersonFacts(citizenID: person, name: "Zhang Min", hukouProvince: try ProvinceCode("51"))),
+            origin: OfficeRef(shenzhen), insuredFrom: try YearMonth("2020-01"), insuredTo: try YearMonth("2026-02"), monthsPaid: 74,
+            individualAccountBalance: try Money("1000.00"), issuedOn: manual.clock.today)))
+        #expect(try await caseView(caseID)["state"] as? String == "contact-letter-sent")
+        #expect(try letter().certificateNo == certificate)
+        #expect(try letter().applicationDate == (try LocalDate("2026-06-15")))
+    }
+
+    @Test("when the wait ends without the certificate, the review rejects with D04")
+    func waitEnds() async throws {
+        let (caseID, _) = try await apply(certificate: CertificateNumber(office: shenzhen.code, year: 2026, sequence: 99).rawValue)
+        try await office.performScheduledWork()
+        #expect(try await caseView(caseID)["state"] as? String == "awaiting-certificate", "not before the wait ends")
+        manual.advance(days: 8)  // 2026-06-23, the last day of the wait
+        try await office.performScheduledWork()
+        #expect(try await caseView(caseID)["state"] as? String == "awaiting-certificate")
+        manual.advance(days: 1)
+        try await office.performScheduledWork()
+        let view = try await caseView(caseID)
+        #expect(view["state"] as? String == "rejected")
+        #expect(view["reviewReasons"] as? [String] == ["D04"])
+        let sent = try Support.outboxEvents(context.database)
+        #expect(sent.map(\.type) == [.applicationRejected])
+    }
+
+    @Test("a form whose lines do not add up, a remittance naming another letter, and events from another office are refused as wrong records")
+    func refusedRecords() async throws {
+        let (caseID, _) = try await apply()
+        let letter = try letter()
+        var bad = try form(months: months("2020-01", "2025-12", place: shenzhen.code))
+        bad.totalRemitted = try bad.totalRemitted + Money(fen: 1)
+        func refusal(_ event: TransferEvent, from source: OfficeCode? = nil) async -> String? {
+            do {
+                try await deliver(event, from: source)
+                return nil
+            } catch {
+                if case .record(let reason) = EventFailure.classify(error) { return reason }
+                return "infrastructure: \(error)"
+            }
+        }
+        #expect(await refusal(.infoFormIssued(InfoFormIssued(
+            caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, person: letter.person, form: bad, issuedOn: manual.clock.today))) == "form-arithmetic")
+        let good = try form(months: months("2020-01", "2025-12", place: shenzhen.code))
+        func funds(letter number: ContactLetterNumber, payer: Office) -> TransferEvent {
+            .fundsRemitted(FundsRemitted(
+                caseId: letter.caseId, contactLetterNo: number, remittanceId: RemittanceID(office: payer.code, year: 2026, sequence: 1),
+                amount: good.totalRemitted, payerAccount: payer.account, payeeAccount: letter.destinationAccount, valueDate: manual.clock.today))
+        }
+        #expect(await refusal(funds(letter: ContactLetterNumber(office: context.office, year: 2026, sequence: 999), payer: shenzhen)) == "contact-letter-mismatch")
+        #expect(await refusal(funds(letter: letter.contactLetterNo, payer: hangzhou), from: hangzhou.code) == "wrong-sender")
+        let view = try await caseView(caseID)
+        #expect(view["state"] as? String == "contact-letter-sent", "nothing refused was applied")
+        #expect(view["received"] as? String == "0.00")
+        // The real form and funds still complete the case.
+        try await deliver(.infoFormIssued(InfoFormIssued(caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, person: letter.person, form: good, issuedOn: manual.clock.today)))
+        try await deliver(funds(letter: letter.contactLetterNo, payer: shenzhen))
+        #expect(try await caseView(caseID)["state"] as? String == "completed")
+    }
+
+    @Test("the completion deadline counts from the day the later of form and funds was received, whichever it is")
+    func completionDeadlineStart() async throws {
+        let (caseID, _) = try await apply()
+        let letter = try letter()
+        let good = try form(months: months("2020-01", "2025-12", place: shenzhen.code))
+        // Funds valued a week earlier arrive first; the form arrives two days later.
+        try await deliver(.fundsRemitted(FundsRemitted(
+            caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, remittanceId: RemittanceID(office: shenzhen.code, year: 2026, sequence: 1),
+            amount: good.totalRemitted, payerAccount: shenzhen.account, payeeAccount: letter.destinationAccount, valueDate: try LocalDate("2026-06-08"))))
+        manual.advance(days: 2)
+        try await deliver(.infoFormIssued(InfoFormIssued(caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, person: letter.person, form: good, issuedOn: try LocalDate("2026-06-15"))))
+        let view = try await caseView(caseID)
+        // Matched on 2026-06-17 (receipt of the form): 15 working days later, across the Dragon Boat holiday of 2026-06-19.
+        let due = (view["deadlines"] as? [String: [String: Any]])?["completion"]?["due"] as? String
+        #expect(due == context.calendar.adding(workingDays: 15, after: try LocalDate("2026-06-17")).due.description)
+        #expect((view["timeline"] as? [[String: Any]])?.contains { ($0["on"] as? String) == "2026-06-15" && ($0["what"] as? String ?? "").hasPrefix("funds") } == true,
+                "funds are dated by their receipt, not their value date")
+    }
+
+    @Test("completion credits each place its own months and real last month; the claiming place follows the current relationship")
+    func transferredPlaces() async throws {
+        let (caseID, _) = try await apply()
+        let letter = try letter()
+        // Hangzhou 2015-01..2018-06, then Shenzhen 2018-07..2026-02 (a year split between them).
+        var history = months("2015-01", "2018-06", place: hangzhou.code)
+        history += months("2018-07", "2026-02", place: shenzhen.code)
+        let form = try TransferCalculator.informationForm(
+            months: history, pre1998Account: .zero, kind: .general, transferYear: 2026,
+            rates: try Support.configuration(.origin, code: "440300").creditingRates)
+        try await deliver(.infoFormIssued(InfoFormIssued(caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, person: letter.person, form: form, issuedOn: manual.clock.today)))
+        try await deliver(.fundsRemitted(FundsRemitted(
+            caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, remittanceId: RemittanceID(office: shenzhen.code, year: 2026, sequence: 1),
+            amount: form.totalRemitted, payerAccount: shenzhen.account, payeeAccount: letter.destinationAccount, valueDate: manual.clock.today)))
+        #expect(try await caseView(caseID)["state"] as? String == "completed")
+        let personView = try await Support.call(office, .get, "/v1/persons/\(person.rawValue)").body
+        let places = (personView["places"] as? [[String: Any]] ?? []).map { ($0["placeCode"] as? String ?? "", $0["months"] as? Int ?? 0, $0["lastContribution"] as? String ?? "") }
+        #expect(places.contains { $0 == ("330100", 42, "2018-06") })
+        #expect(places.contains { $0 == ("440300", 92, "2026-02") })
+        // Chengdu (hukou Sichuan) is the current place: rule 1.
+        #expect((personView["claimingPlace"] as? [String: Any])?["rule"] as? Int == 1)
+    }
+}

@@ -1,0 +1,420 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import GRDB
+import Hummingbird
+import Kafka
+import Logging
+import OfficeRuntime
+import OriginOffice
+import ServiceLifecycle
+import Synchronization
+import Testing
+import TransferDomain
+
+/// The runtime's plumbing on librdkafka's mock cluster (no broker to start): the wake-up signal,
+/// how failures are sorted, the dead-letter record, the consumer and relay under faults, health,
+/// durability and shutdown.
+@Suite("Office runtime under faults (mock cluster)", .timeLimit(.minutes(2)))
+struct RuntimeTests {
+    // MARK: - Fixtures
+
+    /// An event handler whose first `failures` attempts throw `failure`; applied events are counted.
+    final class TestHandler: OfficeEventHandler, Sendable {
+        let remaining: Mutex<Int>
+        let failure: @Sendable () -> any Error
+        let attempts = Mutex(0)
+
+        init(failures: Int, failure: @escaping @Sendable () -> any Error = { DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full") }) {
+            remaining = Mutex(failures)
+            self.failure = failure
+        }
+
+        func handle(_ event: CloudEvent, in db: Database) throws {
+            attempts.withLock { $0 += 1 }
+            let fail = remaining.withLock { remaining -> Bool in
+                guard remaining != 0 else { return false }
+                if remaining > 0 { remaining -= 1 }
+                return true
+            }
+            if fail { throw failure() }
+            try db.execute(sql: "INSERT INTO applied (eventId) VALUES (?)", arguments: [event.id.uuidString])
+        }
+    }
+
+    static let office = try! OfficeCode("440300")
+    static let destination = try! OfficeCode("510100")
+
+    static func database() throws -> OfficeDatabase {
+        try OfficeDatabase(path: nil) { migrator in
+            migrator.registerMigration("test") { db in try db.create(table: "applied") { $0.primaryKey("eventId", .text) } }
+        }
+    }
+
+    /// A valid event addressed to the test office.
+    static func event() -> CloudEvent {
+        let caseID = CaseID()
+        return CloudEvent(
+            source: destination, recipient: office, time: Date(),
+            event: .transferCompleted(TransferCompleted(
+                caseId: caseID, contactLetterNo: ContactLetterNumber(office: destination, year: 2026, sequence: 1), receivedTotal: try! Money("1.00"),
+                completedOn: try! LocalDate("2026-06-15"))))
+    }
+
+    /// An illegal transition as the state machine throws it.
+    static func illegalTransition() -> any Error {
+        var finished = OriginCase(id: CaseID(), contactLetter: ContactLetterNumber(office: destination, year: 2026, sequence: 1), receivedOn: try! LocalDate("2026-06-15"))
+        do {
+            try finished.apply(.completed(on: try! LocalDate("2026-06-15")))
+            return DomainError("no illegal transition")
+        } catch {
+            return error
+        }
+    }
+
+    static func record(_ event: CloudEvent, topic: String, value: [UInt8]? = nil) throws -> KafkaRecord {
+        let data = try event.data()
+        return KafkaRecord(
+            topic: topic, key: Array(event.key.utf8), value: value ?? Array(data),
+            headers: event.headers.map { KafkaHeader(name: $0.name, string: $0.value) })
+    }
+
+    struct Harness {
+        let cluster: KafkaMockCluster
+        let database: OfficeDatabase
+        let producer: KafkaProducer
+        let consumer: KafkaConsumer
+        let health = OfficeHealth()
+        let service: EventConsumerService
+
+        init(handler: TestHandler) throws {
+            cluster = try KafkaMockCluster()
+            try cluster.createTopic("in", partitions: 1)
+            try cluster.createTopic("dlq", partitions: 1)
+            database = try RuntimeTests.database()
+            var client = KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "runtime-test")
+            client.properties = ["log_level": "0"]
+            producer = try KafkaProducer(configuration: .init(client: client, maxMessageBytes: 3_000_000), logger: Support.logger)
+            consumer = try KafkaConsumer(configuration: .init(client: client, mode: .group(id: "g", topics: ["in"])), logger: Support.logger)
+            service = EventConsumerService(
+                consumer: consumer, database: database, handler: handler, office: RuntimeTests.office,
+                deadLetters: DeadLetterSender(producer: producer, topic: "dlq", consumerName: "test", health: health, logger: Support.logger),
+                doorbell: Doorbell(), health: health, logger: Support.logger)
+        }
+
+        func group() -> ServiceGroup {
+            ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: producer), .init(service: consumer), .init(service: service)], logger: Support.logger))
+        }
+
+        func applied() async throws -> Int {
+            try await database.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM applied") ?? 0 }
+        }
+
+        func deadLetters() async throws -> [KafkaMessage] {
+            try await RuntimeTests.readAll(cluster.bootstrapServers, topic: "dlq")
+        }
+    }
+
+    /// Polls `condition` until it holds or `limit` passes.
+    static func eventually(_ limit: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < limit {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    static func readAll(_ servers: String, topic: String) async throws -> [KafkaMessage] {
+        let reader = try KafkaConsumer(
+            configuration: .init(
+                client: KafkaConfiguration(bootstrapServers: [servers], clientID: "reader"),
+                mode: .assignment([.init(topic: topic, partition: 0, offset: .beginning)])),
+            logger: Support.logger)
+        var messages: [KafkaMessage] = []
+        for try await batch in reader.replay() { messages += batch.messages }
+        await reader.close()
+        return messages
+    }
+
+    // MARK: - The wake-up signal
+
+    @Test("the doorbell keeps working after waits time out: an idle wait lasts its timeout, a ring wakes at once")
+    func doorbell() async throws {
+        let doorbell = Doorbell()
+        let clock = ContinuousClock()
+        for _ in 0..<3 {
+            let started = clock.now
+            await doorbell.wait(timeout: .milliseconds(100))
+            #expect(clock.now - started >= .milliseconds(90), "an idle wait must not return early (that was a busy loop)")
+        }
+        let waiter = Task {
+            let started = clock.now
+            await doorbell.wait(timeout: .seconds(10))
+            return clock.now - started
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        doorbell.ring()
+        #expect(await waiter.value < .seconds(2))
+        // Rings while nobody waits are kept (coalesced) for the next wait.
+        doorbell.ring()
+        doorbell.ring()
+        let started = clock.now
+        await doorbell.wait(timeout: .seconds(10))
+        #expect(clock.now - started < .seconds(1))
+        let idle = clock.now
+        await doorbell.wait(timeout: .milliseconds(100))
+        #expect(clock.now - idle >= .milliseconds(90), "two rings wake one wait")
+    }
+
+    // MARK: - Sorting failures
+
+    @Test("what is wrong with a record is dead-lettered; the office's own trouble never is", arguments: [
+        (DatabaseError(resultCode: .SQLITE_FULL) as any Error, false), (DatabaseError(resultCode: .SQLITE_IOERR), false),
+        (DatabaseError(resultCode: .SQLITE_BUSY), false), (CancellationError(), false),
+        (KafkaError(code: .messageTimedOut, message: "timeout"), false),
+        (DatabaseError(resultCode: .SQLITE_CONSTRAINT), true), (DomainError("a rule", code: "form-arithmetic"), true),
+        (Self.illegalTransition(), true), (ValidationError(field: "x", reason: "bad"), true),
+        (EventDecodingError.malformed("x"), true),
+    ] as [(any Error, Bool)])
+    func classification(error: any Error, isRecordFault: Bool) {
+        if case .record = EventFailure.classify(error) { #expect(isRecordFault, "\(error)") } else { #expect(!isRecordFault, "\(error)") }
+    }
+
+    // MARK: - Dead letters
+
+    @Test("a dead-letter record always fits: provenance and a SHA-256 of the value are kept, a value too large is left out and named")
+    func deadLetterRecord() throws {
+        let value = Array(repeating: UInt8(ascii: "a"), count: 2_000_000)
+        let message = KafkaMessage(
+            topic: "in", partition: 2, offset: 41, key: Array("k".utf8), value: value,
+            headers: [KafkaHeader(name: "ce_id", string: "x"), KafkaHeader(name: "huge", value: Array(repeating: 0, count: 100_000))], timestamp: nil)
+        let record = DeadLetterSender.record(for: message, reason: "malformed", detail: "too big", consumer: "c", topic: "dlq", valueLimit: 250_000)
+        #expect(record.value == nil)
+        #expect(record.header("dlq_dropped") == "header huge, value")
+        #expect(record.header("dlq_value_bytes") == "2000000")
+        #expect(record.header("dlq_value_sha256")?.count == 64)
+        #expect(record.header("dlq_topic") == "in" && record.header("dlq_partition") == "2" && record.header("dlq_offset") == "41")
+        #expect(record.header("ce_id") == "x")
+        let small = KafkaMessage(topic: "in", partition: 0, offset: 1, key: nil, value: Array("{}".utf8), headers: [], timestamp: nil)
+        let kept = DeadLetterSender.record(for: small, reason: "malformed", detail: "", consumer: "c", topic: "dlq", valueLimit: 250_000)
+        #expect(kept.value == Array("{}".utf8))
+        #expect(kept.header("dlq_dropped") == nil)
+        #expect(kept.header("dlq_value_sha256") == "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+    }
+
+    // MARK: - The consumer
+
+    @Test("a failing disk is retried and reported to health, never dead-lettered; the event is applied once it recovers")
+    func infrastructureRetried() async throws {
+        let handler = TestHandler(failures: 4)
+        let harness = try Harness(handler: handler)
+        _ = try await harness.producer.send(try Self.record(Self.event(), topic: "in"))
+        let group = harness.group()
+        let running = Task { try await group.run() }
+        #expect(try await Self.eventually { harness.health.current[.consumer] != nil }, "health says the consumer is stuck")
+        #expect(try await Self.eventually { try await harness.applied() == 1 })
+        #expect(harness.health.current[.consumer] == nil, "and clears when it recovers")
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(handler.attempts.withLock { $0 } == 5)
+        #expect(try await harness.deadLetters().isEmpty)
+    }
+
+    @Test("shutdown during a retry stops without dead-lettering or committing: the record is applied after a restart")
+    func shutdownDuringRetry() async throws {
+        let handler = TestHandler(failures: -1, failure: { CancellationError() })
+        let harness = try Harness(handler: handler)
+        _ = try await harness.producer.send(try Self.record(Self.event(), topic: "in"))
+        let group = harness.group()
+        let running = Task { try await group.run() }
+        #expect(try await Self.eventually { handler.attempts.withLock { $0 } >= 2 })
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(try await harness.deadLetters().isEmpty, "a valid event is never dead-lettered at shutdown")
+        // A new member of the group gets the record again: its offset was not committed.
+        let again = try KafkaConsumer(
+            configuration: .init(client: KafkaConfiguration(bootstrapServers: [harness.cluster.bootstrapServers], clientID: "again"), mode: .group(id: "g", topics: ["in"])),
+            logger: Support.logger)
+        var redelivered: KafkaMessage?
+        for try await batch in again.batches() where !batch.messages.isEmpty {
+            redelivered = batch.messages.first
+            break
+        }
+        #expect(redelivered?.offset == 0)
+        await again.close()
+    }
+
+    @Test("a 2 MB record is dead-lettered without its value, and the records behind it are applied")
+    func oversizedIncomingRecord() async throws {
+        let handler = TestHandler(failures: 0)
+        let harness = try Harness(handler: handler)
+        let big = Array("{\"caseId\":\"".utf8) + Array(repeating: UInt8(ascii: "x"), count: 2_000_000) + Array("\"}".utf8)
+        _ = try await harness.producer.send(try Self.record(Self.event(), topic: "in", value: big))
+        _ = try await harness.producer.send(try Self.record(Self.event(), topic: "in"))
+        let group = harness.group()
+        let running = Task { try await group.run() }
+        #expect(try await Self.eventually { try await harness.applied() == 1 }, "the partition keeps flowing")
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let dead = try await harness.deadLetters()
+        #expect(dead.count == 1)
+        #expect(dead.first?.value == nil)
+        #expect(dead.first?.header("dlq_value_bytes") == String(big.count))
+        #expect(dead.first?.header("dlq_reason") == "malformed")
+    }
+
+    // MARK: - The relay
+
+    static func outboxRow(_ database: OfficeDatabase, _ event: CloudEvent, topic: String, payload: Data? = nil) async throws {
+        try await database.writer.write { db in
+            try Outbox.append(event, topic: topic, in: db)
+            if let payload { try db.execute(sql: "UPDATE outbox SET payload = ? WHERE eventId = ?", arguments: [payload, event.id.uuidString.lowercased()]) }
+        }
+    }
+
+    @Test("a row the broker can never take is parked with its case's later rows; every other row is published")
+    func parkedRows() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("out", partitions: 1)
+        let database = try Self.database()
+        let blocked = Self.event()
+        let sameCase = CloudEvent(source: Self.office, recipient: Self.destination, time: Date(), event: blocked.event)
+        try await Self.outboxRow(database, blocked, topic: "out", payload: Data(repeating: UInt8(ascii: "x"), count: 1_500_000))
+        try await Self.outboxRow(database, sameCase, topic: "out")
+        for _ in 0..<3 { try await Self.outboxRow(database, Self.event(), topic: "out") }
+        var client = KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "relay-test")
+        client.properties = ["log_level": "0"]
+        let producer = try KafkaProducer(configuration: .init(client: client), logger: Support.logger)
+        let health = OfficeHealth()
+        let relay = OutboxRelay(database: database, producer: producer, doorbell: Doorbell(), health: health, logger: Support.logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: relay)], logger: Support.logger))
+        let running = Task { try await group.run() }
+        #expect(try await Self.eventually { try await database.writer.read { try Outbox.statistics($0) }.pending == 1 })
+        let statistics = try await database.writer.read { try Outbox.statistics($0) }
+        #expect(statistics.parked == 1 && statistics.pending == 1, "the same case's next row waits behind the parked one")
+        let parked = try await database.writer.read { try Outbox.parked($0) }
+        #expect(parked.map(\.eventId) == [blocked.id.uuidString.lowercased()])
+        #expect(parked.first?.heldBehind == 1)
+        #expect(parked.first?.reason.contains("MSG_SIZE_TOO_LARGE") == true)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(try await database.writer.read { try Outbox.sentCount($0) } == 3)
+    }
+
+    @Test("a fatal producer error stops the relay with that error (the process exits non-zero)")
+    func fatalRelay() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("out", partitions: 1)
+        let database = try Self.database()
+        var client = KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "fatal-test")
+        client.properties = ["log_level": "0"]
+        let producer = try KafkaProducer(configuration: .init(client: client), logger: Support.logger)
+        _ = try await producer.send(KafkaRecord(topic: "out", key: "k", value: "warm"))
+        producer.triggerFatalErrorForTesting(reason: "test")
+        try await Self.outboxRow(database, Self.event(), topic: "out")
+        let relay = OutboxRelay(database: database, producer: producer, doorbell: Doorbell(), logger: Support.logger)
+        let error = await #expect(throws: KafkaError.self) { try await relay.run() }
+        #expect(error?.isFatal == true)
+        #expect(try await database.writer.read { try Outbox.pendingCount($0) } == 1, "nothing marked sent")
+        await producer.close()
+    }
+
+    @Test("injected produce errors and a broker outage delay the relay but lose and reorder nothing")
+    func relayUnderFaults() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("out", partitions: 1)
+        let database = try Self.database()
+        let events = (0..<30).map { _ in Self.event() }
+        for event in events { try await Self.outboxRow(database, event, topic: "out") }
+        var client = KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "faults-test")
+        client.properties = ["log_level": "0"]
+        let producer = try KafkaProducer(configuration: .init(client: client), logger: Support.logger)
+        cluster.failNext(.produce, with: [.notLeaderForPartition, .notEnoughReplicas, .requestTimedOut])
+        try cluster.setDown(broker: 1)
+        let relay = OutboxRelay(database: database, producer: producer, doorbell: Doorbell(), logger: Support.logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: relay)], logger: Support.logger))
+        let running = Task { try await group.run() }
+        try await Task.sleep(for: .seconds(1))
+        try cluster.setUp(broker: 1)
+        #expect(try await Self.eventually { try await database.writer.read { try Outbox.pendingCount($0) } == 0 })
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let published = try await Self.readAll(cluster.bootstrapServers, topic: "out")
+        #expect(published.compactMap { $0.header("ce_id") } == events.map { $0.id.uuidString.lowercased() }, "each once, in order")
+    }
+
+    // MARK: - Health, durability, shutdown
+
+    @Test("/health says what is wrong while it is wrong: the broker away and the oldest unsent event past its limit; ok again after")
+    func healthUnderOutage() async throws {
+        let cluster = try KafkaMockCluster()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("health-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for topic in [Topics.destinationEvents, Topics.originEvents, Topics.deadLetter] { try cluster.createTopic(topic, partitions: 1) }
+        let configuration = try OfficeConfiguration(role: .origin, values: [
+            "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
+            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "health.outbox.max.age.seconds": "30",
+            "crediting.rates": Support.rates, "business.date": Support.businessDate.description,
+        ])
+        let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
+        let running = Task { try await process.run() }
+        let port = try #require(await process.boundPort.value())
+        let client = Client()
+        let health = URL(string: "http://127.0.0.1:\(port)/health")!
+        _ = try await client.waitFor(health) { $0["status"] as? String == "ok" }
+        try cluster.setDown(broker: 1)
+        try await Self.outboxRow(process.context.database, Self.event(), topic: Topics.originEvents)
+        try await process.context.database.writer.write { try $0.execute(sql: "UPDATE outbox SET createdAt = ?", arguments: [Date().addingTimeInterval(-120)]) }
+        var body: [String: Any] = [:]
+        #expect(try await Self.eventually {
+            let (data, response) = try await URLSession.shared.data(from: health)
+            body = (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+            return (response as? HTTPURLResponse)?.statusCode == 503 && (body["broker"] as? String ?? "ok") != "ok"
+        })
+        #expect(body["status"] as? String == "unavailable")
+        #expect(((body["problems"] as? [String: String])?["outbox"] ?? "").contains("oldest unsent"), "\(body)")
+        try cluster.setUp(broker: 1)
+        _ = try await client.waitFor(health, limit: .seconds(30)) { $0["status"] as? String == "ok" }
+        // A parked row: the office works, an operator should look.
+        try await Self.outboxRow(process.context.database, Self.event(), topic: Topics.originEvents)
+        try await process.context.database.writer.write { try $0.execute(sql: "UPDATE outbox SET parkedAt = ?, parkReason = 'test' WHERE sentAt IS NULL", arguments: [Date()]) }
+        let degraded = try await client.waitFor(health) { $0["status"] as? String == "degraded" }
+        #expect((degraded["outbox"] as? [String: Any])?["parked"] as? Int == 1)
+        await process.serviceGroup.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    @Test("the database syncs every commit (synchronous=FULL) and names its path when it cannot be opened")
+    func durability() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("durability-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try OfficeDatabase(path: folder.appendingPathComponent("office.sqlite").path, migrations: { _ in })
+        #expect(try database.writer.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+        let error = #expect(throws: OfficeDatabaseError.self) {
+            try OfficeDatabase(path: "/proc/no-such-place/office.sqlite", migrations: { _ in })
+        }
+        #expect(error?.description.contains("/proc/no-such-place/office.sqlite") == true)
+    }
+
+    @Test("the shutdown watchdog ends a stop that hangs, with status 1 and a log line")
+    func watchdog() async throws {
+        let exited = Mutex<Int32?>(nil)
+        let watchdog = ShutdownWatchdog(bound: .milliseconds(200), logger: Support.logger, exit: { code in exited.withLock { $0 = code } })
+        let group = ServiceGroup(configuration: .init(services: [.init(service: watchdog)], logger: Support.logger))
+        let running = Task { try await group.run() }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(exited.withLock { $0 } == nil, "not armed before shutdown")
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(try await Self.eventually(.seconds(3)) { exited.withLock { $0 } == 1 })
+    }
+}
+
+extension KafkaRecord {
+    func header(_ name: String) -> String? { headers.last { $0.name == name }?.stringValue }
+}
