@@ -75,6 +75,11 @@ public final class KafkaAdminClient: Sendable {
         }
     }
 
+    /// The first TLS handshake or SASL authentication failure the client met, if any: such a
+    /// failure is a misconfiguration (TLS against a plaintext listener, wrong credentials),
+    /// which retrying will not cure.
+    public var securityFailure: KafkaError? { client.context.securityFailure.withLock { $0 } }
+
     /// The topics of the cluster with their partition counts.
     public func listTopics(timeout: Duration = .seconds(10)) async throws -> [KafkaTopicMetadata] {
         let client = self.client

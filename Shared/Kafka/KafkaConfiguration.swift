@@ -117,3 +117,17 @@ extension Duration {
     /// Milliseconds clamped to librdkafka's `int` timeout parameters.
     var timeoutMilliseconds: Int32 { Int32(clamping: milliseconds) }
 }
+
+// Secrets never reach a log line, even when a whole configuration is printed (ServiceLifecycle
+// logs its services at debug level).
+extension KafkaConfiguration.SASL: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String { "SASL(\(mechanism.rawValue), user: \(username), password: <redacted>)" }
+    public var debugDescription: String { description }
+}
+
+extension KafkaConfiguration.TLS: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "TLS(ca: \(caLocation ?? "-"), certificate: \(certificateLocation ?? "-"), key: \(keyLocation ?? "-")\(keyPassword == nil ? "" : ", key password: <redacted>"))"
+    }
+    public var debugDescription: String { description }
+}

@@ -214,6 +214,9 @@ public final class KafkaConsumer: Service, Sendable {
         return batch
     }
 
+    /// The first TLS handshake or SASL authentication failure this consumer met, if any.
+    public var securityFailure: KafkaError? { client.context.securityFailure.withLock { $0 } }
+
     /// The fatal error the consumer entered, if any (for health checks).
     public var fatalError: KafkaError? { client.fatalError() }
 

@@ -137,6 +137,10 @@ public final class KafkaProducer: Service, Sendable {
     /// fails every later send and must be replaced, in practice by restarting the process.
     public var fatalError: KafkaError? { client.fatalError() }
 
+    /// The first TLS handshake or SASL authentication failure this producer met, if any (a
+    /// misconfiguration that retrying will not cure).
+    public var securityFailure: KafkaError? { client.context.securityFailure.withLock { $0 } }
+
     /// The cluster's topics as the brokers describe them, read through this producer's own
     /// connections (a health check that needs no client of its own).
     public func clusterTopics(timeout: Duration) async throws -> [KafkaTopicMetadata] {

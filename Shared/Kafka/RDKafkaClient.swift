@@ -109,6 +109,9 @@ final class ClientContext: Sendable {
     let clientID: String
     let onDelivery: (@Sendable (UnsafePointer<rd_kafka_message_t>) -> Void)?
     let onRebalance: (@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> Void)?
+    /// The first TLS or SASL failure librdkafka reported: a misconfiguration (a TLS client
+    /// talking to a plaintext listener, wrong credentials) that retrying will not cure.
+    let securityFailure = Locked<KafkaError?>(nil)
 
     init(
         logger: Logger, clientID: String,
@@ -176,6 +179,14 @@ private func kafkaErrorCallback(
 ) {
     guard let context = ClientContext.from(opaque) else { return }
     let code = rd_kafka_resp_err_t(err)
+    let text = reason.map { String(cString: $0) } ?? ""
+    // A TLS or SASL failure, or a connection whose set-up stalls in the TLS or SASL handshake (a
+    // TLS client talking to a plaintext listener waits there until the set-up timeout).
+    let stalledInHandshake = code == RD_KAFKA_RESP_ERR__TRANSPORT && (text.contains("SSL_HANDSHAKE") || text.contains("AUTH_HANDSHAKE") || text.contains("AUTH_REQ"))
+    if code == RD_KAFKA_RESP_ERR__SSL || code == RD_KAFKA_RESP_ERR__AUTHENTICATION || stalledInHandshake {
+        let failure = KafkaError(code: stalledInHandshake ? (text.contains("SSL") ? .ssl : .authentication) : .init(rawValue: code.rawValue), message: text)
+        context.securityFailure.withLock { $0 = $0 ?? failure }
+    }
     // Transport errors come and go with brokers; librdkafka retries them by itself.
     let level: Logger.Level = code == RD_KAFKA_RESP_ERR__FATAL ? .critical : .warning
     context.logger.log(

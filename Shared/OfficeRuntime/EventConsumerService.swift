@@ -26,7 +26,10 @@ public protocol OfficeEventHandler: Sendable {
 /// with backoff while `/health` reports it, and at shutdown the consumer stops without committing
 /// the record, which is read again after the restart. Offsets are committed only for records
 /// whose transaction (or dead-letter delivery) is done.
-public struct EventConsumerService: Service {
+public struct EventConsumerService: Service, CustomStringConvertible {
+    /// How ServiceLifecycle names it in logs (not every field, which would print the configuration).
+    public var description: String { "EventConsumerService" }
+
     let consumer: KafkaConsumer
     let database: OfficeDatabase
     let handler: any OfficeEventHandler

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 import TransferDomain
 
 /// An RFC 9457 problem document (`application/problem+json`): how every error leaves the API.
@@ -10,12 +11,15 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     public var detail: String
     /// The request field at fault, when one is.
     public var field: String?
+    /// Extra response headers (e.g. `Allow` on a 405).
+    public var headers: HTTPFields
 
-    public init(status: HTTPResponse.Status, title: String, detail: String, field: String? = nil) {
+    public init(status: HTTPResponse.Status, title: String, detail: String, field: String? = nil, headers: HTTPFields = [:]) {
         self.status = status
         self.title = title
         self.detail = detail
         self.field = field
+        self.headers = headers
     }
 
     public static func invalid(_ error: ValidationError) -> Problem {
@@ -42,20 +46,66 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         let body = Body(title: title, status: status.code, detail: detail, field: field)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return Response(
-            status: status, headers: [.contentType: "application/problem+json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(body))))
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(body))))
+    }
+}
+
+/// The methods each route path answers, read from a router once its routes are added: a request
+/// for a known path with another method is a 405 with `Allow`, not a 404.
+public final class RouteTable: Sendable {
+    private let entries = Mutex<[(segments: [String], methods: Set<String>)]>([])
+
+    public init() {}
+
+    /// Reads `router`'s routes (call after every route is added).
+    public func load<Context>(from router: Router<Context>) {
+        var table: [[String]: Set<String>] = [:]
+        for route in router.routes {
+            let segments = route.path.description.split(separator: "/").map(String.init)
+            table[segments, default: []].insert(route.method.rawValue)
+        }
+        entries.withLock { $0 = table.map { ($0.key, $0.value) } }
+    }
+
+    /// The methods `path` answers to; empty when no route has that path.
+    public func allowedMethods(for path: String) -> [String] {
+        let requested = path.split(separator: "/").map(String.init)
+        var methods: Set<String> = []
+        for entry in entries.withLock({ $0 }) where entry.segments.count == requested.count {
+            // A route segment `{name}` (Hummingbird's spelling of `:name`) matches anything.
+            if zip(entry.segments, requested).allSatisfy({ ($0.hasPrefix("{") && $0.hasSuffix("}")) || $0 == "*" || $0 == $1 }) {
+                methods.formUnion(entry.methods)
+            }
+        }
+        if methods.contains("GET") { methods.insert("HEAD") }
+        return methods.sorted()
     }
 }
 
 /// Turns every error a route throws into a problem document: validation and domain errors into
 /// 4xx naming the field, anything unexpected into a logged 500 that reveals nothing internal.
 public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
+    let routes: RouteTable?
+
+    /// - Parameter routes: the router's routes, for 405 answers (none: every unknown is a 404).
+    public init(routes: RouteTable? = nil) {
+        self.routes = routes
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound && error.body == nil {
+            // The router found no route: for a known path, the method is what is wrong.
+            if let allowed = routes?.allowedMethods(for: request.uri.path), !allowed.isEmpty {
+                throw Problem(
+                    status: .methodNotAllowed, title: "Method not allowed",
+                    detail: "\(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", "))",
+                    headers: [.allow: allowed.joined(separator: ", ")])
+            }
+            throw Problem(status: .notFound, title: "Not found", detail: "no resource at \(request.uri.path)")
         } catch let problem as Problem {
             throw problem
         } catch let error as ValidationError {
@@ -75,15 +125,38 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// JSON in and out of routes.
 public enum JSONBody {
-    static let maxBytes = 4 * 1024 * 1024
+    /// The largest request body (1 MiB): far above any real request (a person with 50 years of
+    /// months is about 60 KB).
+    public static let maxBytes = 1024 * 1024
+    /// How long a client may take to send its body once the headers are in.
+    public static let bodyTimeout = Duration.seconds(15)
 
-    /// Decodes the request body; decoding errors become 400/422 problems naming the field.
+    /// Decodes the request body; decoding errors become 400/422 problems naming the field, a body
+    /// above ``maxBytes`` a 413, a body not sent within ``bodyTimeout`` a 408.
     public static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
-        let buffer: ByteBuffer
+        let body = request.body
+        let collected: ByteBuffer? = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do {
+                    return try await body.collect(upTo: maxBytes)
+                } catch {
+                    throw Problem(status: .contentTooLarge, title: "Body too large", detail: "the body is larger than \(maxBytes) bytes")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: bodyTimeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        guard let buffer = collected else {
+            throw Problem(status: .requestTimeout, title: "Request timeout", detail: "the body did not arrive within \(bodyTimeout)")
+        }
         do {
-            buffer = try await request.body.collect(upTo: maxBytes)
+            try StrictJSON.validate(buffer.readableBytesView)
         } catch {
-            throw Problem(status: .contentTooLarge, title: "Body too large", detail: "at most \(maxBytes) bytes")
+            throw Problem(status: .badRequest, title: "Malformed JSON", detail: "the body is \(error)")
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
@@ -130,5 +203,21 @@ public enum JSONBody {
 
 extension Request {
     /// A query parameter; `nil` when absent.
-    public func query(_ name: String) -> String? { uri.queryParameters[name[...]].map(String.init) }
+    /// - Throws: ``ValidationError`` on `name` when it is given more than once (which of two
+    ///   filters to apply would be a guess).
+    public func query(_ name: String) throws -> String? {
+        let values = uri.queryParameters.getAll(name)
+        guard values.count <= 1 else { throw ValidationError(field: name, reason: "is given \(values.count) times; give it once") }
+        return values.first.map { String($0) }
+    }
+
+    /// A `true`/`false` query parameter (`false` when absent).
+    /// - Throws: ``ValidationError`` on `name` for any other value.
+    public func queryFlag(_ name: String) throws -> Bool {
+        switch try query(name) {
+        case nil, "false": return false
+        case "true": return true
+        case let other?: throw ValidationError(field: name, reason: "must be true or false, got \"\(other.prefix(50))\"")
+        }
+    }
 }

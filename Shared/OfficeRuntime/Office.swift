@@ -91,8 +91,10 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         // One quick attempt before the clients start (the usual case: the topics exist or are
         // created in milliseconds); when the broker is away, the office starts anyway and serves
         // HTTP while a background service keeps trying.
-        let topics = TopicSetup(configuration: configuration, health: health, logger: logger)
-        await topics.attempt(timeout: .seconds(2))
+        let firstAttempt = TopicSetup(configuration: configuration, health: health, logger: logger)
+        if case .misconfigured(let failure) = await firstAttempt.attempt(timeout: .seconds(2)) {
+            throw OfficeStartupError.kafkaSecurity(configuration, failure)
+        }
 
         let producer = try KafkaProducer(
             configuration: .init(client: configuration.kafka, flushTimeout: configuration.shutdownTimeout / 2), logger: logger)
@@ -105,6 +107,9 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
                 client: consumerClient, mode: .group(id: configuration.groupID, topics: [configuration.incomingTopic]),
                 sessionTimeout: configuration.sessionTimeout),
             logger: logger)
+        let topics = TopicSetup(
+            configuration: configuration, health: health, logger: logger,
+            securityFailure: { [producer, consumer] in producer.securityFailure ?? consumer.securityFailure })
         let relay = OutboxRelay(database: database, producer: producer, doorbell: context.doorbell, health: health, logger: logger)
         let events = EventConsumerService(
             consumer: consumer, database: database, handler: service.eventHandler, office: configuration.officeCode,
@@ -115,7 +120,8 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         let scheduled = PeriodicService(name: "scheduled work", interval: .seconds(5), logger: logger) { try await service.performScheduledWork() }
 
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: ProblemMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: ProblemMiddleware(routes: routes))
         let healthCheck = HealthCheck(
             database: database, producer: producer, consumer: consumer, health: health, maxOutboxAge: configuration.healthOutboxMaxAge,
             logger: logger)
@@ -128,10 +134,10 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
             }
         }
         service.addRoutes(to: router)
+        routes.load(from: router)
         let port = PortBox()
         let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "\(S.role.rawValue)-office"),
+            router: router, server: configuration.httpServer, configuration: configuration.httpServerConfiguration,
             onServerRunning: { channel in port.set(channel.localAddress?.port ?? configuration.httpPort) },
             logger: logger)
 
@@ -175,6 +181,25 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
     }
 }
 
+/// Why an office refused to start, naming the setting to look at.
+public enum OfficeStartupError: Error, CustomStringConvertible {
+    case kafkaSecurity(OfficeConfiguration, KafkaError)
+    case portInUse(host: String, port: Int)
+
+    public var description: String {
+        switch self {
+        case .kafkaSecurity(let configuration, let failure):
+            let protocolName = configuration.kafka.securityProtocol.rawValue
+            return failure.code == .ssl
+                ? "the TLS handshake with \(configuration.kafka.bootstrapServers.joined(separator: ",")) failed (KAFKA_SECURITY_PROTOCOL=\(protocolName); "
+                    + "is the listener plaintext, or KAFKA_SSL_CA_LOCATION the wrong CA?): \(failure.message)"
+                : "the broker refused the SASL login (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD): \(failure.message)"
+        case .portInUse(let host, let port):
+            return "the HTTP port \(port) on \(host) is already in use (HTTP_PORT, HTTP_HOST)"
+        }
+    }
+}
+
 /// Holds the HTTP port once known.
 public final class PortBox: Sendable {
     private let stream: AsyncStream<Int>
@@ -194,7 +219,10 @@ public final class PortBox: Sendable {
 }
 
 /// Runs `body` every `interval` until shutdown; a failing round is logged, the next one runs.
-public struct PeriodicService: Service {
+public struct PeriodicService: Service, CustomStringConvertible {
+    /// How ServiceLifecycle names it in logs (not every field, which would print the configuration).
+    public var description: String { "\(name) (PeriodicService)" }
+
     let name: String
     let interval: Duration
     let logger: Logger

@@ -31,6 +31,8 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "office.code", defaultValue: defaultCode, help: "6-digit code of this office (GB/T 2260)"),
             Key(name: "http.host", defaultValue: "127.0.0.1", help: "address the HTTP API listens on"),
             Key(name: "http.port", defaultValue: defaultPort, help: "port of the HTTP API"),
+            Key(name: "http.idle.timeout.seconds", defaultValue: "30", help: "close a connection idle (or stuck in a partial request) this long"),
+            Key(name: "http.max.connections", defaultValue: "256", help: "connections served at once; more wait to be accepted"),
             Key(name: "database.path", defaultValue: "data/\(role.rawValue)-\(defaultCode).sqlite", help: "SQLite file; created with its folder on first start"),
             Key(name: "kafka.bootstrap.servers", defaultValue: "127.0.0.1:9092", help: "comma-separated host:port of Kafka brokers"),
             Key(name: "kafka.client.id", defaultValue: "", help: "client id (default: <role>-office-<code>)"),
@@ -58,6 +60,8 @@ public struct OfficeConfiguration: Sendable {
     public var officeCode: OfficeCode
     public var httpHost: String
     public var httpPort: Int
+    public var httpIdleTimeout: Duration
+    public var httpMaxConnections: Int
     public var databasePath: String
     public var kafka: KafkaConfiguration
     public var groupID: String
@@ -100,6 +104,14 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "http.port", reason: "must be a port number, got \(value("http.port"))")
         }
         httpPort = port
+        guard let idle = Int(value("http.idle.timeout.seconds")), idle > 0 else {
+            throw ValidationError(field: "http.idle.timeout.seconds", reason: "must be a positive number of seconds")
+        }
+        httpIdleTimeout = .seconds(idle)
+        guard let connections = Int(value("http.max.connections")), connections > 0 else {
+            throw ValidationError(field: "http.max.connections", reason: "must be a positive number")
+        }
+        httpMaxConnections = connections
         databasePath = value("database.path").isEmpty
             ? "data/\(role.rawValue)-\(officeCode.rawValue).sqlite" : value("database.path")
         let clientID = value("kafka.client.id").isEmpty ? "\(role.rawValue)-office-\(officeCode.rawValue)" : value("kafka.client.id")
@@ -112,17 +124,41 @@ public struct OfficeConfiguration: Sendable {
             guard let mechanism = KafkaConfiguration.SASL.Mechanism(rawValue: value("kafka.sasl.mechanism").uppercased()) else {
                 throw ValidationError(field: "kafka.sasl.mechanism", reason: "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
             }
+            guard !value("kafka.sasl.username").isEmpty else {
+                throw ValidationError(field: "kafka.sasl.username", reason: "is required with kafka.sasl.mechanism")
+            }
+            guard !value("kafka.sasl.password").isEmpty else {
+                throw ValidationError(field: "kafka.sasl.password", reason: "is required with kafka.sasl.mechanism")
+            }
             sasl = .init(mechanism: mechanism, username: value("kafka.sasl.username"), password: value("kafka.sasl.password"))
         }
-        let tls = value("kafka.ssl.ca.location").isEmpty ? nil : KafkaConfiguration.TLS(caLocation: value("kafka.ssl.ca.location"))
+        if security == .saslPlaintext || security == .saslSSL, sasl == nil {
+            throw ValidationError(field: "kafka.sasl.mechanism", reason: "is required with kafka.security.protocol \(security.rawValue)")
+        }
+        let caLocation = value("kafka.ssl.ca.location")
+        if !caLocation.isEmpty && !FileManager.default.isReadableFile(atPath: caLocation) {
+            throw ValidationError(field: "kafka.ssl.ca.location", reason: "\(caLocation) is not a readable file")
+        }
+        let tls = caLocation.isEmpty ? nil : KafkaConfiguration.TLS(caLocation: caLocation)
         guard let statistics = Int(value("kafka.statistics.interval.ms")), statistics >= 0 else {
             throw ValidationError(field: "kafka.statistics.interval.ms", reason: "must be a number of milliseconds")
         }
         let servers = value("kafka.bootstrap.servers").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !servers.isEmpty else { throw ValidationError(field: "kafka.bootstrap.servers", reason: "is empty") }
+        for server in servers {
+            let parts = server.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count >= 2, let port = Int(parts.last!), (1...65535).contains(port),
+                  !parts.dropLast().joined(separator: ":").isEmpty, !server.contains(" ")
+            else {
+                throw ValidationError(field: "kafka.bootstrap.servers", reason: "\"\(server)\" is not host:port")
+            }
+        }
         kafka = KafkaConfiguration(
             bootstrapServers: servers, clientID: clientID, securityProtocol: security, sasl: sasl, tls: tls,
             statisticsInterval: statistics > 0 ? .milliseconds(statistics) : nil)
+        // A connection whose TCP, TLS and SASL set-up takes longer than this is a wrong setting
+        // (TLS against a plaintext listener stalls in the handshake), not a slow network.
+        kafka.properties["socket.connection.setup.timeout.ms"] = "8000"
         guard let session = Int(value("kafka.session.timeout.ms")), session >= 1000 else {
             throw ValidationError(field: "kafka.session.timeout.ms", reason: "must be at least 1000")
         }

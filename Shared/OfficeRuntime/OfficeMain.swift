@@ -33,6 +33,12 @@ public enum OfficeMain {
         let configuration: OfficeConfiguration
         do {
             configuration = try await OfficeConfiguration.load(role: S.role, arguments: arguments)
+        } catch let error as ValidationError {
+            // Name the setting the way the operator wrote it: variable and flag.
+            let key = OfficeConfiguration.keys(role: S.role).first { $0.name == error.field }
+            let setting = key.map { "\($0.environmentVariable) (\($0.flag))" } ?? error.field
+            FileHandle.standardError.write(Data("\(name): configuration error: \(setting): \(error.reason)\nRun \(name) --help for the settings.\n".utf8))
+            return 2
         } catch {
             FileHandle.standardError.write(Data("\(name): configuration error: \(error)\nRun \(name) --help for the settings.\n".utf8))
             return 2
@@ -43,10 +49,15 @@ public enum OfficeMain {
             handler.logLevel = level
             return handler
         }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var logger = Logger(label: name)
         logger[metadataKey: "office.code"] = .string(configuration.officeCode.rawValue)
+        if PortProbe.inUse(host: configuration.httpHost, port: configuration.httpPort) {
+            logger.critical(
+                "Office cannot start", metadata: ["error": .string(OfficeStartupError.portInUse(host: configuration.httpHost, port: configuration.httpPort).description)])
+            return 1
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         do {
             let process = try await OfficeProcess<S>(configuration: configuration, logger: logger, registry: registry, watchdog: true)
             try await process.run()

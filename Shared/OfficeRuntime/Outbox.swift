@@ -213,7 +213,10 @@ public final class Doorbell: Sendable {
 /// parked, with the rows of its case held behind it, so the rest of the office keeps flowing; a
 /// fatal producer error ends the relay with that error, which stops the process with a non-zero
 /// exit so a supervisor restarts it.
-public struct OutboxRelay: Service {
+public struct OutboxRelay: Service, CustomStringConvertible {
+    /// How ServiceLifecycle names it in logs (not every field, which would print the configuration).
+    public var description: String { "OutboxRelay" }
+
     let database: OfficeDatabase
     let producer: KafkaProducer
     let doorbell: Doorbell

@@ -8,7 +8,10 @@ import ServiceLifecycle
 /// ServiceGroup's own bound on cancellation traps (`fatalError`), which loses the log and looks
 /// like a crash to a supervisor; this one says what happened and exits like any failed process.
 /// It runs on a thread of its own, so a stuck cooperative pool cannot delay it.
-public struct ShutdownWatchdog: Service {
+public struct ShutdownWatchdog: Service, CustomStringConvertible {
+    /// How ServiceLifecycle names it in logs (not every field, which would print the configuration).
+    public var description: String { "ShutdownWatchdog" }
+
     let bound: Duration
     let logger: Logger
     let exit: @Sendable (Int32) -> Void

@@ -6,49 +6,76 @@ import Synchronization
 /// Creates the office's topics when they are missing, and keeps trying in the background while
 /// the broker cannot be reached: the office serves HTTP meanwhile, and `/health` says what is
 /// missing. Ends once the topics exist.
-struct TopicSetup: Service {
+struct TopicSetup: Service, CustomStringConvertible {
     let configuration: OfficeConfiguration
     let health: OfficeHealth
     let logger: Logger
+    /// TLS or SASL failures the office's running clients met.
+    let securityFailure: @Sendable () -> KafkaError?
     private let done = StopFlagBox()
 
-    init(configuration: OfficeConfiguration, health: OfficeHealth, logger: Logger) {
+    init(configuration: OfficeConfiguration, health: OfficeHealth, logger: Logger, securityFailure: @escaping @Sendable () -> KafkaError? = { nil }) {
         self.configuration = configuration
         self.health = health
         self.logger = logger
+        self.securityFailure = securityFailure
     }
+
+    var description: String { "TopicSetup" }
 
     var topics: [String] { [configuration.destinationEventsTopic, configuration.originEventsTopic, configuration.deadLetterTopic] }
 
+    enum Outcome {
+        case ready
+        /// Not yet (the broker is away); worth trying again.
+        case notYet
+        /// The broker refused the TLS handshake or the SASL login: retrying will not help.
+        case misconfigured(KafkaError)
+    }
+
     /// One attempt: create what is missing, or find that everything exists.
-    /// - Returns: whether the topics exist now.
     @discardableResult
-    func attempt(timeout: Duration) async -> Bool {
-        if done.isSet { return true }
+    func attempt(timeout: Duration) async -> Outcome {
+        if done.isSet { return .ready }
+        var admin: KafkaAdminClient?
         do {
-            let admin = try KafkaAdminClient(configuration: configuration.kafka, logger: logger)
-            do {
-                try await admin.createTopics(
-                    topics.map { KafkaNewTopic(name: $0, partitions: configuration.topicPartitions) }, timeout: timeout)
-            } catch {
-                // Clusters that refuse CreateTopics (ACLs, a test cluster) may still have the topics.
-                let existing = Set(try await admin.listTopics(timeout: timeout).map(\.name))
-                guard Set(topics).isSubset(of: existing) else { throw error }
+            let client = try KafkaAdminClient(configuration: configuration.kafka, logger: logger)
+            admin = client
+            // What exists first (clusters that refuse CreateTopics, by ACL or because they are a
+            // test cluster, may well have the topics), then create what is missing.
+            let existing = Set(try await client.listTopics(timeout: timeout).map(\.name))
+            let missing = topics.filter { !existing.contains($0) }
+            if !missing.isEmpty {
+                try await client.createTopics(
+                    missing.map { KafkaNewTopic(name: $0, partitions: configuration.topicPartitions) }, timeout: timeout)
             }
             done.set()
             health.clear(.topics)
-            return true
+            return .ready
         } catch {
+            if let failure = admin?.securityFailure ?? securityFailure() {
+                health.report(.topics, failure)
+                return .misconfigured(failure)
+            }
             health.report(.topics, error)
             logger.warning("Topics not created yet; the office keeps trying", metadata: ["error": "\(error)", "topics": .string(topics.joined(separator: ","))])
-            return false
+            return .notYet
         }
     }
 
+    /// - Throws: ``OfficeStartupError`` when the broker refuses the TLS handshake or the SASL
+    ///   login: the office stops (exit status 1) instead of retrying what cannot work.
     func run() async throws {
         var backoff = Duration.seconds(1)
         while !Task.isStopping {
-            if await attempt(timeout: .seconds(5)) { return }
+            switch await attempt(timeout: .seconds(5)) {
+            case .ready: return
+            case .misconfigured(let failure):
+                let error = OfficeStartupError.kafkaSecurity(configuration, failure)
+                logger.critical("Kafka refuses this office's connection settings; stopping", metadata: ["error": .string(error.description)])
+                throw error
+            case .notYet: break
+            }
             await pause(backoff)
             backoff = min(backoff * 2, .seconds(30))
         }

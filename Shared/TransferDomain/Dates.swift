@@ -12,13 +12,19 @@ public struct LocalDate: Hashable, Sendable, Comparable, TextCodable, CustomStri
         self.day = day
     }
 
-    /// Parses `YYYY-MM-DD`.
+    /// The years a date may have (birth dates included): anything else is a typo.
+    public static let validYears = 1800...2200
+
+    /// Parses exactly `YYYY-MM-DD` (digits only, years ``validYears``).
     public init(_ text: String, field: String = "date") throws(ValidationError) {
-        let parts = text.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), let date = LocalDate(year: y, month: m, day: d)
+        let bytes = Array(text.utf8)
+        let digits = [0, 1, 2, 3, 5, 6, 8, 9]
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[$0]) }),
+              let y = Int(text.prefix(4)), let m = Int(text.dropFirst(5).prefix(2)), let d = Int(text.suffix(2)),
+              Self.validYears.contains(y), let date = LocalDate(year: y, month: m, day: d)
         else {
-            throw ValidationError(field: field, reason: "\"\(text)\" is not a date like 2026-03-15")
+            throw ValidationError(field: field, reason: "\"\(text)\" is not a date like 2026-03-15 (years \(Self.validYears.lowerBound)-\(Self.validYears.upperBound))")
         }
         self = date
     }
@@ -103,10 +109,12 @@ public struct YearMonth: Hashable, Sendable, Comparable, TextCodable, CustomStri
         self.month = month
     }
 
+    /// Parses exactly `YYYY-MM` (digits only, years 1900-2200).
     public init(_ text: String, field: String = "month") throws(ValidationError) {
-        let parts = text.split(separator: "-")
-        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let m = Int(parts[1]),
-              (1900...2200).contains(y), (1...12).contains(m)
+        let bytes = Array(text.utf8)
+        guard bytes.count == 7, bytes[4] == UInt8(ascii: "-"),
+              [0, 1, 2, 3, 5, 6].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[$0]) }),
+              let y = Int(text.prefix(4)), let m = Int(text.suffix(2)), (1900...2200).contains(y), (1...12).contains(m)
         else {
             throw ValidationError(field: field, reason: "\"\(text)\" is not a month like 2024-03")
         }

@@ -156,12 +156,16 @@ public enum OriginCheck {
         public var citizenID: CitizenID
         public var name: String
         public var destinationAccount: BankAccount
+        /// The account is the one the office directory has for the destination (a letter asking
+        /// for the money to go anywhere else is returned with O07).
+        public var accountInDirectory: Bool
 
-        public init(number: ContactLetterNumber, citizenID: CitizenID, name: String, destinationAccount: BankAccount) {
+        public init(number: ContactLetterNumber, citizenID: CitizenID, name: String, destinationAccount: BankAccount, accountInDirectory: Bool = true) {
             self.number = number
             self.citizenID = citizenID
             self.name = name
             self.destinationAccount = destinationAccount
+            self.accountInDirectory = accountInDirectory
         }
     }
 
@@ -188,7 +192,7 @@ public enum OriginCheck {
         if relationship.arrears > .zero { codes.append(.arrearsOutstanding) }
         if relationship.status == .transferred { codes.append(.alreadyTerminated) }
         if relationship.status == .retired || relationship.receivesPension { codes.append(.receivesPension) }
-        if !letter.destinationAccount.isValid { codes.append(.bankDetailsInvalid) }
+        if !letter.destinationAccount.isValid || !letter.accountInDirectory { codes.append(.bankDetailsInvalid) }
         return codes.isEmpty ? .transfer : .returned(codes.sorted())
     }
 }

@@ -63,6 +63,7 @@ struct ComposeFileTests {
         let service = try Self.service(name)
         let port = try #require(Self.environment(service)["HTTP_PORT"])
         #expect((service["ports"] as? [String])?.contains { $0.hasSuffix(":\(port)") } == true, "published port is the HTTP port")
+        #expect((service["ports"] as? [String])?.allSatisfy { $0.hasPrefix("127.0.0.1:") } == true, "published on loopback only by default")
         let health = (service["healthcheck"] as? [String: Any])?["test"] as? [String] ?? []
         #expect(health.contains("http://127.0.0.1:\(port)/health"))
         let grace = try #require(service["stop_grace_period"] as? String)
@@ -81,7 +82,7 @@ struct ComposeFileTests {
         #expect(environment["KAFKA_PROCESS_ROLES"] == "broker,controller")
         #expect(environment["KAFKA_ADVERTISED_LISTENERS"]?.contains("kafka:9092") == true)
         #expect(environment["KAFKA_ADVERTISED_LISTENERS"]?.contains("localhost:9094") == true)
-        #expect((kafka["ports"] as? [String]) == ["9094:9094"])
+        #expect((kafka["ports"] as? [String]) == ["127.0.0.1:9094:9094"], "the plaintext host listener is published on loopback only")
         #expect(kafka["healthcheck"] != nil)
         #expect((kafka["image"] as? String)?.hasPrefix("apache/kafka:") == true)
     }

@@ -12,7 +12,9 @@ struct RobustnessTests {
         try cluster.createTopic("cancel", partitions: 1)
         var client = TestSupport.client(cluster.bootstrapServers)
         client.properties = ["log_level": "0"]
-        let producer = try KafkaProducer(configuration: .init(client: client, maxInFlight: 1), logger: TestSupport.logger)
+        // Deliveries give up after 60 s: cancellation must end the waits long before that, even on
+        // a loaded machine.
+        let producer = try KafkaProducer(configuration: .init(client: client, maxInFlight: 1, deliveryTimeout: .seconds(60)), logger: TestSupport.logger)
         _ = try await producer.send(KafkaRecord(topic: "cancel", key: "k", value: "warm"))
         try cluster.setDown(broker: 1)
         // The first send holds the only slot, waiting for an acknowledgement; the second waits for the slot.
@@ -26,7 +28,7 @@ struct RobustnessTests {
         await #expect(throws: CancellationError.self) { try await waiting.value }
         holding.cancel()
         await #expect(throws: CancellationError.self) { try await holding.value }
-        #expect(clock.now - started < .seconds(2), "cancellation is served at once, not after the delivery timeout")
+        #expect(clock.now - started < .seconds(20), "cancellation is served at once, not after the delivery timeout")
         try cluster.setUp(broker: 1)
         // The slots came back: the producer still works.
         _ = try await producer.send(KafkaRecord(topic: "cancel", key: "k", value: "after"))

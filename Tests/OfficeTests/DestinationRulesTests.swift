@@ -129,6 +129,8 @@ struct DestinationRulesTests {
         }
         #expect(await refusal(funds(letter: ContactLetterNumber(office: context.office, year: 2026, sequence: 999), payer: shenzhen)) == "contact-letter-mismatch")
         #expect(await refusal(funds(letter: letter.contactLetterNo, payer: hangzhou), from: hangzhou.code) == "wrong-sender")
+        // From the case's origin, but paid from an account the directory does not give it.
+        #expect(await refusal(funds(letter: letter.contactLetterNo, payer: hangzhou)) == "wrong-account")
         let view = try await caseView(caseID)
         #expect(view["state"] as? String == "contact-letter-sent", "nothing refused was applied")
         #expect(view["received"] as? String == "0.00")

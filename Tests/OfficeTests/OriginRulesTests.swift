@@ -76,4 +76,55 @@ struct OriginRulesTests {
         // The person can still be read: nothing out of range was stored.
         #expect(try await Support.call(office, .get, "/v1/persons/\(person.rawValue)").status == .ok)
     }
+
+    func refusal(_ event: TransferEvent, from source: OfficeCode? = nil) async -> String? {
+        do {
+            try await deliver(event, from: source)
+            return nil
+        } catch {
+            if case .record(let reason) = EventFailure.classify(error) { return reason }
+            return "infrastructure: \(error)"
+        }
+    }
+
+    @Test("a forged letter asking for the money to go to another account is returned with O07; nothing is remitted")
+    func forgedAccount() async throws {
+        try await registerSuspended()
+        var forged = letter()
+        forged.destinationAccount = BankAccount(bankName: "Some Bank", accountName: "Someone", accountNumber: "6222000011112222")
+        try await deliver(.contactLetterIssued(forged))
+        let sent = try Support.outboxEvents(context.database)
+        #expect(sent.map(\.type) == [.contactLetterReturned])
+        if case .contactLetterReturned(let returned) = sent.first?.event { #expect(returned.reasons == [.bankDetailsInvalid]) }
+        #expect(try await Support.call(office, .get, "/v1/persons/\(person.rawValue)").body["status"] as? String == "suspended", "not transferred")
+    }
+
+    @Test("a letter from another office than the destination it names, or naming another origin, is refused")
+    func forgedSender() async throws {
+        try await registerSuspended()
+        let hangzhou = try OfficeCode("330100")
+        #expect(await refusal(.contactLetterIssued(letter()), from: hangzhou) == "wrong-sender")
+        var otherOrigin = letter(number: 2)
+        otherOrigin.origin = OfficeRef(OfficeDirectory.standard[hangzhou]!)
+        #expect(await refusal(.contactLetterIssued(otherOrigin)) == "wrong-office")
+        #expect(try Support.outboxEvents(context.database).isEmpty)
+    }
+
+    @Test("a completion, refund or discrepancy for a case from another office than its destination is refused")
+    func forgedLaterEvents() async throws {
+        try await registerSuspended()
+        let genuine = letter()
+        try await deliver(.contactLetterIssued(genuine))
+        let hangzhou = try OfficeCode("330100")
+        let completed = TransferEvent.transferCompleted(TransferCompleted(
+            caseId: genuine.caseId, contactLetterNo: genuine.contactLetterNo, receivedTotal: try Money("1.00"), completedOn: Support.today))
+        #expect(await refusal(completed, from: hangzhou) == "wrong-sender")
+        let refund = TransferEvent.excessRefunded(ExcessRefunded(
+            caseId: genuine.caseId, contactLetterNo: genuine.contactLetterNo, refundId: RemittanceID(office: chengdu.code, year: 2026, sequence: 5),
+            amount: try Money("10.00"), payerAccount: chengdu.account,
+            payeeAccount: BankAccount(bankName: "Elsewhere", accountName: "x", accountNumber: "6200000000000001"), valueDate: Support.today))
+        #expect(await refusal(refund) == "wrong-account")
+        #expect(try await Support.call(office, .get, "/v1/cases/\(genuine.caseId)").body["state"] as? String == "terminated")
+    }
 }
+

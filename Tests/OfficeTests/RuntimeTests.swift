@@ -389,6 +389,60 @@ struct RuntimeTests {
         try await running.value
     }
 
+    @Test("storage that stops taking writes: /health says so, a letter waits (never dead-lettered) and is answered once writes work again")
+    func unwritableStorage() async throws {
+        let cluster = try KafkaMockCluster()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for topic in [Topics.destinationEvents, Topics.originEvents, Topics.deadLetter] { try cluster.createTopic(topic, partitions: 1) }
+        let configuration = try OfficeConfiguration(role: .origin, values: [
+            "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
+            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0",
+            "crediting.rates": Support.rates, "business.date": Support.businessDate.description,
+        ])
+        let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
+        let running = Task { try await process.run() }
+        let port = try #require(await process.boundPort.value())
+        let base = URL(string: "http://127.0.0.1:\(port)")!
+        let client = Client()
+        let person = Applicant.make(birth: "19850310", sequence: "013", hukou: "51", from: "2020-01", to: "2025-12")
+        try await person.registerAtOrigin(client, base)
+        // The disk stops taking writes (every write now fails with SQLITE_READONLY).
+        try await process.context.database.writer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA query_only = 1") }
+        var body: [String: Any] = [:]
+        #expect(try await Self.eventually {
+            let (data, response) = try await URLSession.shared.data(from: base.appendingPathComponent("health"))
+            body = (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+            return (response as? HTTPURLResponse)?.statusCode == 503 && (body["database"] as? String ?? "").contains("does not take writes")
+        }, "\(body)")
+        let chengdu = OfficeDirectory.standard[Self.destination]!
+        let shenzhen = OfficeDirectory.standard[Self.office]!
+        let letter = ContactLetterIssued(
+            caseId: CaseID(), contactLetterNo: ContactLetterNumber(office: chengdu.code, year: 2026, sequence: 1),
+            person: PersonRef(PersonFacts(citizenID: person.id, name: person.name, hukouProvince: try ProvinceCode("51"))),
+            origin: OfficeRef(shenzhen), destination: OfficeRef(chengdu), destinationAccount: chengdu.account, certificateNo: nil,
+            applicationDate: Support.today, issuedOn: Support.today)
+        let event = CloudEvent(source: chengdu.code, recipient: shenzhen.code, time: Date(), event: .contactLetterIssued(letter))
+        let producer = try KafkaProducer(
+            configuration: .init(client: KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "feeder")), logger: Support.logger)
+        _ = try await producer.send(try Self.record(event, topic: Topics.destinationEvents))
+        await producer.close()
+        #expect(try await Self.eventually { (try await Self.health(base))["problems"].flatMap { $0 as? [String: String] }?["consumer"] != nil },
+                "the consumer says it is stuck")
+        // Writes work again: the letter is answered, and nothing was dead-lettered.
+        try await process.context.database.writer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA query_only = 0") }
+        _ = try await client.waitFor(base.appendingPathComponent("v1/cases/\(letter.caseId)"), limit: .seconds(30)) { $0["state"] as? String == "terminated" }
+        _ = try await client.waitFor(base.appendingPathComponent("health"), limit: .seconds(30)) { $0["status"] as? String == "ok" }
+        await process.serviceGroup.triggerGracefulShutdown()
+        try await running.value
+        #expect(try await Self.readAll(cluster.bootstrapServers, topic: Topics.deadLetter).isEmpty)
+    }
+
+    static func health(_ base: URL) async throws -> [String: Any] {
+        let (data, _) = try await URLSession.shared.data(from: base.appendingPathComponent("health"))
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
     @Test("the database syncs every commit (synchronous=FULL) and names its path when it cannot be opened")
     func durability() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("durability-\(UUID().uuidString.prefix(8))")

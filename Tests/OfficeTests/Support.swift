@@ -45,8 +45,10 @@ enum Support {
     /// The router of a service with the runtime's problem middleware, as the process builds it.
     static func application<S: OfficeService>(_ service: S) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: ProblemMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: ProblemMiddleware(routes: routes))
         service.addRoutes(to: router)
+        routes.load(from: router)
         return Application(router: router, logger: logger)
     }
 
@@ -115,5 +117,32 @@ extension Support {
             try await client.execute(uri: uri, method: method, body: buffer)
         }
         return (response.status, decode(response.body))
+    }
+}
+
+extension Support {
+    /// One request with a raw body: status, headers and the JSON body.
+    static func callRaw<S: OfficeService>(
+        _ service: S, _ method: HTTPRequest.Method, _ uri: String, _ body: [UInt8]?
+    ) async throws -> (status: HTTPResponse.Status, headers: HTTPFields, body: [String: Any]) {
+        let buffer = body.map { ByteBuffer(bytes: $0) }
+        let response = try await application(service).test(.router) { client in
+            try await client.execute(uri: uri, method: method, body: buffer)
+        }
+        return (response.status, response.headers, decode(response.body))
+    }
+
+    /// A digest of every row of every table: equal before and after a request means the request
+    /// changed nothing.
+    static func fingerprint(_ database: OfficeDatabase) throws -> String {
+        try database.writer.read { db in
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('healthProbe') ORDER BY name")
+            var text = ""
+            for table in tables {
+                text += "#\(table)\n"
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY rowid") { text += row.description + "\n" }
+            }
+            return text
+        }
     }
 }

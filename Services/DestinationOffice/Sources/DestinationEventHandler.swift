@@ -120,7 +120,7 @@ struct DestinationEventHandler: OfficeEventHandler {
         }
         try DestinationIntake.check(
             event.event, source: event.source, caseOrigin: try OfficeCode(record.origin),
-            caseLetter: try record.contactLetterNo.map { try ContactLetterNumber($0) })
+            caseLetter: try record.contactLetterNo.map { try ContactLetterNumber($0) }, destination: context.office, directory: context.directory)
         return record
     }
 }

@@ -40,9 +40,23 @@ public struct DestinationOffice: OfficeService {
     func putPerson(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         let input = try await JSONBody.decode(DestinationAPI.PersonInput.self, from: request)
-        guard !input.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError(field: "name", reason: "must not be empty") }
+        try FreeText.check(input.name, field: "name")
+        let today = context.clock.today
+        // Dates checked before anything is written (and everything below is one transaction).
+        guard input.registeredOn >= id.birthDate else {
+            throw ValidationError(field: "registeredOn", reason: "\(input.registeredOn) is before the person's birth date \(id.birthDate)")
+        }
+        guard input.registeredOn <= today else {
+            throw ValidationError(field: "registeredOn", reason: "\(input.registeredOn) is after today, \(today)")
+        }
+        if let since = input.contributingSince, since < id.birthDate.yearMonth {
+            throw ValidationError(field: "contributingSince", reason: "\(since) is before the person's birth")
+        }
+        for (index, card) in (input.cards ?? []).enumerated() where card.issuedOn > today || card.issuedOn < id.birthDate {
+            throw ValidationError(field: "cards[\(index)].issuedOn", reason: "\(card.issuedOn) is not between the birth date and today")
+        }
         let office = context.office
-        let (created, cardIssued) = try await context.database.writer.write { db -> (Bool, Bool) in
+        let (created, view) = try await context.database.writer.write { db -> (Bool, DestinationAPI.PersonView) in
             let existing = try DestinationStore.person(id, db)
             let record = DestinationPersonRecord(
                 citizenId: id.rawValue, name: input.name, hukouProvince: input.hukouProvince.rawValue,
@@ -63,10 +77,10 @@ public struct DestinationOffice: OfficeService {
                     arguments: [id.rawValue, office.rawValue, input.registeredOn.description])
                 issued = true
             }
-            return (existing == nil, issued)
+            var view = try personView(id, db)
+            view.cardIssued = issued
+            return (existing == nil, view)
         }
-        var view = try await personView(id)
-        view.cardIssued = cardIssued
         return try JSONBody.response(view, status: created ? .created : .ok)
     }
 
@@ -81,14 +95,17 @@ public struct DestinationOffice: OfficeService {
     }
 
     func personView(_ id: CitizenID) async throws -> DestinationAPI.PersonView {
-        let (person, cards, history) = try await context.database.writer.read { db in
-            (try DestinationStore.person(id, db), try Self.cards(id, db),
-             try HistoryRow.fetchAll(db, sql: "SELECT placeCode, accountKind, months, lastContribution FROM historyPlace WHERE citizenId = ? ORDER BY lastContribution", arguments: [id.rawValue]))
-        }
+        try await context.database.writer.read { db in try personView(id, db) }
+    }
+
+    func personView(_ id: CitizenID, _ db: Database) throws -> DestinationAPI.PersonView {
+        let (person, cards, history) = (
+            try DestinationStore.person(id, db), try Self.cards(id, db),
+            try HistoryRow.fetchAll(db, sql: "SELECT placeCode, accountKind, months, lastContribution FROM historyPlace WHERE citizenId = ? ORDER BY lastContribution", arguments: [id.rawValue]))
         guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
         var places = try history.map {
             DestinationAPI.PlaceView(
-                placeCode: try OfficeCode($0.placeCode), accountKind: AccountKind(rawValue: $0.accountKind) ?? .general,
+                placeCode: try OfficeCode($0.placeCode), accountKind: $0.accountKind,
                 months: $0.months, lastContribution: try YearMonth($0.lastContribution))
         }
         let since = try YearMonth(person.contributingSince)
@@ -124,6 +141,7 @@ public struct DestinationOffice: OfficeService {
     /// payment certificate that has not arrived yet waits for it (state `awaiting-certificate`).
     func fileApplication(_ request: Request) async throws -> Response {
         let input = try await JSONBody.decode(DestinationAPI.ApplicationInput.self, from: request)
+        if let name = input.name { try FreeText.check(name, field: "name") }
         let origin = try context.directory.office(input.originOffice, field: "originOffice")
         guard origin.code != context.office else { throw ValidationError(field: "originOffice", reason: "is this office") }
         let today = context.clock.today
@@ -191,16 +209,16 @@ public struct DestinationOffice: OfficeService {
         var sql = "SELECT caseId, citizenId, origin, state, submittedOn, originDueOn, completionDueOn FROM destinationCase"
         var conditions: [String] = []
         var arguments: [String] = []
-        if let state = try CaseStateFilter.parse(request.query("state"), states: DestinationCaseState.allCases.map(\.rawValue)) {
+        if let state = try CaseStateFilter.parse(try request.query("state"), states: DestinationCaseState.allCases.map(\.rawValue)) {
             conditions.append("state = ?")
             arguments.append(state)
         }
         let today = context.clock.today.description
-        if request.query("overdue") == "true" {
+        if try request.queryFlag("overdue") {
             conditions.append(Self.overdueCondition)
             arguments += [today, today]
         }
-        let page = try Page(limit: request.query("limit"), offset: request.query("offset"))
+        let page = try Page(limit: try request.query("limit"), offset: try request.query("offset"))
         let table = "destinationCase"
         let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         sql += filter + " ORDER BY submittedOn, caseId" + page.sql
@@ -237,7 +255,8 @@ public struct DestinationOffice: OfficeService {
 
     struct HistoryRow: Codable, FetchableRecord, Sendable {
         var placeCode: String
-        var accountKind: String
+        /// Decoded strictly: an unknown kind fails the read instead of passing for `general`.
+        var accountKind: AccountKind
         var months: Int
         var lastContribution: String
     }

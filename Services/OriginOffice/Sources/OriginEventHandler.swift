@@ -10,6 +10,15 @@ struct OriginEventHandler: OfficeEventHandler {
     let context: OfficeContext
 
     func handle(_ event: CloudEvent, in db: Database) throws {
+        // Who may send what: checked against the office directory before anything is applied.
+        let caseDestination: OfficeCode?
+        switch event.event {
+        case .contactLetterIssued: caseDestination = nil
+        case .applicationRejected(let rejected): caseDestination = rejected.destination.code
+        case .temporaryAccountOpened(let opened): caseDestination = opened.destination.code
+        default: caseDestination = try event.event.payload.caseID.map { try existingCase($0, db).destination }.map { try OfficeCode($0) }
+        }
+        try OriginIntake.check(event.event, source: event.source, origin: context.office, caseDestination: caseDestination, directory: context.directory)
         switch event.event {
         case .contactLetterIssued(let letter):
             try answer(letter, from: event.source, db)
@@ -52,7 +61,8 @@ struct OriginEventHandler: OfficeEventHandler {
         let outcome = OriginCheck.check(
             OriginCheck.Letter(
                 number: letter.contactLetterNo, citizenID: letter.person.citizenId, name: letter.person.name,
-                destinationAccount: letter.destinationAccount),
+                destinationAccount: letter.destinationAccount,
+                accountInDirectory: OriginIntake.accountMatchesDirectory(letter, directory: context.directory)),
             relationship: relationship)
         if outcome == .duplicate { return }
 

@@ -40,15 +40,14 @@ public struct OriginOffice: OfficeService {
     func putPerson(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         let input = try await JSONBody.decode(OriginAPI.PersonInput.self, from: request)
-        guard !input.name.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw ValidationError(field: "name", reason: "must not be empty")
-        }
+        try FreeText.check(input.name, field: "name")
         if input.status == .transferred {
             throw ValidationError(field: "status", reason: "transferred is set by a transfer, not by hand")
         }
         if let arrears = input.arrears { try AmountLimits.check(arrears, atMost: AmountLimits.personAmount, field: "arrears") }
         if let pre = input.pre1998Account { try AmountLimits.check(pre, atMost: AmountLimits.personAmount, field: "pre1998Account") }
-        let created = try await context.database.writer.write { db -> Bool in
+        // Written and answered in one transaction: nothing is stored for a request that fails.
+        let (created, view) = try await context.database.writer.write { db -> (Bool, OriginAPI.PersonView) in
             let existing = try OriginStore.person(id, db)
             if existing?.status == .transferred {
                 throw Problem.conflict("the relationship of \(id) was transferred out by \(existing?.transferredBy ?? "a transfer")")
@@ -61,10 +60,10 @@ public struct OriginOffice: OfficeService {
                 receivesPension: input.receivesPension ?? existing?.receivesPension ?? false,
                 accountKind: input.accountKind ?? existing?.accountKind ?? .general, transferredBy: nil, updatedAt: Date())
             try record.save(db)
-            return existing == nil
+            return (existing == nil, try personView(id, db))
         }
         context.logger.info("Person registered", metadata: ["citizen.id": .string(id.masked), "created": "\(created)"])
-        return try JSONBody.response(try await personView(id), status: created ? .created : .ok)
+        return try JSONBody.response(view, status: created ? .created : .ok)
     }
 
     func getPerson(_ requestContext: BasicRequestContext) async throws -> Response {
@@ -72,9 +71,11 @@ public struct OriginOffice: OfficeService {
     }
 
     func personView(_ id: CitizenID) async throws -> OriginAPI.PersonView {
-        let (person, months) = try await context.database.writer.read { db in
-            (try OriginStore.person(id, db), try OriginStore.months(id, db))
-        }
+        try await context.database.writer.read { db in try personView(id, db) }
+    }
+
+    func personView(_ id: CitizenID, _ db: Database) throws -> OriginAPI.PersonView {
+        let (person, months) = (try OriginStore.person(id, db), try OriginStore.months(id, db))
         guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
         var balance: Money?
         var balanceError: String?
@@ -100,8 +101,8 @@ public struct OriginOffice: OfficeService {
         let input = try await JSONBody.decode(OriginAPI.MonthsInput.self, from: request)
         for (index, month) in input.months.enumerated() {
             try AmountLimits.check(month.base, atMost: AmountLimits.monthlyBase, positive: true, field: "months[\(index)].base")
-            if month.employerRate > .percent("100") || month.personalRate > .percent("100") {
-                throw ValidationError(field: "months[\(index)]", reason: "rates must be at most 100%")
+            for (name, rate) in [("employerRate", month.employerRate), ("personalRate", month.personalRate)] where rate > .percent("100") {
+                throw ValidationError(field: "months[\(index)].\(name)", reason: "must be at most 100%")
             }
         }
         let periods = input.months.map(\.period)
@@ -140,7 +141,7 @@ public struct OriginOffice: OfficeService {
     func suspend(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         _ = try await JSONBody.decode(OriginAPI.SuspensionInput.self, from: request)
-        try await context.database.writer.write { db in
+        let view = try await context.database.writer.write { db in
             guard var person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
             switch person.status {
             case .transferred, .retired:
@@ -150,8 +151,9 @@ public struct OriginOffice: OfficeService {
                 person.updatedAt = Date()
                 try person.update(db)
             }
+            return try personView(id, db)
         }
-        return try JSONBody.response(try await personView(id))
+        return try JSONBody.response(view)
     }
 
     func issueCertificate(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
@@ -161,8 +163,9 @@ public struct OriginOffice: OfficeService {
         for (field, value) in [
             ("materials.identityDocument", materials.identityDocument), ("materials.householdRegister", materials.householdRegister),
             ("materials.laborContractTermination", materials.laborContractTermination),
-        ] where (value ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
-            throw ValidationError(field: field, reason: "the certificate needs this document (give its reference)")
+        ] {
+            guard let value else { throw ValidationError(field: field, reason: "the certificate needs this document (give its reference)") }
+            try FreeText.check(value, field: field, maxLength: 200)
         }
         let destination = try context.directory.office(input.destinationOffice, field: "destinationOffice")
         let today = context.clock.today
@@ -221,16 +224,16 @@ public struct OriginOffice: OfficeService {
         var sql = "SELECT caseId, contactLetterNo, destination, state, receivedOn, dueOn FROM originCase"
         var conditions: [String] = []
         var arguments: [String] = []
-        if let state = try CaseStateFilter.parse(request.query("state"), states: OriginCaseState.allCases.map(\.rawValue)) {
+        if let state = try CaseStateFilter.parse(try request.query("state"), states: OriginCaseState.allCases.map(\.rawValue)) {
             conditions.append("state = ?")
             arguments.append(state)
         }
         let today = context.clock.today.description
-        if request.query("overdue") == "true" {
+        if try request.queryFlag("overdue") {
             conditions.append("state = 'letter-received' AND dueOn < ?")
             arguments.append(today)
         }
-        let page = try Page(limit: request.query("limit"), offset: request.query("offset"))
+        let page = try Page(limit: try request.query("limit"), offset: try request.query("offset"))
         let table = "originCase"
         let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         sql += filter + " ORDER BY receivedOn, caseId" + page.sql

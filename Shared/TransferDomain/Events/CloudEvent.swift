@@ -170,6 +170,11 @@ public struct CloudEvent: Hashable, Sendable {
             throw .malformed("ce_time must be an RFC 3339 time")
         }
         guard let data, !data.isEmpty else { throw .malformed("the record has no data") }
+        do {
+            try StrictJSON.validate(data)
+        } catch {
+            throw .malformed("data is not JSON: \(error)")
+        }
         let value: JSONValue
         do {
             value = try JSONValue.parse(data)

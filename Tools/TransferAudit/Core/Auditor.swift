@@ -210,9 +210,22 @@ struct CaseRebuild {
     mutating func admitted(_ entry: Auditor.Entry) -> Bool {
         let reason: String
         let message: String
-        if let originOffice, let origin = try? OfficeCode(originOffice) {
+        if entry.event.type.writer == .destination {
+            // The origin's checks: a letter from the destination it names, later events from the
+            // case's destination.
+            let caseDestination: OfficeCode?
+            if case .contactLetterIssued = entry.event.event { caseDestination = nil } else { caseDestination = destinationOffice.flatMap { try? OfficeCode($0) } }
             do {
-                try DestinationIntake.check(entry.event.event, source: entry.event.source, caseOrigin: origin, caseLetter: letter?.contactLetterNo)
+                try OriginIntake.check(entry.event.event, source: entry.event.source, origin: entry.event.recipient, caseDestination: caseDestination)
+                return true
+            } catch {
+                reason = error.code
+                message = error.description
+            }
+        } else if let originOffice, let origin = try? OfficeCode(originOffice), let destinationOffice, let destination = try? OfficeCode(destinationOffice) {
+            do {
+                try DestinationIntake.check(
+                    entry.event.event, source: entry.event.source, caseOrigin: origin, caseLetter: letter?.contactLetterNo, destination: destination)
                 return true
             } catch {
                 reason = error.code
@@ -276,6 +289,7 @@ struct CaseRebuild {
             if opening == nil { opening = entry.event.time }
             switch entry.event.event {
             case .contactLetterIssued(let issued):
+                guard admitted(entry) else { continue }
                 destinationOffice = entry.event.source.rawValue
                 originOffice = entry.event.recipient.rawValue
                 if let letter, letter.contactLetterNo != issued.contactLetterNo {
@@ -337,8 +351,10 @@ struct CaseRebuild {
                 terminated = true
                 applyOrigin(.relationshipTerminated(on: ended.terminatedOn), entry)
             case .reconciliationDiscrepancyRaised(let raised):
+                guard admitted(entry) else { continue }
                 applyOrigin(.discrepancyRaised(expected: raised.expected, received: raised.received, on: raised.raisedOn), entry)
             case .excessRefunded(let refund):
+                guard admitted(entry) else { continue }
                 if refunds.contains(where: { $0.id == refund.refundId }) {
                     violation("duplicate-effect", "refund \(refund.refundId) was sent again under a new event id", [entry.record.evidence])
                     continue
@@ -347,6 +363,7 @@ struct CaseRebuild {
                 applyDestination(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), entry)
                 applyOrigin(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), entry)
             case .transferCompleted(let completed):
+                guard admitted(entry) else { continue }
                 if completion != nil {
                     violation("duplicate-effect", "the case was completed twice under different event ids", [completedEvidence ?? "", entry.record.evidence])
                     continue

@@ -1,0 +1,83 @@
+import Foundation
+import Kafka
+import OfficeRuntime
+import OriginOffice
+import Testing
+import TransferDomain
+
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Connections that send half a request and stop are closed after the idle timeout; a connection
+/// limit keeps them from taking every slot for long.
+@Suite("Slow clients (mock cluster)", .timeLimit(.minutes(1)))
+struct SlowClientTests {
+    /// A TCP connection to 127.0.0.1:`port` that has sent `bytes`.
+    static func connect(_ port: Int, sending bytes: String) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = bytes.withCString { send(fd, $0, strlen($0), 0) }
+        return fd
+    }
+
+    /// Whether the server closed `fd` within `limit` (a read returns end of file).
+    static func closedByServer(_ fd: Int32, within limit: Double) -> Bool {
+        var timeout = timeval(tv_sec: Int(limit), tv_usec: Int((limit - Double(Int(limit))) * 1_000_000))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
+        }
+    }
+
+    @Test("500 half-sent requests are all closed after the idle timeout, a real request is served meanwhile, an unknown method gets a problem document")
+    func slowloris() async throws {
+        let cluster = try KafkaMockCluster()
+        for topic in [Topics.destinationEvents, Topics.originEvents, Topics.deadLetter] { try cluster.createTopic(topic, partitions: 1) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("slow-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configuration = try OfficeConfiguration(role: .origin, values: [
+            "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
+            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0",
+            "http.idle.timeout.seconds": "2", "http.max.connections": "100",
+        ])
+        let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
+        let running = Task { try await process.run() }
+        let port = try #require(await process.boundPort.value())
+        let held = (0..<500).map { _ in Self.connect(port, sending: "GET /v1/cases HTTP/1.1\r\nHost: x\r\nX-Slow: ") }
+        defer { held.forEach { close($0) } }
+        // A real request gets through while they are held (slots free up as the idle timeout closes them).
+        let started = ContinuousClock.now
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/v1/cases")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200, "\(String(decoding: data, as: UTF8.self))")
+        #expect(ContinuousClock.now - started < .seconds(20))
+        let closed = await Task.detached { held.filter { Self.closedByServer($0, within: 15) }.count }.value
+        #expect(closed == held.count, "every half-sent request is closed by the server")
+        // A method HTTP/1.1 does not know: a problem document, like every other error.
+        let unknown = Self.connect(port, sending: "FROB /v1/cases HTTP/1.1\r\nHost: x\r\n\r\n")
+        defer { close(unknown) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        _ = setsockopt(unknown, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        var answer = ""
+        while true {
+            let count = recv(unknown, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            answer += String(decoding: buffer.prefix(count), as: UTF8.self)
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+        #expect(answer.contains("application/problem+json") && answer.contains("\"status\":400"), "\(answer)")
+        await process.serviceGroup.triggerGracefulShutdown()
+        try await running.value
+    }
+}
