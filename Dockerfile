@@ -19,11 +19,12 @@ COPY Services ./Services
 COPY Tools ./Tools
 COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib \
-      --product origin-office --product destination-office --product transfer-audit \
+      --product origin-office --product destination-office --product transfer-audit --product office-token \
  && mkdir -p /out \
  && cp "$(swift build -c release --show-bin-path)"/origin-office \
        "$(swift build -c release --show-bin-path)"/destination-office \
-       "$(swift build -c release --show-bin-path)"/transfer-audit /out/
+       "$(swift build -c release --show-bin-path)"/transfer-audit \
+       "$(swift build -c release --show-bin-path)"/office-token /out/
 
 # Runtime stage: only the shared libraries the binaries link (librdkafka, SQLite), curl for the
 # health check, and a non-root user.

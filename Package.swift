@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "transfer-audit", targets: ["TransferAuditMain"]),
         .executable(name: "transfer-demo", targets: ["TransferDemo"]),
         .executable(name: "kafka-bench", targets: ["KafkaBench"]),
+        .executable(name: "office-token", targets: ["OfficeToken"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -21,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
@@ -48,17 +51,25 @@ let package = Package(
         // The pure domain: Foundation only, no I/O.
         // The JSON Schema files under Schemas/ are generated from the Swift schemas (see the tests).
         .target(name: "TransferDomain", path: "Shared/TransferDomain", exclude: ["Schemas"]),
+        // API tokens: Ed25519-signed JWTs, their claims and roles (the offices and the office-token tool).
+        .target(
+            name: "OfficeAuth",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit")],
+            path: "Shared/OfficeAuth"
+        ),
         // What both offices run on: store, outbox, inbox, consumer loop, HTTP plumbing, config.
         .target(
             name: "OfficeRuntime",
             dependencies: [
                 "Kafka",
+                "OfficeAuth",
                 "TransferDomain",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -104,6 +115,11 @@ let package = Package(
             path: "Tools/Demo"
         ),
         .executableTarget(
+            name: "OfficeToken",
+            dependencies: ["OfficeAuth", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/OfficeToken"
+        ),
+        .executableTarget(
             name: "KafkaBench",
             dependencies: [
                 "Kafka",
@@ -144,6 +160,7 @@ let package = Package(
                 "AuditCore",
                 "OriginOffice",
                 "DestinationOffice",
+                "OfficeAuth",
                 "OfficeRuntime",
                 "Kafka",
                 "TransferDomain",

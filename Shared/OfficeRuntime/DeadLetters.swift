@@ -63,7 +63,7 @@ public struct DeadLetterSender: Sendable {
             KafkaHeader(name: "dlq_partition", string: String(message.partition)),
             KafkaHeader(name: "dlq_offset", string: String(message.offset)),
             KafkaHeader(name: "dlq_reason", string: reason),
-            KafkaHeader(name: "dlq_detail", string: String(detail.prefix(2000))),
+            KafkaHeader(name: "dlq_detail", string: String(PrivacyMask.mask(detail).prefix(2000))),
             KafkaHeader(name: "dlq_consumer", string: consumer),
             KafkaHeader(name: "dlq_value_sha256", string: message.value.map { SHA256.hash(data: $0).hex } ?? "none"),
             KafkaHeader(name: "dlq_value_bytes", string: String(value.count)),
@@ -107,7 +107,7 @@ public struct DeadLetterSender: Sendable {
         logger.warning(
             "Record sent to the dead-letter topic",
             metadata: [
-                "dlq.reason": .string(reason), "dlq.detail": .string(String(detail.prefix(300))), "kafka.topic": .string(message.topic),
+                "dlq.reason": .string(reason), "dlq.detail": .string(String(PrivacyMask.mask(detail).prefix(300))), "kafka.topic": .string(message.topic),
                 "kafka.partition": "\(message.partition)", "kafka.offset": "\(message.offset)",
             ])
     }

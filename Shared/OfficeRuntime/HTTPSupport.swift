@@ -43,7 +43,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = Body(title: title, status: status.code, detail: detail, field: field)
+        // No full citizen ID leaves in an error body, whoever's it is.
+        let body = Body(title: title, status: status.code, detail: PrivacyMask.mask(detail), field: field)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var headers = self.headers

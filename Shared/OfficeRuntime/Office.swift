@@ -51,7 +51,10 @@ public protocol OfficeService: Sendable {
     /// Registers the service's own named migrations.
     static func registerMigrations(_ migrator: inout DatabaseMigrator)
     init(context: OfficeContext)
-    func addRoutes(to router: Router<BasicRequestContext>)
+    /// The office this service instance is.
+    var office: OfficeCode { get }
+    /// Adds the service's routes, each in an ``Access`` group saying who may call it.
+    func addRoutes(to router: Router<OfficeRequestContext>)
     var eventHandler: any OfficeEventHandler { get }
     /// Records gauges such as `cases{state}` and `cases_overdue`; called periodically.
     func recordGauges() async throws
@@ -74,7 +77,7 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
     /// Resolves to the bound HTTP port once the server listens (useful with port 0).
     public let boundPort: PortBox
 
-    /// Opens the database, creates missing topics and builds every component.
+    /// Opens the database, loads the token keys, creates missing topics and builds every component.
     /// - Parameter clock: the business clock; by default the configured ``OfficeConfiguration/businessDate``
     ///   or the real date.
     ///   - watchdog: end the process with status 1 when a stop takes more than the shutdown
@@ -83,6 +86,7 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         configuration: OfficeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry? = nil, clock: BusinessClock? = nil,
         watchdog: Bool = false
     ) async throws {
+        let authentication = try await configuration.authentication()
         let database = try OfficeDatabase(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
         let clock = clock ?? configuration.businessClock
         let context = OfficeContext(configuration: configuration, database: database, clock: clock, logger: logger)
@@ -92,7 +96,7 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         // created in milliseconds); when the broker is away, the office starts anyway and serves
         // HTTP while a background service keeps trying.
         let firstAttempt = TopicSetup(configuration: configuration, health: health, logger: logger)
-        if case .misconfigured(let failure) = await firstAttempt.attempt(timeout: .seconds(2)) {
+        if case .misconfigured(let failure) = await firstAttempt.attempt(timeout: .seconds(1)) {
             throw OfficeStartupError.kafkaSecurity(configuration, failure)
         }
 
@@ -119,22 +123,20 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         let gauges = PeriodicService(name: "gauges", interval: .seconds(5), logger: logger) { try await service.recordGauges() }
         let scheduled = PeriodicService(name: "scheduled work", interval: .seconds(5), logger: logger) { try await service.performScheduledWork() }
 
-        let router = Router(context: BasicRequestContext.self)
-        let routes = RouteTable()
-        router.add(middleware: ProblemMiddleware(routes: routes))
         let healthCheck = HealthCheck(
             database: database, producer: producer, consumer: consumer, health: health, maxOutboxAge: configuration.healthOutboxMaxAge,
             logger: logger)
-        router.get("/health") { _, _ in try await healthCheck.response() }
-        if let registry {
-            router.get("/metrics") { _, _ in
-                var buffer: [UInt8] = []
-                registry.emit(into: &buffer)
-                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        let router = OfficeRouter.make(service, authentication: authentication) { router in
+            router.get("/health") { _, _ in try await healthCheck.response() }
+            if let registry {
+                let metrics = configuration.metricsAccess == .open ? router.group() : router.group().add(middleware: Access.readers)
+                metrics.get("/metrics") { _, _ in
+                    var buffer: [UInt8] = []
+                    registry.emit(into: &buffer)
+                    return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+                }
             }
         }
-        service.addRoutes(to: router)
-        routes.load(from: router)
         let port = PortBox()
         let app = Application(
             router: router, server: configuration.httpServer, configuration: configuration.httpServerConfiguration,
@@ -245,5 +247,22 @@ public struct PeriodicService: Service, CustomStringConvertible {
             }
             await pause(interval)
         }
+    }
+}
+
+/// The router of an office: problem documents, authentication, the service's routes (each in an
+/// ``Access`` group), and 405s for known paths. Tests build it the same way.
+public enum OfficeRouter {
+    public static func make<S: OfficeService>(
+        _ service: S, authentication: Authentication, extra: (Router<OfficeRequestContext>) -> Void = { _ in }
+    ) -> Router<OfficeRequestContext> {
+        let router = Router(context: OfficeRequestContext.self)
+        let routes = RouteTable()
+        router.add(middleware: ProblemMiddleware(routes: routes))
+        router.add(middleware: TokenAuthenticator(authentication: authentication))
+        extra(router)
+        service.addRoutes(to: router)
+        routes.load(from: router)
+        return router
     }
 }

@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Kafka
 import Logging
+import OfficeAuth
 import TransferDomain
 
 /// Everything an office process is configured with, read through swift-configuration from
@@ -52,6 +53,10 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "shutdown.timeout.seconds", defaultValue: "20", help: "bound on graceful shutdown"),
             Key(name: "health.outbox.max.age.seconds", defaultValue: "60", help: "/health answers 503 when the oldest unsent event is older than this"),
             Key(name: "business.date", defaultValue: "", help: "run as if today were this date (YYYY-MM-DD), advancing from there; for tests and rehearsals only (default: the real date in Asia/Shanghai)"),
+            Key(name: "auth.public.keys", defaultValue: "", help: "Ed25519 public key files (PEM, comma-separated) of the token issuer; required unless auth.disabled"),
+            Key(name: "auth.issuer", defaultValue: "pension-transfer", help: "the issuer (iss) tokens must name"),
+            Key(name: "auth.disabled", defaultValue: "false", help: "true: no authentication, every request has every role (closed test benches only)"),
+            Key(name: "metrics.access", defaultValue: "open", help: "open, or token (any valid token for this office)"),
             Key(name: "log.level", defaultValue: "info", help: "trace, debug, info, notice, warning, error, critical"),
         ]
     }
@@ -76,6 +81,19 @@ public struct OfficeConfiguration: Sendable {
     /// The business date to start from instead of the real one (tests and rehearsals).
     public var businessDate: LocalDate?
     public var logLevel: Logger.Level
+    /// Token issuer public key files; empty only with ``authDisabled``.
+    public var authPublicKeys: [String]
+    public var authIssuer: String
+    public var authDisabled: Bool
+    public enum MetricsAccess: String, Sendable { case open, token }
+    public var metricsAccess: MetricsAccess
+
+    /// How the office authenticates callers: tokens checked against the configured keys.
+    /// - Throws: ``TokenError`` when a key file cannot be read.
+    public func authentication() async throws -> Authentication {
+        if authDisabled { return .disabled }
+        return .tokens(try await TokenVerifier(publicKeyPaths: authPublicKeys, issuer: authIssuer), office: officeCode.rawValue)
+    }
 
     /// The business clock this configuration asks for.
     public var businessClock: BusinessClock {
@@ -158,7 +176,7 @@ public struct OfficeConfiguration: Sendable {
             statisticsInterval: statistics > 0 ? .milliseconds(statistics) : nil)
         // A connection whose TCP, TLS and SASL set-up takes longer than this is a wrong setting
         // (TLS against a plaintext listener stalls in the handshake), not a slow network.
-        kafka.properties["socket.connection.setup.timeout.ms"] = "8000"
+        kafka.properties["socket.connection.setup.timeout.ms"] = "6000"
         guard let session = Int(value("kafka.session.timeout.ms")), session >= 1000 else {
             throw ValidationError(field: "kafka.session.timeout.ms", reason: "must be at least 1000")
         }
@@ -184,7 +202,22 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "log.level", reason: "must be trace, debug, info, notice, warning, error or critical")
         }
         logLevel = level
-    }
+        guard let disabled = Bool(value("auth.disabled").lowercased()) else {
+            throw ValidationError(field: "auth.disabled", reason: "must be true or false")
+        }
+        authDisabled = disabled
+        authPublicKeys = value("auth.public.keys").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if !disabled {
+            guard !authPublicKeys.isEmpty else {
+                throw ValidationError(
+                    field: "auth.public.keys", reason: "is required: the issuer's public key file(s) (see office-token keygen), or auth.disabled=true on a closed test bench")
+            }
+        }
+        authIssuer = value("auth.issuer")
+        guard let metrics = MetricsAccess(rawValue: value("metrics.access").lowercased()) else {
+            throw ValidationError(field: "metrics.access", reason: "must be open or token")
+        }
+        metricsAccess = metrics    }
 
     /// Reads flags (`--office-code 510100`), then environment variables (`OFFICE_CODE`), then the
     /// env-style file named by `OFFICE_CONFIG_FILE` (if set).
@@ -204,7 +237,8 @@ public struct OfficeConfiguration: Sendable {
         try self.init(role: role, reader: ConfigReader(provider: provider))
     }
 
-    static func parseRates(_ text: String) throws -> CreditingRates {
+    /// Parses `YEAR=PERCENT,...` as ``CREDITING_RATES`` takes it.
+    public static func parseRates(_ text: String) throws -> CreditingRates {
         var overrides: [Int: Rate] = [:]
         for entry in text.split(separator: ",") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
             let parts = entry.split(separator: "=")

@@ -45,7 +45,7 @@ public enum OfficeMain {
         }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = MaskingLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }

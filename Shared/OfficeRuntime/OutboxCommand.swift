@@ -20,7 +20,8 @@ enum OutboxCommand {
             rest.removeFirst()
         }
         do {
-            let configuration = try await OfficeConfiguration.load(role: S.role, arguments: [name] + rest)
+            // The command serves no API: the token settings do not matter to it.
+            let configuration = try await OfficeConfiguration.load(role: S.role, arguments: [name] + rest + ["--auth-disabled", "true"])
             let database = try OfficeDatabase(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
             if let seq {
                 let released = try await database.writer.write { db in try Outbox.release(seq: seq, db) }

@@ -56,6 +56,9 @@ struct ComposeFileTests {
         #expect(configuration.kafka.bootstrapServers == ["kafka:9092"])
         #expect(configuration.databasePath.hasPrefix("/data/"))
         #expect((service["volumes"] as? [String])?.contains { $0.hasSuffix(":/data") } == true, "the database lives in a named volume")
+        // Authentication is on, with the public key from the auth-keys volume (read-only).
+        #expect(!configuration.authDisabled && configuration.authPublicKeys == ["/keys/issuer.pub.pem"])
+        #expect((service["volumes"] as? [String])?.contains("auth-keys:/keys:ro") == true)
     }
 
     @Test("ports, health checks and shutdown grace agree", arguments: offices)
@@ -107,13 +110,14 @@ struct ComposeFileTests {
         let command = (tests["command"] as? [String] ?? []).joined(separator: " ")
         #expect(command.contains("swift test --filter StackTests"))
         #expect(command.contains("transfer-audit"))
+        #expect(environment["AUTH_PRIVATE_KEY_FILE"] == "/keys/issuer.pem", "the suite mints its token with the stack's key")
     }
 
-    @Test("the Dockerfile builds the three products on a librdkafka >= 2.2 distribution and runs as non-root with a health check")
+    @Test("the Dockerfile builds the four products on a librdkafka >= 2.2 distribution and runs as non-root with a health check")
     func dockerfile() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
         #expect(text.contains("FROM swift:6.2-noble AS build"), "Ubuntu 24.04 ships librdkafka 2.3.0")
-        for product in ["origin-office", "destination-office", "transfer-audit"] { #expect(text.contains("--product \(product)")) }
+        for product in ["origin-office", "destination-office", "transfer-audit", "office-token"] { #expect(text.contains("--product \(product)")) }
         #expect(text.contains("USER office"))
         #expect(text.contains("HEALTHCHECK"))
         #expect(text.contains("librdkafka1") && text.contains("libsqlite3-0"))

@@ -53,8 +53,11 @@ struct AuditEndToEndTests {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try await Support.offPool { () -> Data in
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return data
+        }
         let report = try JSONDecoder().decode(AuditReport.self, from: data)
         #expect(process.terminationStatus == 0, "\(report.text())")
         #expect(report.isClean)
@@ -81,8 +84,11 @@ struct AuditEndToEndTests {
         second.standardOutput = text
         second.standardError = FileHandle.nullDevice
         try second.run()
-        let textData = text.fileHandleForReading.readDataToEndOfFile()
-        second.waitUntilExit()
+        let textData = try await Support.offPool { () -> Data in
+            let data = text.fileHandleForReading.readDataToEndOfFile()
+            second.waitUntilExit()
+            return data
+        }
         #expect(second.terminationStatus == 1)
         #expect(String(decoding: textData, as: UTF8.self).contains("rebuild-equals-live case \(cases[0])"))
     }

@@ -52,6 +52,7 @@ struct TestWorld: Sendable {
             "topic.destination.events": destinationTopic, "topic.origin.events": originTopic, "topic.dead.letter": deadLetterTopic,
             "crediting.rates": Support.rates, "kafka.statistics.interval.ms": "0", "shutdown.timeout.seconds": "10",
             "kafka.topic.partitions": "3", "business.date": Support.businessDate.description,
+            "auth.public.keys": Support.keys.publicKey,
         ]
     }
 
@@ -75,6 +76,15 @@ struct TestWorld: Sendable {
         for try await batch in consumer.replay() { messages += batch.messages }
         await consumer.close()
         return messages
+    }
+
+    /// The first record of `type` on `topic`, waiting (up to 20 s) for the relay to publish it.
+    func firstRecord(_ topic: String, type: EventType) async throws -> KafkaMessage? {
+        for _ in 0..<100 {
+            if let record = try await records(topic).first(where: { $0.header("ce_type") == type.ceType }) { return record }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
     }
 
     /// Produces `event` onto `topic` as an office would.
@@ -115,6 +125,13 @@ struct RunningOffice<S: OfficeService>: Sendable {
 
 /// JSON over HTTP against a running office.
 struct Client: Sendable {
+    /// The bearer token sent; by default one with every role for every test office.
+    var token: String?
+
+    init(token: String? = nil) {
+        self.token = token
+    }
+
     struct Failure: Error, CustomStringConvertible {
         var status: Int
         var body: String
@@ -125,6 +142,9 @@ struct Client: Sendable {
     func call(_ method: String, _ url: URL, _ body: [String: Any]? = nil) async throws -> [String: Any] {
         var request = URLRequest(url: url)
         request.httpMethod = method
+        let bearer: String
+        if let token { bearer = token } else { bearer = try await Support.token() }
+        request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization")
         if let body {
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -175,7 +195,7 @@ struct Applicant {
     /// ⑥ as the domain computes it.
     func expectedTotal(year: Int) throws -> Money {
         try TransferCalculator.informationForm(
-            months: months, pre1998Account: pre1998, kind: kind, transferYear: year, rates: try OfficeConfiguration(role: .origin, values: ["crediting.rates": Support.rates]).creditingRates
+            months: months, pre1998Account: pre1998, kind: kind, transferYear: year, rates: try OfficeConfiguration.parseRates(Support.rates)
         ).totalRemitted
     }
 

@@ -185,7 +185,7 @@ struct EndToEndTests {
         let person = Applicant.make(birth: "19890909", sequence: "041", from: "2021-01", to: "\(year - 1)-12")
         try await person.registerAtDestination(client, destination.url)
         let caseID = try await person.apply(client, destination.url)
-        let letterRecord = try #require(try await world.records(world.destinationTopic).first { $0.header("ce_type") == EventType.contactLetterIssued.ceType })
+        let letterRecord = try #require(try await world.firstRecord(world.destinationTopic, type: .contactLetterIssued))
         guard case .contactLetterIssued(let letter) = try CloudEvent.decode(headers: headers(letterRecord), data: Data(letterRecord.value ?? [])).event else {
             Issue.record("not a contact letter")
             return

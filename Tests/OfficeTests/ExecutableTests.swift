@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Kafka
 import OfficeRuntime
 import OriginOffice
@@ -186,4 +189,78 @@ struct ExecutableTests {
         #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
         #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
     }
+
+    @Test("at LOG_LEVEL=trace, a demo-sized run writes no full citizen ID and no name to any log, dead letter or metric")
+    func privateDataStaysPrivate() async throws {
+        let world = try TestWorld()
+        defer { world.cleanUp() }
+        let originPort = freePort()
+        let destinationPort = freePort()
+        var originEnvironment = environment(world, .origin, code: "440300", port: originPort)
+        var destinationEnvironment = environment(world, .destination, code: "510100", port: destinationPort)
+        originEnvironment["LOG_LEVEL"] = "trace"
+        destinationEnvironment["LOG_LEVEL"] = "trace"
+        let originLog = world.folder.appendingPathComponent("origin-trace.log")
+        let destinationLog = world.folder.appendingPathComponent("destination-trace.log")
+        let origin = try OfficeExecutable("origin-office", environment: originEnvironment, port: originPort, log: originLog)
+        let destination = try OfficeExecutable("destination-office", environment: destinationEnvironment, port: destinationPort, log: destinationLog)
+        for office in [origin, destination] {
+            _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
+        }
+        let people = (0..<40).map { index in
+            Applicant.make(birth: "1984\(String(format: "%02d", index % 12 + 1))\(10 + index / 12)", sequence: String(format: "%03d", 601 + 2 * index), from: "2015-01", to: "2025-10")
+        }
+        var cases: [String] = []
+        for (index, person) in people.enumerated() {
+            // Some with arrears (returned letters), some unknown at the origin (O03): every path logs.
+            if index % 8 != 7 { try await person.registerAtOrigin(client, origin.url, arrears: index % 8 == 3 ? "10.00" : "0.00") }
+            try await person.registerAtDestination(client, destination.url)
+            cases.append(try await person.apply(client, destination.url))
+        }
+        for caseID in cases {
+            _ = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(caseID)"), limit: .seconds(60)) { terminalStates.contains($0["state"] as? String ?? "") }
+        }
+        // A letter whose citizen ID breaks the schema (a lower-case x): refused, and the dead-letter
+        // detail that quotes the number shows it masked.
+        let poisoned = people[0]
+        let wrongDigit = String(poisoned.id.rawValue.dropLast()) + "x"
+        let chengdu = OfficeDirectory.standard[try OfficeCode("510100")]!
+        let shenzhen = OfficeDirectory.standard[try OfficeCode("440300")]!
+        let letter = CloudEvent(
+            source: chengdu.code, recipient: shenzhen.code, time: Date(),
+            event: .contactLetterIssued(ContactLetterIssued(
+                caseId: CaseID(), contactLetterNo: ContactLetterNumber(office: chengdu.code, year: 2026, sequence: 900),
+                person: PersonRef(PersonFacts(citizenID: poisoned.id, name: poisoned.name, hukouProvince: try ProvinceCode("44"))),
+                origin: OfficeRef(shenzhen), destination: OfficeRef(chengdu), destinationAccount: chengdu.account, certificateNo: nil,
+                applicationDate: Support.today, issuedOn: Support.today)))
+        let value = String(decoding: try letter.data(), as: UTF8.self).replacingOccurrences(of: poisoned.id.rawValue, with: wrongDigit)
+        try await world.redeliver([KafkaMessage(
+            topic: world.destinationTopic, partition: 0, offset: 0, key: Array(letter.key.utf8), value: Array(value.utf8),
+            headers: letter.headers.map { KafkaHeader(name: $0.name, string: $0.value) }, timestamp: nil)])
+        var deadLetters: [KafkaMessage] = []
+        for _ in 0..<100 where deadLetters.isEmpty {
+            deadLetters = try await world.records(world.deadLetterTopic)
+            if deadLetters.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(deadLetters.count == 1)
+        let metrics = try await URLSession.shared.data(from: origin.url.appendingPathComponent("metrics")).0
+        origin.kill(SIGTERM)
+        destination.kill(SIGTERM)
+        #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
+        #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
+
+        let logs = try String(contentsOf: originLog, encoding: .utf8) + String(contentsOf: destinationLog, encoding: .utf8)
+        #expect(logs.count > 10_000, "trace logs were written (\(logs.count) characters)")
+        // The detail text is masked; the original record (value and headers) is kept as it came, to be replayed.
+        let deadLetterText = deadLetters.compactMap { $0.header("dlq_detail") }.joined(separator: "\n")
+        #expect(deadLetterText.contains(String(wrongDigit.prefix(6)) + "********" + String(wrongDigit.suffix(4))), "the detail names the ID masked: \(deadLetterText)")
+        let metricsText = String(decoding: metrics, as: UTF8.self)
+        for person in people {
+            #expect(!logs.contains(person.id.rawValue), "full ID \(person.id.masked) in a log")
+            #expect(!logs.contains(person.name), "name \(person.name) in a log")
+            #expect(!metricsText.contains(person.id.rawValue))
+        }
+        #expect(!deadLetterText.contains(wrongDigit) && !logs.contains(wrongDigit), "full ID in the dead-letter detail or a log")
+    }
 }
+

@@ -14,7 +14,11 @@ struct OperatorCommandTests {
                 .appendingPathComponent(".build/debug")
     }
 
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await Support.offPool { try Self.runBlocking(arguments) }
+    }
+
+    static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = Self.binaries.appendingPathComponent("origin-office")
         process.arguments = arguments
@@ -38,15 +42,15 @@ struct OperatorCommandTests {
             try Outbox.append(event, topic: Topics.originEvents, in: db)
             try db.execute(sql: "UPDATE outbox SET parkedAt = ?, parkReason = 'Kafka error MSG_SIZE_TOO_LARGE (10): too large'", arguments: [Date()])
         }
-        let listed = try run(["outbox", "parked", "--database-path", path])
+        let listed = try await run(["outbox", "parked", "--database-path", path])
         #expect(listed.status == 0)
         #expect(listed.output.contains("transfer-completed") && listed.output.contains("MSG_SIZE_TOO_LARGE"), "\(listed.output)")
-        let json = try run(["outbox", "parked", "--json", "--database-path", path])
+        let json = try await run(["outbox", "parked", "--json", "--database-path", path])
         let rows = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
         #expect(rows?.first?["eventId"] as? String == event.id.uuidString.lowercased())
-        #expect(try run(["outbox", "release", "99", "--database-path", path]).status == 1)
-        #expect(try run(["outbox", "release", "1", "--database-path", path]).status == 0)
+        #expect(try await run(["outbox", "release", "99", "--database-path", path]).status == 1)
+        #expect(try await run(["outbox", "release", "1", "--database-path", path]).status == 0)
         #expect(try await database.writer.read { try Outbox.statistics($0) }.parked == 0)
-        #expect(try run(["outbox", "frobnicate"]).status == 2)
+        #expect(try await run(["outbox", "frobnicate"]).status == 2)
     }
 }

@@ -19,7 +19,8 @@ struct ShutdownTests {
             migrator.registerMigration("slow") { db in try db.create(table: "applied") { $0.primaryKey("eventId", .text) } }
         }
         init(context: OfficeContext) {}
-        func addRoutes(to router: Router<BasicRequestContext>) {}
+        var office: OfficeCode { try! OfficeCode("440300") }
+        func addRoutes(to router: Router<OfficeRequestContext>) {}
         var eventHandler: any OfficeEventHandler { Handler() }
         func recordGauges() async throws {}
 
@@ -40,7 +41,8 @@ struct ShutdownTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let configuration = try OfficeConfiguration(role: .origin, values: [
             "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("slow.sqlite").path,
-            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "shutdown.timeout.seconds": "1",
+            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey, "shutdown.timeout.seconds": "1",
+            "auth.disabled": "true",
         ])
         let process = try await OfficeProcess<SlowOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }

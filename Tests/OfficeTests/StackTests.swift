@@ -1,5 +1,6 @@
 import DestinationOffice
 import Foundation
+import OfficeAuth
 import OfficeRuntime
 import OriginOffice
 import Testing
@@ -16,6 +17,15 @@ enum Stack {
         return (origin, destination)
     }
     static var available: Bool { external != nil || Broker.available }
+    /// The token for an external stack (`OFFICE_TOKEN`), or one minted with `AUTH_PRIVATE_KEY_FILE`.
+    static func token() async throws -> String? {
+        if let token = environment["OFFICE_TOKEN"], !token.isEmpty { return token }
+        if let key = environment["AUTH_PRIVATE_KEY_FILE"] {
+            return try await TokenIssuer(privateKeyPath: key, issuer: environment["AUTH_ISSUER"] ?? "pension-transfer").mint(
+                subject: "stack-tests", offices: ["440300", "510100"], roles: [.clerk, .auditor], lifetime: .seconds(3600))
+        }
+        return nil
+    }
     /// The rates the stack's origin holds (the suite computes ⑥ with them).
     static var rates: String { environment["CREDITING_RATES"] ?? Support.rates }
     /// The transfer year: the stack's business date (`BUSINESS_DATE`, as given to its offices), the
@@ -28,10 +38,10 @@ enum Stack {
 
 @Suite("The stack through its public APIs", .enabled(if: Stack.available), .timeLimit(.minutes(3)))
 struct StackTests {
-    let client = Client()
 
     @Test("transfers, a return and a rejection through the public APIs; amounts to the fen")
     func throughTheStack() async throws {
+        let client = Client(token: Stack.external != nil ? try await Stack.token() : nil)
         var embedded: (RunningOffice<OriginOffice>, RunningOffice<DestinationOffice>, TestWorld)?
         let urls: (origin: URL, destination: URL)
         if let external = Stack.external {
@@ -54,7 +64,7 @@ struct StackTests {
             return .make(birth: text, sequence: String(format: "%03d", Int.random(in: 0...499, using: &random) * 2 + 1), hukou: "51", from: from, to: "2025-06", pre1998: pre1998)
         }
         let year = Stack.businessYear
-        let rates = try OfficeConfiguration(role: .origin, values: ["crediting.rates": Stack.rates]).creditingRates
+        let rates = try OfficeConfiguration.parseRates(Stack.rates)
         let transfers = [person("1996-03", pre1998: "812.40"), person("2012-01"), person("2020-07")]
         var cases: [(Applicant, String)] = []
         for applicant in transfers {

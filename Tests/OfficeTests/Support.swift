@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import OfficeAuth
 import OfficeRuntime
 import Synchronization
 import TransferDomain
@@ -30,9 +31,29 @@ enum Support {
     static let rates = "1995=3.0,1996=3.0,1997=3.0,1998=3.0,1999=2.5,2000=2.5,2001=2.5,2002=2.5,2003=2.5,2004=2.5,2005=2.5,2006=2.5,2007=3.0,2008=3.0,2009=2.5,2010=2.5,2011=3.0,2012=3.0,2013=3.0,2014=3.0,2015=3.0,2025=2.0"
 
     static func configuration(_ role: OfficeRole, code: String, extra: [String: String] = [:]) throws -> OfficeConfiguration {
-        var values = ["office.code": code, "crediting.rates": rates, "kafka.statistics.interval.ms": "0"]
+        var values = ["office.code": code, "crediting.rates": rates, "kafka.statistics.interval.ms": "0", "auth.public.keys": keys.publicKey]
         values.merge(extra) { $1 }
         return try OfficeConfiguration(role: role, values: values)
+    }
+
+    /// The token issuer's key pair for every test office (made once per test run).
+    static let keys: (privateKey: String, publicKey: String) = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("office-test-keys-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let pair = (folder.appendingPathComponent("issuer.pem").path, folder.appendingPathComponent("issuer.pub.pem").path)
+        if !FileManager.default.fileExists(atPath: pair.0) { _ = try! TokenKeys.generate(privateKeyPath: pair.0, publicKeyPath: pair.1) }
+        return pair
+    }()
+    static let testOffices = ["440300", "510100", "330100", "510700"]
+
+    /// A token for the test offices, every role by default.
+    static func token(roles: [AccessRole] = AccessRole.allCases, offices: [String] = testOffices, subject: String = "test", lifetime: Duration = .seconds(3600)) async throws -> String {
+        try await TokenIssuer(privateKeyPath: keys.privateKey, issuer: "pension-transfer").mint(subject: subject, offices: offices, roles: roles, lifetime: lifetime)
+    }
+
+    /// How the router-level test offices authenticate: tokens from ``keys``.
+    static func authentication(office: String) async throws -> Authentication {
+        .tokens(try await TokenVerifier(publicKeyPaths: [keys.publicKey], issuer: "pension-transfer"), office: office)
     }
 
     /// An in-memory office context (no broker: events stay in the outbox).
@@ -42,14 +63,15 @@ enum Support {
         return OfficeContext(configuration: configuration, database: database, clock: clock, logger: logger)
     }
 
-    /// The router of a service with the runtime's problem middleware, as the process builds it.
+    /// The router with authentication off (every request has every role): for tests of what the
+    /// routes do; ``callRaw(_:_:_:_:token:)`` goes through the real token check.
     static func application<S: OfficeService>(_ service: S) -> some ApplicationProtocol {
-        let router = Router(context: BasicRequestContext.self)
-        let routes = RouteTable()
-        router.add(middleware: ProblemMiddleware(routes: routes))
-        service.addRoutes(to: router)
-        routes.load(from: router)
-        return Application(router: router, logger: logger)
+        application(service, authentication: .disabled)
+    }
+
+    /// The router of a service, built as the process builds it (problem documents, tokens, roles).
+    static func application<S: OfficeService>(_ service: S, authentication: Authentication) -> some ApplicationProtocol {
+        Application(router: OfficeRouter.make(service, authentication: authentication), logger: logger)
     }
 
     static func citizenID(area: String = "440300", birth: String, sequence: String) -> CitizenID {
@@ -112,22 +134,25 @@ extension Support {
     static func call<S: OfficeService>(
         _ service: S, _ method: HTTPRequest.Method, _ uri: String, _ body: [String: Any]? = nil
     ) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
-        let buffer = body.map(json)
-        let response = try await application(service).test(.router) { client in
-            try await client.execute(uri: uri, method: method, body: buffer)
-        }
-        return (response.status, decode(response.body))
+        let (status, _, decoded) = try await callRaw(service, method, uri, body.map { Array(json($0).readableBytesView) })
+        return (status, decoded)
     }
 }
 
 extension Support {
     /// One request with a raw body: status, headers and the JSON body.
+    /// - Parameter token: the bearer token (`nil`: one with every role; `""`: none at all).
     static func callRaw<S: OfficeService>(
-        _ service: S, _ method: HTTPRequest.Method, _ uri: String, _ body: [UInt8]?
+        _ service: S, _ method: HTTPRequest.Method, _ uri: String, _ body: [UInt8]?, token: String? = nil
     ) async throws -> (status: HTTPResponse.Status, headers: HTTPFields, body: [String: Any]) {
         let buffer = body.map { ByteBuffer(bytes: $0) }
-        let response = try await application(service).test(.router) { client in
-            try await client.execute(uri: uri, method: method, body: buffer)
+        var headers: HTTPFields = [:]
+        let bearer: String
+        if let token { bearer = token } else { bearer = try await Support.token() }
+        if !bearer.isEmpty { headers[.authorization] = "Bearer \(bearer)" }
+        let app = application(service, authentication: try await authentication(office: service.office.rawValue))
+        let response = try await app.test(.router) { [headers] client in
+            try await client.execute(uri: uri, method: method, headers: headers, body: buffer)
         }
         return (response.status, response.headers, decode(response.body))
     }
@@ -143,6 +168,16 @@ extension Support {
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY rowid") { text += row.description + "\n" }
             }
             return text
+        }
+    }
+}
+
+extension Support {
+    /// Runs blocking work (a child process, a socket read) on a dispatch queue, off Swift's
+    /// cooperative pool: on 2 cores, one blocked pool thread slows every other test.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
         }
     }
 }

@@ -42,8 +42,10 @@ struct HTTPFailure: Error, CustomStringConvertible {
     var description: String { "\(method) \(url.path) answered \(status): \(body)" }
 }
 
-/// A small JSON-over-HTTP client on URLSession.
+/// A small JSON-over-HTTP client on URLSession, sending a bearer token when it has one.
 struct HTTP: Sendable {
+    var token: String?
+
     func get<T: Decodable>(_ url: URL) async throws -> T {
         try await call("GET", url, body: nil)
     }
@@ -56,6 +58,7 @@ struct HTTP: Sendable {
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = 30
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -40,6 +40,9 @@ struct TransferDemo: AsyncParsableCommand {
     @Option(help: "Seconds to wait for every case to become terminal.")
     var timeout = 180
 
+    @Option(help: "Bearer token for the offices (a clerk and auditor token for every office); default: $OFFICE_TOKEN.")
+    var token: String?
+
     @Option(help: "Crediting rates the origin offices use (YEAR=PERCENT,...), to check amounts against.")
     var creditingRates = ProcessInfo.processInfo.environment["CREDITING_RATES"] ?? ""
 
@@ -51,7 +54,7 @@ struct TransferDemo: AsyncParsableCommand {
             return (try OfficeCode(String(parts[0])), url)
         }
         guard let destinationURL = URL(string: destination) else { throw ValidationError("--destination is not a URL") }
-        let client = HTTP()
+        let client = HTTP(token: token ?? ProcessInfo.processInfo.environment["OFFICE_TOKEN"])
         let destinationCode = try await waitForOffices(client, destination: destinationURL, origins: origins.map(\.1))
 
         var generator = DemoRandom(seed: seed)

@@ -14,30 +14,34 @@ public struct DestinationOffice: OfficeService {
         self.context = context
     }
 
+    public var office: OfficeCode { context.office }
+
     public static func registerMigrations(_ migrator: inout DatabaseMigrator) {
         DestinationSchema.register(&migrator)
     }
 
     public var eventHandler: any OfficeEventHandler { DestinationEventHandler(context: context) }
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
-        let group = router.group("v1")
-        group.put("persons/:citizenId") { request, requestContext in try await self.putPerson(request, requestContext) }
-        group.get("persons/:citizenId") { _, requestContext in try await self.getPerson(requestContext) }
-        group.post("applications") { request, _ in try await self.fileApplication(request) }
-        group.get("cases/:caseId") { _, requestContext in try await self.getCase(requestContext) }
-        group.get("cases") { request, _ in try await self.listCases(request) }
+    /// Clerks write; viewers, clerks and auditors read.
+    public func addRoutes(to router: Router<OfficeRequestContext>) {
+        let write = router.group("v1").add(middleware: Access.clerks)
+        let read = router.group("v1").add(middleware: Access.readers)
+        write.put("persons/:citizenId") { request, requestContext in try await self.putPerson(request, requestContext) }
+        read.get("persons/:citizenId") { _, requestContext in try await self.getPerson(requestContext) }
+        write.post("applications") { request, _ in try await self.fileApplication(request) }
+        read.get("cases/:caseId") { _, requestContext in try await self.getCase(requestContext) }
+        read.get("cases") { request, _ in try await self.listCases(request) }
     }
 
     // MARK: - People
 
-    private func citizenID(_ requestContext: BasicRequestContext) throws -> CitizenID {
+    private func citizenID(_ requestContext: OfficeRequestContext) throws -> CitizenID {
         try CitizenID(requestContext.parameters.get("citizenId") ?? "", field: "citizenId")
     }
 
     /// Registers a person contributing here; issues a card for this province when none they
     /// hold is valid here ("one province, one card").
-    func putPerson(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+    func putPerson(_ request: Request, _ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         let input = try await JSONBody.decode(DestinationAPI.PersonInput.self, from: request)
         try FreeText.check(input.name, field: "name")
@@ -90,7 +94,7 @@ public struct DestinationOffice: OfficeService {
         }
     }
 
-    func getPerson(_ requestContext: BasicRequestContext) async throws -> Response {
+    func getPerson(_ requestContext: OfficeRequestContext) async throws -> Response {
         try JSONBody.response(try await personView(try citizenID(requestContext)))
     }
 
@@ -182,7 +186,7 @@ public struct DestinationOffice: OfficeService {
 
     // MARK: - Cases
 
-    func getCase(_ requestContext: BasicRequestContext) async throws -> Response {
+    func getCase(_ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try CaseID(requestContext.parameters.get("caseId") ?? "", field: "caseId")
         let (record, remittances) = try await context.database.writer.read { db in
             (try DestinationStore.caseRecord(id, db), try RemittanceRow.forCase(id, db))

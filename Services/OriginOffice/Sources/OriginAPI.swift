@@ -85,7 +85,8 @@ enum OriginAPI {
         var individualAccountBalance: Money?
         /// Why the balance cannot be computed (e.g. a missing crediting rate).
         var balanceError: String?
-        var ledger: [YearSummary]
+        /// The yearly ledger: shown to auditors only.
+        var ledger: [YearSummary]?
     }
 
 

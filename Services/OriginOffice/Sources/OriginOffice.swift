@@ -14,30 +14,34 @@ public struct OriginOffice: OfficeService {
         self.context = context
     }
 
+    public var office: OfficeCode { context.office }
+
     public static func registerMigrations(_ migrator: inout DatabaseMigrator) {
         OriginSchema.register(&migrator)
     }
 
     public var eventHandler: any OfficeEventHandler { OriginEventHandler(context: context) }
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
-        let group = router.group("v1")
-        group.put("persons/:citizenId") { request, requestContext in try await self.putPerson(request, requestContext) }
-        group.get("persons/:citizenId") { _, requestContext in try await self.getPerson(requestContext) }
-        group.post("persons/:citizenId/months") { request, requestContext in try await self.postMonths(request, requestContext) }
-        group.post("persons/:citizenId/suspension") { request, requestContext in try await self.suspend(request, requestContext) }
-        group.post("persons/:citizenId/certificates") { request, requestContext in try await self.issueCertificate(request, requestContext) }
-        group.get("cases/:caseId") { _, requestContext in try await self.getCase(requestContext) }
-        group.get("cases") { request, _ in try await self.listCases(request) }
+    /// Clerks write; viewers, clerks and auditors read (the yearly ledger only for auditors).
+    public func addRoutes(to router: Router<OfficeRequestContext>) {
+        let write = router.group("v1").add(middleware: Access.clerks)
+        let read = router.group("v1").add(middleware: Access.readers)
+        write.put("persons/:citizenId") { request, requestContext in try await self.putPerson(request, requestContext) }
+        read.get("persons/:citizenId") { _, requestContext in try await self.getPerson(requestContext) }
+        write.post("persons/:citizenId/months") { request, requestContext in try await self.postMonths(request, requestContext) }
+        write.post("persons/:citizenId/suspension") { request, requestContext in try await self.suspend(request, requestContext) }
+        write.post("persons/:citizenId/certificates") { request, requestContext in try await self.issueCertificate(request, requestContext) }
+        read.get("cases/:caseId") { _, requestContext in try await self.getCase(requestContext) }
+        read.get("cases") { request, _ in try await self.listCases(request) }
     }
 
     // MARK: - People
 
-    private func citizenID(_ requestContext: BasicRequestContext) throws -> CitizenID {
+    private func citizenID(_ requestContext: OfficeRequestContext) throws -> CitizenID {
         try CitizenID(requestContext.parameters.get("citizenId") ?? "", field: "citizenId")
     }
 
-    func putPerson(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+    func putPerson(_ request: Request, _ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         let input = try await JSONBody.decode(OriginAPI.PersonInput.self, from: request)
         try FreeText.check(input.name, field: "name")
@@ -66,15 +70,14 @@ public struct OriginOffice: OfficeService {
         return try JSONBody.response(view, status: created ? .created : .ok)
     }
 
-    func getPerson(_ requestContext: BasicRequestContext) async throws -> Response {
-        try JSONBody.response(try await personView(try citizenID(requestContext)))
+    func getPerson(_ requestContext: OfficeRequestContext) async throws -> Response {
+        let withLedger = requestContext.identity?.has(.auditor) ?? false
+        let id = try citizenID(requestContext)
+        return try JSONBody.response(try await context.database.writer.read { db in try personView(id, db, withLedger: withLedger) })
     }
 
-    func personView(_ id: CitizenID) async throws -> OriginAPI.PersonView {
-        try await context.database.writer.read { db in try personView(id, db) }
-    }
-
-    func personView(_ id: CitizenID, _ db: Database) throws -> OriginAPI.PersonView {
+    /// - Parameter withLedger: include the yearly ledger (auditors only).
+    func personView(_ id: CitizenID, _ db: Database, withLedger: Bool = false) throws -> OriginAPI.PersonView {
         let (person, months) = (try OriginStore.person(id, db), try OriginStore.months(id, db))
         guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
         var balance: Money?
@@ -93,10 +96,10 @@ public struct OriginOffice: OfficeService {
             citizenId: id, name: person.name, hukouProvince: try ProvinceCode(person.hukouProvince), status: person.status,
             accountKind: person.accountKind, arrears: Money(fen: person.arrearsFen), receivesPension: person.receivesPension,
             transferredBy: person.transferredBy, monthsPaid: months.count, insuredFrom: months.first?.period, insuredTo: months.last?.period,
-            individualAccountBalance: balance, balanceError: balanceError, ledger: ledger)
+            individualAccountBalance: balance, balanceError: balanceError, ledger: withLedger ? ledger : nil)
     }
 
-    func postMonths(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+    func postMonths(_ request: Request, _ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         let input = try await JSONBody.decode(OriginAPI.MonthsInput.self, from: request)
         for (index, month) in input.months.enumerated() {
@@ -138,7 +141,7 @@ public struct OriginOffice: OfficeService {
         return try JSONBody.response(result, status: result.added > 0 ? .created : .ok)
     }
 
-    func suspend(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+    func suspend(_ request: Request, _ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         _ = try await JSONBody.decode(OriginAPI.SuspensionInput.self, from: request)
         let view = try await context.database.writer.write { db in
@@ -156,7 +159,7 @@ public struct OriginOffice: OfficeService {
         return try JSONBody.response(view)
     }
 
-    func issueCertificate(_ request: Request, _ requestContext: BasicRequestContext) async throws -> Response {
+    func issueCertificate(_ request: Request, _ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         let input = try await JSONBody.decode(OriginAPI.CertificateInput.self, from: request)
         let materials = input.materials ?? .init()
@@ -201,7 +204,7 @@ public struct OriginOffice: OfficeService {
 
     // MARK: - Cases
 
-    func getCase(_ requestContext: BasicRequestContext) async throws -> Response {
+    func getCase(_ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try CaseID(requestContext.parameters.get("caseId") ?? "", field: "caseId")
         let (record, remittances) = try await context.database.writer.read { db in
             (try OriginStore.caseRecord(id: id, db), try RemittanceRow.forCase(id, db))
