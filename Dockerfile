@@ -19,12 +19,13 @@ COPY Services ./Services
 COPY Tools ./Tools
 COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib \
-      --product origin-office --product destination-office --product transfer-audit --product office-token \
+      --product origin-office --product destination-office --product transfer-audit --product office-token --product event-keys \
  && mkdir -p /out \
  && cp "$(swift build -c release --show-bin-path)"/origin-office \
        "$(swift build -c release --show-bin-path)"/destination-office \
        "$(swift build -c release --show-bin-path)"/transfer-audit \
-       "$(swift build -c release --show-bin-path)"/office-token /out/
+       "$(swift build -c release --show-bin-path)"/office-token \
+       "$(swift build -c release --show-bin-path)"/event-keys /out/
 
 # Runtime stage: only the shared libraries the binaries link (librdkafka, SQLite), curl for the
 # health check, and a non-root user.

@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "transfer-demo", targets: ["TransferDemo"]),
         .executable(name: "kafka-bench", targets: ["KafkaBench"]),
         .executable(name: "office-token", targets: ["OfficeToken"]),
+        .executable(name: "event-keys", targets: ["EventKeys"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -51,6 +52,12 @@ let package = Package(
         // The pure domain: Foundation only, no I/O.
         // The JSON Schema files under Schemas/ are generated from the Swift schemas (see the tests).
         .target(name: "TransferDomain", path: "Shared/TransferDomain", exclude: ["Schemas"]),
+        // Event signatures (contract v2): canonical bytes, Ed25519 signing and the office key directory.
+        .target(
+            name: "EventSigning",
+            dependencies: ["TransferDomain", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/EventSigning"
+        ),
         // API tokens: Ed25519-signed JWTs, their claims and roles (the offices and the office-token tool).
         .target(
             name: "OfficeAuth",
@@ -61,6 +68,7 @@ let package = Package(
         .target(
             name: "OfficeRuntime",
             dependencies: [
+                "EventSigning",
                 "Kafka",
                 "OfficeAuth",
                 "TransferDomain",
@@ -93,11 +101,12 @@ let package = Package(
         .executableTarget(
             name: "DestinationOfficeMain", dependencies: ["DestinationOffice"], path: "Services/DestinationOffice/Main"),
         // The audit's logic: pure (domain only), tested on synthetic streams.
-        .target(name: "AuditCore", dependencies: ["TransferDomain"], path: "Tools/TransferAudit/Core"),
+        .target(name: "AuditCore", dependencies: ["EventSigning", "TransferDomain"], path: "Tools/TransferAudit/Core"),
         .executableTarget(
             name: "TransferAuditMain",
             dependencies: [
                 "AuditCore",
+                "EventSigning",
                 "Kafka",
                 "TransferDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -118,6 +127,11 @@ let package = Package(
             name: "OfficeToken",
             dependencies: ["OfficeAuth", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/OfficeToken"
+        ),
+        .executableTarget(
+            name: "EventKeys",
+            dependencies: ["EventSigning", "TransferDomain", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/EventKeys"
         ),
         .executableTarget(
             name: "KafkaBench",
@@ -151,7 +165,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AuditTests",
-            dependencies: ["AuditCore", "TransferDomain"],
+            dependencies: ["AuditCore", "EventSigning", "TransferDomain"],
             path: "Tests/AuditTests"
         ),
         .testTarget(
@@ -160,10 +174,12 @@ let package = Package(
                 "AuditCore",
                 "OriginOffice",
                 "DestinationOffice",
+                "EventSigning",
                 "OfficeAuth",
                 "OfficeRuntime",
                 "Kafka",
                 "TransferDomain",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Connection and client settings shared by producers, consumers and admin clients.
 ///
 /// Typed fields cover what operators set most often; ``properties`` passes any other librdkafka
@@ -104,6 +106,53 @@ public struct KafkaConfiguration: Sendable {
         }
         result += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return result
+    }
+}
+
+/// A connection setting that cannot work: `setting` is its librdkafka name (`security.protocol`,
+/// `sasl.mechanism`, `sasl.username`, `sasl.password`, `ssl.ca.location`).
+public struct KafkaSettingError: Error, Sendable, CustomStringConvertible {
+    public var setting: String
+    public var reason: String
+    public var description: String { "\(setting): \(reason)" }
+}
+
+extension KafkaConfiguration {
+    /// Sets ``securityProtocol``, ``sasl`` and ``tls`` from the settings every office and tool
+    /// reads the same way, checked before any connection is tried.
+    /// - Parameter setting: the value of `security.protocol`, `sasl.mechanism`, `sasl.username`,
+    ///   `sasl.password` or `ssl.ca.location` (empty when not set; no protocol is plaintext).
+    /// - Throws: ``KafkaSettingError`` naming the setting that cannot work: an unknown protocol or
+    ///   mechanism, SASL without its user or password, a SASL protocol without a mechanism, a CA
+    ///   file that cannot be read.
+    public mutating func applySecurity(_ setting: (String) -> String) throws(KafkaSettingError) {
+        let protocolName = setting("security.protocol").isEmpty ? "plaintext" : setting("security.protocol").lowercased()
+        guard let security = SecurityProtocol(rawValue: protocolName) else {
+            throw KafkaSettingError(setting: "security.protocol", reason: "must be plaintext, ssl, sasl_plaintext or sasl_ssl")
+        }
+        var sasl: SASL?
+        if !setting("sasl.mechanism").isEmpty {
+            guard let mechanism = SASL.Mechanism(rawValue: setting("sasl.mechanism").uppercased()) else {
+                throw KafkaSettingError(setting: "sasl.mechanism", reason: "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+            }
+            guard !setting("sasl.username").isEmpty else {
+                throw KafkaSettingError(setting: "sasl.username", reason: "is required with a SASL mechanism")
+            }
+            guard !setting("sasl.password").isEmpty else {
+                throw KafkaSettingError(setting: "sasl.password", reason: "is required with a SASL mechanism")
+            }
+            sasl = SASL(mechanism: mechanism, username: setting("sasl.username"), password: setting("sasl.password"))
+        }
+        if security == .saslPlaintext || security == .saslSSL, sasl == nil {
+            throw KafkaSettingError(setting: "sasl.mechanism", reason: "is required with security protocol \(security.rawValue)")
+        }
+        let caLocation = setting("ssl.ca.location")
+        if !caLocation.isEmpty && !FileManager.default.isReadableFile(atPath: caLocation) {
+            throw KafkaSettingError(setting: "ssl.ca.location", reason: "\(caLocation) is not a readable file")
+        }
+        securityProtocol = security
+        self.sasl = sasl
+        tls = caLocation.isEmpty ? nil : TLS(caLocation: caLocation)
     }
 }
 

@@ -51,6 +51,8 @@ public final class KafkaConsumer: Service, Sendable {
     private let closing = StopFlag()
     private let closed = StopFlag()
     private let consumed: Counter
+    /// Records delivered by polls so far, per topic.
+    private let fetched = Mutex<[String: Int]>([:])
     /// Records taken by a poll that was cancelled, served first by the next one.
     private let kept = Mutex(KafkaBatch(messages: [], partitionEnds: []))
     /// Set when librdkafka refused an assignment change: the member no longer reads what the
@@ -140,7 +142,10 @@ public final class KafkaConsumer: Service, Sendable {
             _ = cancelled.set()
         }
         let batch = try result.get()
-        if let batch, !batch.messages.isEmpty { consumed.increment(by: batch.messages.count) }
+        if let batch, !batch.messages.isEmpty {
+            consumed.increment(by: batch.messages.count)
+            fetched.withLock { counts in for message in batch.messages { counts[message.topic, default: 0] += 1 } }
+        }
         if cancelled.isSet || Task.isCancelled {
             if let batch, !batch.messages.isEmpty || !batch.partitionEnds.isEmpty { keep(batch) }
             throw CancellationError()
@@ -215,6 +220,10 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     /// The first TLS handshake or SASL authentication failure this consumer met, if any.
+    /// How many records polls have delivered from each topic since the consumer was made: what
+    /// this client actually fetched, whatever the code above it then did with the records.
+    public var fetchedRecords: [String: Int] { fetched.withLock { $0 } }
+
     public var securityFailure: KafkaError? { client.context.securityFailure.withLock { $0 } }
 
     /// The fatal error the consumer entered, if any (for health checks).

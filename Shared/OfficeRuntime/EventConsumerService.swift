@@ -1,4 +1,5 @@
 import Foundation
+import EventSigning
 import GRDB
 import Kafka
 import Logging
@@ -17,7 +18,8 @@ public protocol OfficeEventHandler: Sendable {
 
 /// Reads the incoming topic in batches and applies each event exactly once.
 ///
-/// For each record: an event addressed to another office is skipped; one that cannot be decoded
+/// For each record: an event addressed to another office is skipped; one whose signature does not
+/// verify against the office key directory is dead-lettered (`bad-signature`, `unknown-key`); one that cannot be decoded
 /// (unknown type or major version, broken schema) or that the handler refuses as wrong goes to
 /// the dead-letter topic with its provenance; otherwise the handler's changes and the event's
 /// `ce_id` are written in ONE transaction, so a redelivered event changes nothing.
@@ -34,19 +36,21 @@ public struct EventConsumerService: Service, CustomStringConvertible {
     let database: OfficeDatabase
     let handler: any OfficeEventHandler
     let office: OfficeCode
+    let eventKeys: EventKeyDirectory
     let deadLetters: DeadLetterSender
     let doorbell: Doorbell
     let health: OfficeHealth
     let logger: Logger
 
     public init(
-        consumer: KafkaConsumer, database: OfficeDatabase, handler: any OfficeEventHandler, office: OfficeCode,
+        consumer: KafkaConsumer, database: OfficeDatabase, handler: any OfficeEventHandler, office: OfficeCode, eventKeys: EventKeyDirectory,
         deadLetters: DeadLetterSender, doorbell: Doorbell, health: OfficeHealth, logger: Logger
     ) {
         self.consumer = consumer
         self.database = database
         self.handler = handler
         self.office = office
+        self.eventKeys = eventKeys
         self.deadLetters = deadLetters
         self.doorbell = doorbell
         self.health = health
@@ -105,6 +109,17 @@ public struct EventConsumerService: Service, CustomStringConvertible {
         for header in message.headers { if let value = header.stringValue { headers[header.name] = value } }
         if let recipient = headers["ce_recipient"], let code = try? OfficeCode(recipient), code != office {
             Counter(label: "events_processed_total", dimensions: [("type", Self.typeName(headers)), ("outcome", "other-office")]).increment()
+            return
+        }
+        // The sender's signature first: nothing unsigned or forged is even decoded.
+        do throws(SignatureFailure) {
+            if let repeated = EventSignature.repeatedHeader(message.headers.map(\.name)) {
+                throw SignatureFailure.malformed("header \(repeated) appears more than once")
+            }
+            try EventSignature.verify(headers: headers, value: message.value ?? [], directory: eventKeys)
+        } catch {
+            Counter(label: "events_processed_total", dimensions: [("type", Self.typeName(headers)), ("outcome", error.reason)]).increment()
+            try await deadLetters.send(message, reason: error.reason, detail: error.description)
             return
         }
         let event: CloudEvent

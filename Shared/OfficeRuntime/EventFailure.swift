@@ -41,7 +41,9 @@ extension Task where Success == Never, Failure == Never {
     static var isStopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
 }
 
-/// Sleeps `duration`, returning early (without throwing) when the task is cancelled.
+/// Sleeps `duration`, returning early (without throwing) when the task is cancelled or its
+/// service is asked to shut down gracefully: a periodic service or a retry loop never holds up a
+/// stop for the rest of its interval.
 func pause(_ duration: Duration) async {
-    try? await Task.sleep(for: duration)
+    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
 }

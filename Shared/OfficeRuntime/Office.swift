@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
+import EventSigning
 import Kafka
 import Logging
 import Metrics
@@ -16,15 +17,21 @@ public struct OfficeContext: Sendable {
     public let clock: BusinessClock
     public let directory: OfficeDirectory
     public let calendar: WorkingDayCalendar
+    /// Signs every event this office sends.
+    public let signer: EventSigner
+    /// The office key directory incoming events are checked against.
+    public let eventKeys: EventKeyDirectory
     public let logger: Logger
 
     public init(
-        configuration: OfficeConfiguration, database: OfficeDatabase, doorbell: Doorbell = Doorbell(),
-        clock: BusinessClock = BusinessClock(), directory: OfficeDirectory = .standard,
+        configuration: OfficeConfiguration, database: OfficeDatabase, signer: EventSigner, eventKeys: EventKeyDirectory,
+        doorbell: Doorbell = Doorbell(), clock: BusinessClock = BusinessClock(), directory: OfficeDirectory = .standard,
         calendar: WorkingDayCalendar = .standard, logger: Logger
     ) {
         self.configuration = configuration
         self.database = database
+        self.signer = signer
+        self.eventKeys = eventKeys
         self.doorbell = doorbell
         self.clock = clock
         self.directory = directory
@@ -39,9 +46,9 @@ public struct OfficeContext: Sendable {
         CloudEvent(source: office, recipient: recipient, time: clock.currentTime, event: event)
     }
 
-    /// Appends `event` to the outbox of this office's outgoing topic, in the caller's transaction.
+    /// Appends `event`, signed, to the outbox for the recipient's inbox, in the caller's transaction.
     public func publish(_ event: TransferEvent, to recipient: OfficeCode, in db: Database) throws {
-        try Outbox.append(cloudEvent(event, to: recipient), topic: configuration.outgoingTopic, in: db)
+        try Outbox.append(cloudEvent(event, to: recipient), topic: configuration.inboxTopic(for: recipient), signer: signer, in: db)
     }
 }
 
@@ -87,9 +94,11 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         watchdog: Bool = false
     ) async throws {
         let authentication = try await configuration.authentication()
+        let (signer, eventKeys) = try configuration.eventKeys()
         let database = try OfficeDatabase(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
         let clock = clock ?? configuration.businessClock
-        let context = OfficeContext(configuration: configuration, database: database, clock: clock, logger: logger)
+        let context = OfficeContext(
+            configuration: configuration, database: database, signer: signer, eventKeys: eventKeys, clock: clock, logger: logger)
         let service = S(context: context)
         let health = OfficeHealth()
         // One quick attempt before the clients start (the usual case: the topics exist or are
@@ -111,12 +120,11 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
                 client: consumerClient, mode: .group(id: configuration.groupID, topics: [configuration.incomingTopic]),
                 sessionTimeout: configuration.sessionTimeout),
             logger: logger)
-        let topics = TopicSetup(
-            configuration: configuration, health: health, logger: logger,
-            securityFailure: { [producer, consumer] in producer.securityFailure ?? consumer.securityFailure })
+        // The same setup (done once, done for both) watching the running clients' TLS and SASL.
+        let topics = firstAttempt.watching { [producer, consumer] in producer.securityFailure ?? consumer.securityFailure }
         let relay = OutboxRelay(database: database, producer: producer, doorbell: context.doorbell, health: health, logger: logger)
         let events = EventConsumerService(
-            consumer: consumer, database: database, handler: service.eventHandler, office: configuration.officeCode,
+            consumer: consumer, database: database, handler: service.eventHandler, office: configuration.officeCode, eventKeys: eventKeys,
             deadLetters: DeadLetterSender(
                 producer: producer, topic: configuration.deadLetterTopic, consumerName: configuration.groupID, health: health, logger: logger),
             doorbell: context.doorbell, health: health, logger: logger)

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Kafka
+import EventSigning
 import Logging
 import OfficeAuth
 import TransferDomain
@@ -46,13 +47,14 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "kafka.session.timeout.ms", defaultValue: "6000", help: "consumer group session timeout"),
             Key(name: "kafka.statistics.interval.ms", defaultValue: "5000", help: "librdkafka statistics (consumer lag metric); 0 turns off"),
             Key(name: "kafka.topic.partitions", defaultValue: "6", help: "partitions of topics created at start when missing"),
-            Key(name: "topic.destination.events", defaultValue: Topics.destinationEvents, help: "topic written by destination offices"),
-            Key(name: "topic.origin.events", defaultValue: Topics.originEvents, help: "topic written by origin offices"),
+            Key(name: "topic.inbox.prefix", defaultValue: Topics.inboxPrefix, help: "inbox topics are this prefix and the office code; an office reads only its own"),
             Key(name: "topic.dead.letter", defaultValue: Topics.deadLetter, help: "dead-letter topic"),
             Key(name: "crediting.rates", defaultValue: "", help: "office crediting rates by year, e.g. 2014=4.0,2015=5.0,2025=2.0 (percent); national rates 2016-2024 are built in"),
             Key(name: "shutdown.timeout.seconds", defaultValue: "20", help: "bound on graceful shutdown"),
             Key(name: "health.outbox.max.age.seconds", defaultValue: "60", help: "/health answers 503 when the oldest unsent event is older than this"),
             Key(name: "business.date", defaultValue: "", help: "run as if today were this date (YYYY-MM-DD), advancing from there; for tests and rehearsals only (default: the real date in Asia/Shanghai)"),
+            Key(name: "event.signing.key", defaultValue: "", help: "this office's Ed25519 private key (PEM) that signs every event it sends (see event-keys)"),
+            Key(name: "event.keys.file", defaultValue: "", help: "the office key directory (JSON): every office's public event keys"),
             Key(name: "auth.public.keys", defaultValue: "", help: "Ed25519 public key files (PEM, comma-separated) of the token issuer; required unless auth.disabled"),
             Key(name: "auth.issuer", defaultValue: "pension-transfer", help: "the issuer (iss) tokens must name"),
             Key(name: "auth.disabled", defaultValue: "false", help: "true: no authentication, every request has every role (closed test benches only)"),
@@ -72,8 +74,8 @@ public struct OfficeConfiguration: Sendable {
     public var groupID: String
     public var sessionTimeout: Duration
     public var topicPartitions: Int
-    public var destinationEventsTopic: String
-    public var originEventsTopic: String
+    /// Inbox topics are this prefix and an office code.
+    public var inboxPrefix: String
     public var deadLetterTopic: String
     public var creditingRates: CreditingRates
     public var shutdownTimeout: Duration
@@ -100,10 +102,44 @@ public struct OfficeConfiguration: Sendable {
         businessDate.map { BusinessClock(startingOn: $0) } ?? BusinessClock()
     }
 
-    /// The topic this office writes its events to.
-    public var outgoingTopic: String { role == .origin ? originEventsTopic : destinationEventsTopic }
-    /// The topic this office consumes.
-    public var incomingTopic: String { role == .origin ? destinationEventsTopic : originEventsTopic }
+    /// The inbox of `office`: where mail to it is written.
+    public func inboxTopic(for office: OfficeCode) -> String { Topics.inbox(office, prefix: inboxPrefix) }
+    /// This office's own inbox: the only topic it reads.
+    public var incomingTopic: String { inboxTopic(for: officeCode) }
+    public var eventSigningKeyPath: String
+    public var eventKeysPath: String
+
+    /// This office's signing key and the office key directory.
+    /// - Throws: ``ValidationError`` naming the file that cannot be used, or when the signing key
+    ///   is not in the directory under this office (other offices could not verify its events).
+    public func eventKeys() throws -> (EventSigner, EventKeyDirectory) {
+        guard !eventSigningKeyPath.isEmpty else {
+            throw ValidationError(field: "event.signing.key", reason: "is required: this office's event signing key (see event-keys keygen)")
+        }
+        guard !eventKeysPath.isEmpty else {
+            throw ValidationError(field: "event.keys.file", reason: "is required: the office key directory (see event-keys keygen)")
+        }
+        guard let directoryData = FileManager.default.contents(atPath: eventKeysPath) else {
+            throw ValidationError(field: "event.keys.file", reason: "\(eventKeysPath) cannot be read")
+        }
+        let directory: EventKeyDirectory
+        do { directory = try EventKeyDirectory(json: directoryData) } catch let error as ValidationError {
+            throw ValidationError(field: "event.keys.file", reason: "\(eventKeysPath): \(error)")
+        }
+        guard let pem = FileManager.default.contents(atPath: eventSigningKeyPath) else {
+            throw ValidationError(field: "event.signing.key", reason: "\(eventSigningKeyPath) cannot be read")
+        }
+        let signer: EventSigner
+        do { signer = try EventSigner(pem: String(decoding: pem, as: UTF8.self), office: officeCode.rawValue) } catch {
+            throw ValidationError(field: "event.signing.key", reason: "\(eventSigningKeyPath) is not an Ed25519 private key in PEM")
+        }
+        guard let listed = directory.key(id: signer.keyID), listed.office == officeCode.rawValue, !listed.retired else {
+            throw ValidationError(
+                field: "event.signing.key",
+                reason: "key \(signer.keyID) is not in the key directory \(eventKeysPath) as an active key of office \(officeCode) (add it with event-keys keygen)")
+        }
+        return (signer, directory)
+    }
 
     /// Reads the configuration.
     /// - Throws: ``ValidationError`` naming the key whose value is unusable.
@@ -134,30 +170,6 @@ public struct OfficeConfiguration: Sendable {
             ? "data/\(role.rawValue)-\(officeCode.rawValue).sqlite" : value("database.path")
         let clientID = value("kafka.client.id").isEmpty ? "\(role.rawValue)-office-\(officeCode.rawValue)" : value("kafka.client.id")
         groupID = value("kafka.group.id").isEmpty ? "\(role.rawValue)-office-\(officeCode.rawValue)" : value("kafka.group.id")
-        guard let security = KafkaConfiguration.SecurityProtocol(rawValue: value("kafka.security.protocol").lowercased()) else {
-            throw ValidationError(field: "kafka.security.protocol", reason: "must be plaintext, ssl, sasl_plaintext or sasl_ssl")
-        }
-        var sasl: KafkaConfiguration.SASL?
-        if !value("kafka.sasl.mechanism").isEmpty {
-            guard let mechanism = KafkaConfiguration.SASL.Mechanism(rawValue: value("kafka.sasl.mechanism").uppercased()) else {
-                throw ValidationError(field: "kafka.sasl.mechanism", reason: "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
-            }
-            guard !value("kafka.sasl.username").isEmpty else {
-                throw ValidationError(field: "kafka.sasl.username", reason: "is required with kafka.sasl.mechanism")
-            }
-            guard !value("kafka.sasl.password").isEmpty else {
-                throw ValidationError(field: "kafka.sasl.password", reason: "is required with kafka.sasl.mechanism")
-            }
-            sasl = .init(mechanism: mechanism, username: value("kafka.sasl.username"), password: value("kafka.sasl.password"))
-        }
-        if security == .saslPlaintext || security == .saslSSL, sasl == nil {
-            throw ValidationError(field: "kafka.sasl.mechanism", reason: "is required with kafka.security.protocol \(security.rawValue)")
-        }
-        let caLocation = value("kafka.ssl.ca.location")
-        if !caLocation.isEmpty && !FileManager.default.isReadableFile(atPath: caLocation) {
-            throw ValidationError(field: "kafka.ssl.ca.location", reason: "\(caLocation) is not a readable file")
-        }
-        let tls = caLocation.isEmpty ? nil : KafkaConfiguration.TLS(caLocation: caLocation)
         guard let statistics = Int(value("kafka.statistics.interval.ms")), statistics >= 0 else {
             throw ValidationError(field: "kafka.statistics.interval.ms", reason: "must be a number of milliseconds")
         }
@@ -172,8 +184,12 @@ public struct OfficeConfiguration: Sendable {
             }
         }
         kafka = KafkaConfiguration(
-            bootstrapServers: servers, clientID: clientID, securityProtocol: security, sasl: sasl, tls: tls,
-            statisticsInterval: statistics > 0 ? .milliseconds(statistics) : nil)
+            bootstrapServers: servers, clientID: clientID, statisticsInterval: statistics > 0 ? .milliseconds(statistics) : nil)
+        do {
+            try kafka.applySecurity { value("kafka." + $0) }
+        } catch {
+            throw ValidationError(field: "kafka." + error.setting, reason: error.reason)
+        }
         // A connection whose TCP, TLS and SASL set-up takes longer than this is a wrong setting
         // (TLS against a plaintext listener stalls in the handshake), not a slow network.
         kafka.properties["socket.connection.setup.timeout.ms"] = "6000"
@@ -185,8 +201,10 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "kafka.topic.partitions", reason: "must be a positive number")
         }
         topicPartitions = partitions
-        destinationEventsTopic = value("topic.destination.events")
-        originEventsTopic = value("topic.origin.events")
+        inboxPrefix = value("topic.inbox.prefix")
+        eventSigningKeyPath = value("event.signing.key")
+        eventKeysPath = value("event.keys.file")
+
         deadLetterTopic = value("topic.dead.letter")
         creditingRates = try Self.parseRates(value("crediting.rates"))
         guard let shutdown = Int(value("shutdown.timeout.seconds")), shutdown > 0 else {

@@ -33,6 +33,9 @@ public enum OfficeMain {
         let configuration: OfficeConfiguration
         do {
             configuration = try await OfficeConfiguration.load(role: S.role, arguments: arguments)
+            // The key files are settings too: a missing or wrong one is a configuration error.
+            _ = try configuration.eventKeys()
+            _ = try await configuration.authentication()
         } catch let error as ValidationError {
             // Name the setting the way the operator wrote it: variable and flag.
             let key = OfficeConfiguration.keys(role: S.role).first { $0.name == error.field }

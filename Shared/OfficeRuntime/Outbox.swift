@@ -1,4 +1,5 @@
 import Foundation
+import EventSigning
 import GRDB
 import Kafka
 import Logging
@@ -29,19 +30,22 @@ struct OutboxRow: Codable, FetchableRecord, PersistableRecord, Sendable {
 /// The transactional outbox: events are written in the same transaction as the state change
 /// that causes them, and published later by ``OutboxRelay``.
 public enum Outbox {
-    /// Appends `event` for `topic` inside the caller's transaction.
+    /// Appends `event` for `topic`, signed by `signer`, inside the caller's transaction. The value
+    /// and headers are stored exactly as they will be sent: the signature covers those bytes.
     ///
     /// - Throws: `DomainError` when the event breaks its own schema: a contract violation is a
     ///   bug to stop at the source, never something to publish.
-    public static func append(_ event: CloudEvent, topic: String, in db: Database) throws {
+    public static func append(_ event: CloudEvent, topic: String, signer: EventSigner, in db: Database) throws {
         let violations = event.schemaViolations()
         guard violations.isEmpty else {
             throw DomainError("refusing to publish \(event.type.ceType) that breaks its schema: \(violations.joined(separator: "; "))")
         }
-        let headers = try JSONEncoder().encode(event.headers.map { [$0.name, $0.value] })
+        let payload = try event.data()
+        let signed = event.headers + (try signer.signatureHeaders(headers: event.headers, value: Array(payload)))
+        let headers = try JSONEncoder().encode(signed.map { [$0.name, $0.value] })
         let row = OutboxRow(
             eventId: event.id.uuidString.lowercased(), eventType: event.type.rawValue, topic: topic, key: event.key,
-            headers: String(decoding: headers, as: UTF8.self), payload: try event.data(), createdAt: Date())
+            headers: String(decoding: headers, as: UTF8.self), payload: payload, createdAt: Date())
         try row.insert(db)
     }
 

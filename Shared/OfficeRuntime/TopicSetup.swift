@@ -1,6 +1,7 @@
 import Kafka
 import Logging
 import ServiceLifecycle
+import TransferDomain
 import Synchronization
 
 /// Creates the office's topics when they are missing, and keeps trying in the background while
@@ -11,7 +12,7 @@ struct TopicSetup: Service, CustomStringConvertible {
     let health: OfficeHealth
     let logger: Logger
     /// TLS or SASL failures the office's running clients met.
-    let securityFailure: @Sendable () -> KafkaError?
+    private(set) var securityFailure: @Sendable () -> KafkaError?
     private let done = StopFlagBox()
 
     init(configuration: OfficeConfiguration, health: OfficeHealth, logger: Logger, securityFailure: @escaping @Sendable () -> KafkaError? = { nil }) {
@@ -23,7 +24,14 @@ struct TopicSetup: Service, CustomStringConvertible {
 
     var description: String { "TopicSetup" }
 
-    var topics: [String] { [configuration.destinationEventsTopic, configuration.originEventsTopic, configuration.deadLetterTopic] }
+    /// This office's own inbox and the dead-letter topic: without them the office cannot work.
+    var topics: [String] { [configuration.incomingTopic, configuration.deadLetterTopic] }
+    /// The other offices' inboxes, created when missing so mail to an office that has not started
+    /// yet waits in its inbox instead of in the sender's outbox. Where ACLs forbid it (a secured
+    /// cluster), an administrator creates them; a refusal here is only logged.
+    var otherInboxes: [String] {
+        OfficeDirectory.standard.offices.keys.filter { $0 != configuration.officeCode }.map { configuration.inboxTopic(for: $0) }.sorted()
+    }
 
     enum Outcome {
         case ready
@@ -31,6 +39,13 @@ struct TopicSetup: Service, CustomStringConvertible {
         case notYet
         /// The broker refused the TLS handshake or the SASL login: retrying will not help.
         case misconfigured(KafkaError)
+    }
+
+    /// This setup (sharing whether it is done) reporting `securityFailure` as well.
+    func watching(_ securityFailure: @escaping @Sendable () -> KafkaError?) -> TopicSetup {
+        var copy = self
+        copy.securityFailure = securityFailure
+        return copy
     }
 
     /// One attempt: create what is missing, or find that everything exists.
@@ -49,8 +64,17 @@ struct TopicSetup: Service, CustomStringConvertible {
                 try await client.createTopics(
                     missing.map { KafkaNewTopic(name: $0, partitions: configuration.topicPartitions) }, timeout: timeout)
             }
+            // The office can work now; the other inboxes are a courtesy to senders.
             done.set()
             health.clear(.topics)
+            let others = otherInboxes.filter { !existing.contains($0) }
+            if !others.isEmpty {
+                do {
+                    try await client.createTopics(others.map { KafkaNewTopic(name: $0, partitions: configuration.topicPartitions) }, timeout: timeout)
+                } catch {
+                    logger.info("Other offices' inboxes not created (an administrator creates them on a secured cluster)", metadata: ["error": "\(error)"])
+                }
+            }
             return .ready
         } catch {
             if let failure = admin?.securityFailure ?? securityFailure() {
@@ -65,11 +89,17 @@ struct TopicSetup: Service, CustomStringConvertible {
 
     /// - Throws: ``OfficeStartupError`` when the broker refuses the TLS handshake or the SASL
     ///   login: the office stops (exit status 1) instead of retrying what cannot work.
+    ///
+    /// Once the topics exist it waits for the shutdown instead of returning: a service that ends
+    /// while ServiceGroup is stopping another one makes the whole stop fail
+    /// (`serviceFinishedUnexpectedly`), which a slow topic creation racing a SIGTERM would cause.
     func run() async throws {
         var backoff = Duration.seconds(1)
         while !Task.isStopping {
             switch await attempt(timeout: .seconds(5)) {
-            case .ready: return
+            case .ready:
+                try? await gracefulShutdown()
+                return
             case .misconfigured(let failure):
                 let error = OfficeStartupError.kafkaSecurity(configuration, failure)
                 logger.critical("Kafka refuses this office's connection settings; stopping", metadata: ["error": .string(error.description)])

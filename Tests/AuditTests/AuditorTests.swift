@@ -1,4 +1,5 @@
 import AuditCore
+import EventSigning
 import Foundation
 import Testing
 import TransferDomain
@@ -13,6 +14,10 @@ struct Stream {
         months: [ContributionMonth(period: try! YearMonth("2024-03"), base: try! Money("8000.00"), employerRate: .percent("16"), personalRate: .percent("8"), placeCode: shenzhen.code)],
         pre1998Account: .zero, kind: .general, transferYear: 2025, rates: CreditingRates())
 
+    /// Each office's signing key, and the directory that lists them.
+    static let signers = Dictionary(uniqueKeysWithValues: ["440300", "510100", "330100"].map { ($0, EventSigner.generate(office: $0)) })
+    static let directory = EventKeyDirectory(keys: signers.values.map(\.directoryEntry))
+
     var records: [AuditRecord] = []
     var offsets: [String: Int64] = [:]
     var time = Date(timeIntervalSince1970: 1_758_844_800)  // 2025-09-26 00:00 UTC: 08:00 in Shanghai
@@ -25,13 +30,27 @@ struct Stream {
         let cloud = CloudEvent(
             id: id, source: fromOrigin ? Self.shenzhen.code : Self.chengdu.code, recipient: fromOrigin ? Self.chengdu.code : Self.shenzhen.code,
             time: time, event: event)
-        let topic = event.type.topic
+        // The recipient's inbox.
+        let topic = Topics.inbox(fromOrigin ? Self.chengdu.code : Self.shenzhen.code)
         let offset = topicOffset ?? offsets[topic, default: 0]
         offsets[topic] = max(offsets[topic, default: 0], offset + 1)
+        let value = try! cloud.data()
+        let signature = try! Self.signers[cloud.source.rawValue]!.signatureHeaders(headers: cloud.headers, value: Array(value))
         let record = AuditRecord(
-            topic: topic, partition: 0, offset: offset, key: cloud.key, headers: Dictionary(uniqueKeysWithValues: cloud.headers.map { ($0.name, $0.value) }),
-            value: try! cloud.data(), timestamp: time)
+            topic: topic, partition: 0, offset: offset, key: cloud.key,
+            headers: Dictionary(uniqueKeysWithValues: (cloud.headers + signature).map { ($0.name, $0.value) }), value: value, timestamp: time)
         records.append(record)
+        return record
+    }
+
+    /// `record` signed afresh by the office its `ce_source` names (after a test changed it).
+    static func signed(_ record: AuditRecord) -> AuditRecord {
+        var record = record
+        let office = String(record.headers["ce_source"]!.dropFirst("/offices/".count))
+        let headers = record.headers.filter { !$0.key.hasPrefix("ce_signature") }.map { (name: $0.key, value: $0.value) }
+        for header in try! signers[office]!.signatureHeaders(headers: headers, value: Array(record.value ?? Data())) {
+            record.headers[header.name] = header.value
+        }
         return record
     }
 
@@ -63,8 +82,9 @@ struct Stream {
         return caseID
     }
 
-    func audit(asOf: String = "2025-10-01", deadLetters: [AuditRecord] = []) -> AuditReport {
-        Auditor(asOf: try! LocalDate(asOf)).audit(records: records, deadLetters: deadLetters)
+    /// The audit of the stream, signatures checked against ``directory`` (`keys: nil`: not checked).
+    func audit(asOf: String = "2025-10-01", deadLetters: [AuditRecord] = [], keys: EventKeyDirectory? = Stream.directory) -> AuditReport {
+        Auditor(asOf: try! LocalDate(asOf), keys: keys).audit(records: records, deadLetters: deadLetters)
     }
 }
 
@@ -107,7 +127,7 @@ struct AuditorTests {
         stream.add(Stream.funds(caseID, amount: Stream.form.totalRemitted))
         let finding = stream.audit().violations.first { $0.rule == "duplicate-effect" }
         #expect(finding?.evidence.count == 2)
-        #expect(finding?.evidence.allSatisfy { $0.contains("pension.transfer.origin-events[0]@") } == true)
+        #expect(finding?.evidence.allSatisfy { $0.contains("pension.transfer.inbox.510100[0]@") } == true)
     }
 
     @Test("a second outcome for one contact letter is found")
@@ -159,7 +179,7 @@ struct AuditorTests {
         stream.add(Stream.funds(caseID, amount: Stream.form.totalRemitted), topicOffset: 2)
         let finding = stream.audit().violations.first { $0.rule == "per-case-order" }
         #expect(finding?.message.contains("termination") == true)
-        #expect(finding?.evidence.first?.contains("origin-events[0]@0") == true)
+        #expect(finding?.evidence.first?.contains("inbox.510100[0]@0") == true)
     }
 
     /// National Day 2025: Oct 1-8 off, Sep 28 and Oct 11 worked. 15 working days after the letter
@@ -185,6 +205,7 @@ struct AuditorTests {
         bad.offset = 50
         bad.headers["ce_id"] = UUID().uuidString.lowercased()
         bad.value = Data("{\"caseId\": 42}".utf8)
+        bad = Stream.signed(bad)  // signed by its office: what is wrong is the content
         stream.records.append(bad)
         let deadLetter = AuditRecord(
             topic: Topics.deadLetter, partition: 0, offset: 0, key: nil,
@@ -265,9 +286,10 @@ struct AuditorTests {
                 caseId: caseID, contactLetterNo: letter.contactLetterNo, remittanceId: RemittanceID(office: hangzhou.code, year: 2025, sequence: 9),
                 amount: try Money("1000000.00"), payerAccount: hangzhou.account, payeeAccount: Stream.chengdu.account,
                 valueDate: try LocalDate("2025-09-26"))))
-        let forgedRecord = AuditRecord(
-            topic: EventType.fundsRemitted.topic, partition: 0, offset: 100, key: forged.key,
-            headers: Dictionary(uniqueKeysWithValues: forged.headers.map { ($0.name, $0.value) }), value: try forged.data(), timestamp: forged.time)
+        // Signed with Hangzhou's own key: the signature is good, the sender is not the case's origin.
+        let forgedRecord = Stream.signed(AuditRecord(
+            topic: Topics.inbox(Stream.chengdu.code), partition: 0, offset: 100, key: forged.key,
+            headers: Dictionary(uniqueKeysWithValues: forged.headers.map { ($0.name, $0.value) }), value: try forged.data(), timestamp: forged.time))
         stream.records.append(forgedRecord)
         // A remittance naming another contact letter.
         var other = try #require(stream.add(Stream.funds(caseID, amount: try Money("5.00"), sequence: 7)).value)
@@ -275,6 +297,7 @@ struct AuditorTests {
         object["contactLetterNo"] = "CL-510100-2025-000999"
         other = try JSONSerialization.data(withJSONObject: object)
         stream.records[stream.records.count - 1].value = other
+        stream.records[stream.records.count - 1] = Stream.signed(stream.records[stream.records.count - 1])
         let otherLetter = stream.records[stream.records.count - 1]
         // A negative amount: breaks the schema.
         var negative = stream.add(Stream.funds(caseID, amount: try Money("5.00"), sequence: 8))
@@ -282,6 +305,7 @@ struct AuditorTests {
         object = try #require(try JSONSerialization.jsonObject(with: negativeValue) as? [String: Any])
         object["amount"] = "-5.00"
         negative.value = try JSONSerialization.data(withJSONObject: object)
+        negative = Stream.signed(negative)
         stream.records[stream.records.count - 1] = negative
 
         let deadLetters = [
@@ -315,5 +339,82 @@ struct AuditorTests {
         #expect(report.rejected.map(\.reason) == ["form-arithmetic"])
         #expect(report.cases.first?.expected == nil, "the form was not taken")
         #expect(report.isClean)
+    }
+}
+
+@Suite("transfer-audit checks signatures")
+struct AuditSignatureTests {
+    @Test("a forged, altered, unsigned, retired-key or doubled-header record is a violation with its place and takes no part in the case; dead-lettered or not, it is reported")
+    func forgedRecords() throws {
+        var stream = Stream()
+        let caseID = stream.cleanCase(skip: [.transferCompleted])
+        // The completion, in five untrustworthy versions; none may close the case.
+        let completion = stream.add(.transferCompleted(TransferCompleted(
+            caseId: caseID, contactLetterNo: Stream.letter(caseID).contactLetterNo, receivedTotal: Stream.form.totalRemitted,
+            completedOn: try LocalDate("2025-09-26"))))
+        stream.records.removeLast()
+        func variant(_ offset: Int64, _ change: (inout AuditRecord) -> Void) -> AuditRecord {
+            var record = completion
+            record.offset = offset
+            change(&record)
+            return record
+        }
+        let stranger = EventSigner.generate(office: "510100")
+        let forgedRecords = [
+            // Signed by a key the directory does not list.
+            variant(10) { record in
+                let headers = record.headers.filter { !$0.key.hasPrefix("ce_signature") }.map { (name: $0.key, value: $0.value) }
+                for header in try! stranger.signatureHeaders(headers: headers, value: Array(record.value!)) { record.headers[header.name] = header.value }
+            },
+            // Chengdu's signature over other bytes: the received total raised afterwards.
+            variant(11) { record in
+                record.value = Data(String(decoding: record.value!, as: UTF8.self).replacingOccurrences(of: Stream.form.totalRemitted.description, with: "999999.99").utf8)
+            },
+            // No signature at all.
+            variant(12) { record in record.headers = record.headers.filter { !$0.key.hasPrefix("ce_signature") } },
+            // Signed with Shenzhen's key while claiming to be Chengdu.
+            variant(13) { record in
+                let headers = record.headers.filter { !$0.key.hasPrefix("ce_signature") }.map { (name: $0.key, value: $0.value) }
+                for header in try! Stream.signers["440300"]!.signatureHeaders(headers: headers, value: Array(record.value!)) { record.headers[header.name] = header.value }
+            },
+            // A ce_type header twice on the record.
+            variant(14) { record in record.repeatedHeader = "ce_type" },
+        ]
+        stream.records += forgedRecords
+        let report = stream.audit()
+        let violations = report.violations.filter { $0.rule == "signature" }
+        #expect(violations.count == 5)
+        #expect(Set(violations.flatMap(\.evidence)) == Set(forgedRecords.map(\.evidence)))
+        #expect(violations.allSatisfy { $0.caseId == caseID.description && $0.message.contains("no dead-letter record refers to it") })
+        #expect(report.rejected.map(\.reason).sorted() == ["bad-signature", "bad-signature", "bad-signature", "bad-signature", "unknown-key"])
+        #expect(report.signatures == AuditReport.Signatures(verified: 4, refused: 5))
+        #expect(report.text().contains("Signatures: 4 verified against the office key directory, 5 refused"))
+        #expect(report.casesByDestinationState != ["completed": 1], "no forged completion closed the case")
+        #expect(report.openCases.map(\.caseId) == [caseID.description])
+        #expect(!report.isClean)
+
+        // Retiring Chengdu's key: everything it signed becomes unknown-key.
+        let retired = EventKeyDirectory(keys: Stream.directory.keys.map { key in
+            var key = key
+            key.retired = key.office == "510100"
+            return key
+        })
+        let strict = stream.audit(keys: retired)
+        #expect(strict.rejected.filter { $0.reason == "unknown-key" }.count == 3, "Chengdu's genuine letter, the altered completion (its key is now retired) and the stranger's")
+
+        // Without a directory nothing is checked, and the report says so.
+        let unchecked = stream.audit(keys: nil)
+        #expect(unchecked.notes.contains { $0.contains("signatures were not checked") })
+        #expect(unchecked.violations.filter { $0.rule == "signature" }.isEmpty)
+        #expect(unchecked.signatures == nil && !unchecked.text().contains("Signatures:"))
+    }
+
+    @Test("a cleanly signed stream audits clean with the directory")
+    func signedStreamIsClean() {
+        var stream = Stream()
+        _ = stream.cleanCase()
+        let report = stream.audit()
+        #expect(report.isClean, "\(report.text())")
+        #expect(report.rejected.isEmpty && !report.notes.contains { $0.contains("signatures") })
     }
 }

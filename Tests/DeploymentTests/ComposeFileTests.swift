@@ -59,6 +59,13 @@ struct ComposeFileTests {
         // Authentication is on, with the public key from the auth-keys volume (read-only).
         #expect(!configuration.authDisabled && configuration.authPublicKeys == ["/keys/issuer.pub.pem"])
         #expect((service["volumes"] as? [String])?.contains("auth-keys:/keys:ro") == true)
+        // Events signed with this office's own key (its own volume), checked against the directory.
+        #expect(configuration.eventKeysPath == "/keys/office-keys.json")
+        #expect(configuration.eventSigningKeyPath == "/event-key/events-\(configuration.officeCode.rawValue).pem")
+        #expect((service["volumes"] as? [String])?.contains("\(role.rawValue)-event-key:/event-key:ro") == true)
+        // Kafka login as the office's own principal.
+        #expect(configuration.kafka.securityProtocol == .saslPlaintext)
+        #expect(configuration.kafka.sasl?.username == "office-\(configuration.officeCode.rawValue)")
     }
 
     @Test("ports, health checks and shutdown grace agree", arguments: offices)
@@ -88,14 +95,44 @@ struct ComposeFileTests {
         #expect((kafka["ports"] as? [String]) == ["127.0.0.1:9094:9094"], "the plaintext host listener is published on loopback only")
         #expect(kafka["healthcheck"] != nil)
         #expect((kafka["image"] as? String)?.hasPrefix("apache/kafka:") == true)
+        // Every client listener demands a login; nothing is allowed without an ACL.
+        #expect(environment["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] == "INTERNAL:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:SASL_PLAINTEXT")
+        #expect(environment["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+        #expect(environment["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false")
+        #expect(environment["KAFKA_SUPER_USERS"] == "User:admin;User:ANONYMOUS")
+        for listener in ["INTERNAL", "EXTERNAL"] {
+            let users = try #require(environment["KAFKA_LISTENER_NAME_\(listener)_PLAIN_SASL_JAAS_CONFIG"])
+            for (name, _) in Self.offices {
+                let user = Self.environment(try Self.service(name))["KAFKA_SASL_USERNAME"] ?? "?"
+                #expect(users.contains("user_\(user)="), "\(listener) knows \(user)")
+            }
+            #expect(users.contains("user_auditor=") && users.hasSuffix(";"))
+        }
     }
 
-    @Test("the topic initialiser creates exactly the topics of DESIGN.md, 6 partitions each")
+    @Test("the initialiser creates every directory office's inbox and the dead-letter topic, 6 partitions each, and the ACLs")
     func topics() throws {
         let command = ((try Self.service("kafka-init"))["command"] as? [String] ?? []).joined(separator: " ")
-        for topic in Topics.all { #expect(command.contains(topic)) }
+        for office in OfficeDirectory.standard.offices.keys { #expect(command.contains(office.rawValue), "inbox of \(office)") }
+        #expect(command.contains(Topics.inboxPrefix) && command.contains(Topics.deadLetter))
         #expect(command.contains("--partitions 6"))
         #expect(command.contains("--if-not-exists"))
+        // Each office principal reads only its own inbox (and its group) and writes the inboxes and
+        // the dead-letter topic; nobody but the auditor reads another inbox.
+        let reads = command.components(separatedBy: ";").filter { $0.contains("--operation Read --topic \(Topics.inboxPrefix)") }
+        for (name, role) in Self.offices {
+            let environment = Self.environment(try Self.service(name))
+            let user = try #require(environment["KAFKA_SASL_USERNAME"])
+            let code = environment["OFFICE_CODE"] ?? ""
+            let inbox = Topics.inboxPrefix + code
+            #expect(command.contains("--allow-principal User:\(user) --operation Read --topic \(inbox);"), "\(user) reads its inbox")
+            #expect(reads.filter { $0.contains("User:\(user) ") }.count == 1, "\(user) reads no other inbox")
+            #expect(command.contains("--allow-principal User:\(user) --operation Read --group \(role.rawValue)-office-\(code);"), "\(user) uses its group")
+            #expect(command.contains("--allow-principal User:\(user) --operation Write --resource-pattern-type prefixed --topic \(Topics.inboxPrefix);"), "\(user) writes inboxes")
+            #expect(command.contains("--allow-principal User:\(user) --operation Write --topic \(Topics.deadLetter);"), "\(user) dead-letters")
+        }
+        #expect(command.contains("--allow-principal User:auditor --operation Read --resource-pattern-type prefixed --topic \(Topics.inboxPrefix);"))
+        #expect(command.contains("--command-config"), "the initialiser logs in as admin")
     }
 
     @Test("the tests profile points the suite at the stack through the variables the suite reads")
@@ -111,13 +148,15 @@ struct ComposeFileTests {
         #expect(command.contains("swift test --filter StackTests"))
         #expect(command.contains("transfer-audit"))
         #expect(environment["AUTH_PRIVATE_KEY_FILE"] == "/keys/issuer.pem", "the suite mints its token with the stack's key")
+        #expect(command.contains("--keys /keys/office-keys.json"), "the audit checks signatures")
+        #expect(environment["KAFKA_SASL_USERNAME"] == "auditor" && environment["KAFKA_SECURITY_PROTOCOL"] == "sasl_plaintext")
     }
 
-    @Test("the Dockerfile builds the four products on a librdkafka >= 2.2 distribution and runs as non-root with a health check")
+    @Test("the Dockerfile builds the five products on a librdkafka >= 2.2 distribution and runs as non-root with a health check")
     func dockerfile() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
         #expect(text.contains("FROM swift:6.2-noble AS build"), "Ubuntu 24.04 ships librdkafka 2.3.0")
-        for product in ["origin-office", "destination-office", "transfer-audit", "office-token"] { #expect(text.contains("--product \(product)")) }
+        for product in ["origin-office", "destination-office", "transfer-audit", "office-token", "event-keys"] { #expect(text.contains("--product \(product)")) }
         #expect(text.contains("USER office"))
         #expect(text.contains("HEALTHCHECK"))
         #expect(text.contains("librdkafka1") && text.contains("libsqlite3-0"))

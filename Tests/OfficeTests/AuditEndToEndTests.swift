@@ -39,33 +39,21 @@ struct AuditEndToEndTests {
         try await destination.stop()
 
         // The real executable, as an operator runs it.
-        let binaries = ProcessInfo.processInfo.environment["OFFICE_BIN_DIR"].map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug")
-        let process = Process()
-        process.executableURL = binaries.appendingPathComponent("transfer-audit")
-        process.arguments = [
-            "--brokers", world.servers, "--origin-topic", world.originTopic, "--destination-topic", world.destinationTopic,
+        let audit = try await Support.runTool("transfer-audit", [
+            "--brokers", world.servers, "--inbox-prefix", world.inboxPrefix, "--keys", Support.eventKeys.directory,
             "--dead-letter-topic", world.deadLetterTopic, "--format", "json", "--as-of", Support.today.description,
             "--compare-db", world.settings(.destination, code: "510100")["database.path"]!,
             "--compare-db", world.settings(.origin, code: "440300")["database.path"]!,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = try await Support.offPool { () -> Data in
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return data
-        }
-        let report = try JSONDecoder().decode(AuditReport.self, from: data)
-        #expect(process.terminationStatus == 0, "\(report.text())")
+        ])
+        let report = try JSONDecoder().decode(AuditReport.self, from: audit.output)
+        #expect(audit.status == 0, "\(report.text())")
         #expect(report.isClean)
         #expect(report.cases.count == 5)
         #expect(report.casesByDestinationState["completed"] == 3 && report.casesByDestinationState["letter-returned"] == 1)
         #expect(report.openCases.map(\.caseId) == [openCase])
         #expect(report.money.conserved)
         #expect(report.deadLetters.isEmpty)
+        #expect(report.signatures?.refused == 0 && (report.signatures?.verified ?? 0) == report.recordsRead, "every record verified")
 
         // Tampering with the origin's database is caught by the comparison.
         let originPath = world.settings(.origin, code: "440300")["database.path"]!
@@ -74,22 +62,11 @@ struct AuditEndToEndTests {
         try await tampered.writer.write { db in
             try db.execute(sql: "UPDATE originCase SET events = '[]', state = 'letter-received' WHERE caseId = ?", arguments: [tamperedCase])
         }
-        let second = Process()
-        second.executableURL = process.executableURL
-        second.arguments = [
-            "--brokers", world.servers, "--origin-topic", world.originTopic, "--destination-topic", world.destinationTopic,
+        let second = try await Support.runTool("transfer-audit", [
+            "--brokers", world.servers, "--inbox-prefix", world.inboxPrefix, "--keys", Support.eventKeys.directory,
             "--dead-letter-topic", world.deadLetterTopic, "--as-of", Support.today.description, "--compare-db", originPath,
-        ]
-        let text = Pipe()
-        second.standardOutput = text
-        second.standardError = FileHandle.nullDevice
-        try second.run()
-        let textData = try await Support.offPool { () -> Data in
-            let data = text.fileHandleForReading.readDataToEndOfFile()
-            second.waitUntilExit()
-            return data
-        }
-        #expect(second.terminationStatus == 1)
-        #expect(String(decoding: textData, as: UTF8.self).contains("rebuild-equals-live case \(cases[0])"))
+        ])
+        #expect(second.status == 1)
+        #expect(String(decoding: second.output, as: UTF8.self).contains("rebuild-equals-live case \(cases[0])"))
     }
 }

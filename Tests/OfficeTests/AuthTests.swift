@@ -150,12 +150,12 @@ struct TokenToolTests {
         #expect(try await tool(["mint", "--private-key", privateKey, "--office", "440300", "--role", "boss", "--subject", "x"]).status != 0)
 
         let cluster = try KafkaMockCluster()
-        for topic in [Topics.destinationEvents, Topics.originEvents, Topics.deadLetter] { try cluster.createTopic(topic, partitions: 1) }
-        let configuration = try OfficeConfiguration(role: .origin, values: [
+        try Support.createTopics(cluster)
+        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
             "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
             "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0",
             "auth.public.keys": publicKey, "metrics.access": "token",
-        ])
+        ]) { $1 })
         let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger, registry: .init())
         let running = Task { try await process.run() }
         let port = try #require(await process.boundPort.value())

@@ -20,7 +20,9 @@ struct DestinationRulesTests {
 
     init() throws {
         let base = try Support.context(DestinationOffice.self, code: "510100")
-        context = OfficeContext(configuration: base.configuration, database: base.database, clock: manual.clock, logger: Support.logger)
+        context = OfficeContext(
+            configuration: base.configuration, database: base.database, signer: base.signer, eventKeys: base.eventKeys, clock: manual.clock,
+            logger: Support.logger)
         office = DestinationOffice(context: context)
     }
 

@@ -1,6 +1,7 @@
 import DestinationOffice
 import Foundation
 import Kafka
+import EventSigning
 import Logging
 import OfficeRuntime
 import OriginOffice
@@ -32,16 +33,22 @@ enum Broker {
 struct TestWorld: Sendable {
     let id = UUID().uuidString.prefix(8).lowercased()
     let servers: String
+    /// Office settings for a secured broker (`kafka.security.protocol`, `kafka.ssl.ca.location`, ...),
+    /// also used by the world's own producers and readers.
+    let security: [String: String]
     let folder: URL
 
-    init() throws {
-        servers = try Broker.require()
+    /// A world on the test broker, or on `servers` reached with `security` settings.
+    init(servers: String? = nil, security: [String: String] = [:]) throws {
+        self.servers = try servers ?? Broker.require()
+        self.security = security
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("office-tests-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
-    var destinationTopic: String { "t-\(id)-destination-events" }
-    var originTopic: String { "t-\(id)-origin-events" }
+    var inboxPrefix: String { "t-\(id)-inbox-" }
+    /// The inbox of `office` in this world.
+    func inbox(_ office: String) -> String { inboxPrefix + office }
     var deadLetterTopic: String { "t-\(id)-dead-letter" }
 
     /// Settings of an office in this world, as configuration keys.
@@ -49,16 +56,24 @@ struct TestWorld: Sendable {
         [
             "office.code": code, "http.port": String(port), "database.path": folder.appendingPathComponent("\(role.rawValue)-\(code).sqlite").path,
             "kafka.bootstrap.servers": servers, "kafka.group.id": "g-\(id)-\(role.rawValue)-\(code)",
-            "topic.destination.events": destinationTopic, "topic.origin.events": originTopic, "topic.dead.letter": deadLetterTopic,
+            "topic.inbox.prefix": inboxPrefix, "topic.dead.letter": deadLetterTopic,
             "crediting.rates": Support.rates, "kafka.statistics.interval.ms": "0", "shutdown.timeout.seconds": "10",
             "kafka.topic.partitions": "3", "business.date": Support.businessDate.description,
             "auth.public.keys": Support.keys.publicKey,
-        ]
+        ].merging(Support.eventKeySettings(code)) { $1 }.merging(security) { $1 }
+    }
+
+    /// A Kafka client of this world (its servers, its security settings).
+    func client(_ id: String) throws -> KafkaConfiguration {
+        var configuration = KafkaConfiguration(bootstrapServers: [servers], clientID: "\(id)-\(self.id)")
+        try configuration.applySecurity { security["kafka." + $0] ?? "" }
+        return configuration
     }
 
     /// Starts an office in this process and waits until its HTTP API listens.
-    func start<S: OfficeService>(_: S.Type, code: String) async throws -> RunningOffice<S> {
-        let configuration = try OfficeConfiguration(role: S.role, values: settings(S.role, code: code))
+    /// `extra` settings replace the world's (e.g. another key directory).
+    func start<S: OfficeService>(_: S.Type, code: String, extra: [String: String] = [:]) async throws -> RunningOffice<S> {
+        let configuration = try OfficeConfiguration(role: S.role, values: settings(S.role, code: code).merging(extra) { $1 })
         let process = try await OfficeProcess<S>(configuration: configuration, logger: Support.logger)
         let task = Task { try await process.run() }
         guard let port = await process.boundPort.value() else { throw Broker.Missing() }
@@ -69,7 +84,7 @@ struct TestWorld: Sendable {
     func records(_ topic: String, partitions: Int32 = 3) async throws -> [KafkaMessage] {
         let consumer = try KafkaConsumer(
             configuration: .init(
-                client: KafkaConfiguration(bootstrapServers: [servers], clientID: "reader-\(id)"),
+                client: try client("reader"),
                 mode: .assignment((0..<partitions).map { .init(topic: topic, partition: $0, offset: .beginning) })),
             logger: Support.logger)
         var messages: [KafkaMessage] = []
@@ -87,17 +102,22 @@ struct TestWorld: Sendable {
         return nil
     }
 
-    /// Produces `event` onto `topic` as an office would.
-    func publish(_ event: CloudEvent, to topic: String) async throws {
-        let producer = try KafkaProducer(configuration: .init(client: KafkaConfiguration(bootstrapServers: [servers], clientID: "fake-\(id)")), logger: Support.logger)
-        _ = try await producer.send(
-            KafkaRecord(topic: topic, key: Array(event.key.utf8), value: Array(try event.data()), headers: event.headers.map { KafkaHeader(name: $0.name, string: $0.value) }))
+    /// Produces `event` into its recipient's inbox as an office would, signed with the key of
+    /// `signedBy` (by default the office it claims to come from; `nil` for no signature).
+    func publish(_ event: CloudEvent, signedBy: String?? = .some(nil), to topic: String? = nil) async throws {
+        try await send([try Support.signedRecord(event, signedBy: signedBy, topic: topic ?? inbox(event.recipient.rawValue))])
+    }
+
+    /// Produces `records` in order, each acknowledged before the next is sent.
+    func send(_ records: [KafkaRecord]) async throws {
+        let producer = try KafkaProducer(configuration: .init(client: try client("fake")), logger: Support.logger)
+        for record in records { _ = try await producer.send(record) }
         await producer.close()
     }
 
     /// Re-produces records exactly as they were (same headers, same `ce_id`): a redelivery.
     func redeliver(_ messages: [KafkaMessage]) async throws {
-        let producer = try KafkaProducer(configuration: .init(client: KafkaConfiguration(bootstrapServers: [servers], clientID: "again-\(id)")), logger: Support.logger)
+        let producer = try KafkaProducer(configuration: .init(client: try client("again")), logger: Support.logger)
         for message in messages {
             _ = try await producer.send(KafkaRecord(topic: message.topic, key: message.key, value: message.value, headers: message.headers))
         }

@@ -55,7 +55,7 @@ struct EndToEndTests {
         // Apply only once the destination has taken the origin's certificate event.
         var certificateRecords: [KafkaMessage] = []
         for _ in 0..<100 where certificateRecords.isEmpty {
-            certificateRecords = try await world.records(world.originTopic).filter { $0.header("ce_type") == EventType.paymentCertificateIssued.ceType }
+            certificateRecords = try await world.records(world.inbox("510100")).filter { $0.header("ce_type") == EventType.paymentCertificateIssued.ceType }
             if certificateRecords.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
         }
         try await waitConsumed(destination.database, certificateRecords)
@@ -153,14 +153,14 @@ struct EndToEndTests {
         // Redeliver every event of both topics (same ce_id): nothing may change.
         let outboxBefore = try await (origin.database.writer.read { try Outbox.pendingCount($0) + Outbox.sentCount($0) },
                                       destination.database.writer.read { try Outbox.pendingCount($0) + Outbox.sentCount($0) })
-        let destinationRecords = try await world.records(world.destinationTopic)
-        let originRecords = try await world.records(world.originTopic)
+        let destinationRecords = try await world.records(world.inbox("440300"))
+        let originRecords = try await world.records(world.inbox("510100"))
         // Discrepancies and refunds are redelivered in the two tests below.
         #expect(Set(destinationRecords.compactMap { $0.header("ce_type") }).count == 4)
         #expect(Set(originRecords.compactMap { $0.header("ce_type") }).count == 5, "every origin event type was exchanged")
         try await world.redeliver(destinationRecords + originRecords)
-        let redeliveredDestination = try await world.records(world.destinationTopic)
-        let redeliveredOrigin = try await world.records(world.originTopic)
+        let redeliveredDestination = try await world.records(world.inbox("440300"))
+        let redeliveredOrigin = try await world.records(world.inbox("510100"))
         try await waitConsumed(origin.database, redeliveredDestination)
         try await waitConsumed(destination.database, redeliveredOrigin)
         let outboxAfter = try await (origin.database.writer.read { try Outbox.pendingCount($0) + Outbox.sentCount($0) },
@@ -185,7 +185,7 @@ struct EndToEndTests {
         let person = Applicant.make(birth: "19890909", sequence: "041", from: "2021-01", to: "\(year - 1)-12")
         try await person.registerAtDestination(client, destination.url)
         let caseID = try await person.apply(client, destination.url)
-        let letterRecord = try #require(try await world.firstRecord(world.destinationTopic, type: .contactLetterIssued))
+        let letterRecord = try #require(try await world.firstRecord(world.inbox("440300"), type: .contactLetterIssued))
         guard case .contactLetterIssued(let letter) = try CloudEvent.decode(headers: headers(letterRecord), data: Data(letterRecord.value ?? [])).event else {
             Issue.record("not a contact letter")
             return
@@ -196,7 +196,7 @@ struct EndToEndTests {
             rates: try Support.configuration(.origin, code: "440300").creditingRates)
         let shenzhen = try #require(OfficeDirectory.standard[try OfficeCode("440300")])
         func send(_ event: TransferEvent) async throws {
-            try await world.publish(CloudEvent(source: shenzhen.code, recipient: try OfficeCode("510100"), time: Date(), event: event), to: world.originTopic)
+            try await world.publish(CloudEvent(source: shenzhen.code, recipient: try OfficeCode("510100"), time: Date(), event: event))
         }
         let short = try form.totalRemitted - Money(fen: 1)
         try await send(.fundsRemitted(FundsRemitted(
@@ -209,7 +209,7 @@ struct EndToEndTests {
         // The destination told the origin.
         var raised: ReconciliationDiscrepancyRaised?
         for _ in 0..<50 where raised == nil {
-            for record in try await world.records(world.destinationTopic) where record.header("ce_type") == EventType.reconciliationDiscrepancyRaised.ceType {
+            for record in try await world.records(world.inbox("440300")) where record.header("ce_type") == EventType.reconciliationDiscrepancyRaised.ceType {
                 if case .reconciliationDiscrepancyRaised(let event) = try CloudEvent.decode(headers: headers(record), data: Data(record.value ?? [])).event { raised = event }
             }
             if raised == nil { try await Task.sleep(for: .milliseconds(200)) }
@@ -229,7 +229,7 @@ struct EndToEndTests {
         let secondCase = try await second.apply(client, destination.url)
         var secondLetter: ContactLetterIssued?
         for _ in 0..<50 where secondLetter == nil {
-            for record in try await world.records(world.destinationTopic) where record.header("ce_subject") == secondCase {
+            for record in try await world.records(world.inbox("440300")) where record.header("ce_subject") == secondCase {
                 if case .contactLetterIssued(let event) = try CloudEvent.decode(headers: headers(record), data: Data(record.value ?? [])).event { secondLetter = event }
             }
             if secondLetter == nil { try await Task.sleep(for: .milliseconds(200)) }
@@ -246,11 +246,11 @@ struct EndToEndTests {
         #expect(excess["received"] as? String == form2.totalRemitted.description, "received net of the refunded 0.50")
         let kinds = (excess["remittances"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
         #expect(kinds == ["received", "refunded"])
-        let types = try await world.records(world.destinationTopic).filter { $0.header("ce_subject") == secondCase }.compactMap { $0.header("ce_type") }
+        let types = try await world.records(world.inbox("440300")).filter { $0.header("ce_subject") == secondCase }.compactMap { $0.header("ce_type") }
         #expect(types == [EventType.contactLetterIssued, .reconciliationDiscrepancyRaised, .excessRefunded, .transferCompleted].map(\.ceType))
-        let incoming = try await world.records(world.originTopic)
+        let incoming = try await world.records(world.inbox("510100"))
         try await world.redeliver(incoming)
-        try await waitConsumed(destination.database, try await world.records(world.originTopic))
+        try await waitConsumed(destination.database, try await world.records(world.inbox("510100")))
         let after = try await client.call("GET", destination.url.appendingPathComponent("v1/cases/\(secondCase)"))
         #expect(after["received"] as? String == form2.totalRemitted.description)
         #expect(try await world.records(world.deadLetterTopic).isEmpty)
@@ -276,19 +276,21 @@ struct EndToEndTests {
             applicationDate: Support.today, issuedOn: Support.today)
 
         // 1. The same letter addressed to another office (Beijing): ignored.
-        try await world.publish(CloudEvent(source: chengdu.code, recipient: try OfficeCode("110000"), time: Date(), event: .contactLetterIssued(letter)), to: world.destinationTopic)
+        try await world.publish(CloudEvent(source: chengdu.code, recipient: try OfficeCode("110000"), time: Date(), event: .contactLetterIssued(letter)), to: world.inbox("440300"))
         // 2. Poison: not JSON; then an unknown type; then an unknown major version. Same key, same partition.
         let producer = try KafkaProducer(configuration: .init(client: KafkaConfiguration(bootstrapServers: [world.servers], clientID: "poison")), logger: Support.logger)
         let key = Array(caseID.description.utf8)
         let good = CloudEvent(source: chengdu.code, recipient: shenzhen.code, time: Date(), event: .contactLetterIssued(letter))
         var poisonHeaders = good.headers.map { KafkaHeader(name: $0.name, string: $0.value) }
-        _ = try await producer.send(KafkaRecord(topic: world.destinationTopic, key: key, value: Array("{not json".utf8), headers: poisonHeaders))
+        // Properly signed by Chengdu: what is wrong is the content, not the signature.
+        let inbox = world.inbox("440300")
+        _ = try await producer.send(KafkaRecord(topic: inbox, key: key, value: Array("{not json".utf8), headers: try Self.signed(poisonHeaders, Array("{not json".utf8))))
         poisonHeaders = poisonHeaders.map { $0.name == "ce_type" ? KafkaHeader(name: "ce_type", string: "pension.transfer.letter-lost.v1") : $0 }
-        _ = try await producer.send(KafkaRecord(topic: world.destinationTopic, key: key, value: Array(try good.data()), headers: poisonHeaders))
+        _ = try await producer.send(KafkaRecord(topic: inbox, key: key, value: Array(try good.data()), headers: try Self.signed(poisonHeaders, Array(try good.data()))))
         poisonHeaders = poisonHeaders.map { $0.name == "ce_type" ? KafkaHeader(name: "ce_type", string: "pension.transfer.contact-letter-issued.v2") : $0 }
-        _ = try await producer.send(KafkaRecord(topic: world.destinationTopic, key: key, value: Array(try good.data()), headers: poisonHeaders))
+        _ = try await producer.send(KafkaRecord(topic: inbox, key: key, value: Array(try good.data()), headers: try Self.signed(poisonHeaders, Array(try good.data()))))
         // 3. The real letter, right behind the poison.
-        _ = try await producer.send(KafkaRecord(topic: world.destinationTopic, key: key, value: Array(try good.data()), headers: good.headers.map { KafkaHeader(name: $0.name, string: $0.value) }))
+        _ = try await producer.send(try Support.signedRecord(good, topic: inbox))
         await producer.close()
 
         let view = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(caseID)")) { $0["state"] as? String == "terminated" }
@@ -304,7 +306,7 @@ struct EndToEndTests {
         }
         #expect(deadLetters.compactMap { $0.header("dlq_reason") }.sorted() == ["malformed", "unknown-major-version", "unknown-type"])
         for record in deadLetters {
-            #expect(record.header("dlq_topic") == world.destinationTopic)
+            #expect(record.header("dlq_topic") == world.inbox("440300"))
             #expect(record.header("dlq_partition") != nil && record.header("dlq_offset") != nil)
             #expect(record.header("dlq_consumer") == "g-\(world.id)-origin-440300")
             #expect(record.header("ce_id") == good.id.uuidString.lowercased(), "original headers kept")
@@ -313,25 +315,23 @@ struct EndToEndTests {
         // The destination reports 1.00 short: the origin remits the shortfall.
         try await world.publish(
             CloudEvent(source: chengdu.code, recipient: shenzhen.code, time: Date(), event: .reconciliationDiscrepancyRaised(try ReconciliationDiscrepancyRaised(
-                caseId: caseID, contactLetterNo: letterNo, expected: total, received: try total - Money(yuan: 1), raisedOn: Support.today))),
-            to: world.destinationTopic)
+                caseId: caseID, contactLetterNo: letterNo, expected: total, received: try total - Money(yuan: 1), raisedOn: Support.today))))
         let settled = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(caseID)")) { ($0["remittances"] as? [Any])?.count == 2 }
         #expect(settled["remitted"] as? String == (try total + Money(yuan: 1)).description)
-        let supplementary = try await world.records(world.originTopic).compactMap { record -> FundsRemitted? in
+        let supplementary = try await world.records(world.inbox("510100")).compactMap { record -> FundsRemitted? in
             guard case .fundsRemitted(let funds)? = try? CloudEvent.decode(headers: headers(record), data: Data(record.value ?? [])).event else { return nil }
             return funds.supplementary ? funds : nil
         }
         #expect(supplementary.map(\.amount) == [Money(yuan: 1)])
         // Redelivering the discrepancy does not remit again.
-        let discrepancyRecords = try await world.records(world.destinationTopic).filter { $0.header("ce_type") == EventType.reconciliationDiscrepancyRaised.ceType }
+        let discrepancyRecords = try await world.records(world.inbox("440300")).filter { $0.header("ce_type") == EventType.reconciliationDiscrepancyRaised.ceType }
         try await world.redeliver(discrepancyRecords)
-        try await waitConsumed(origin.database, try await world.records(world.destinationTopic))
+        try await waitConsumed(origin.database, try await world.records(world.inbox("440300")))
         let unchanged = try await client.call("GET", origin.url.appendingPathComponent("v1/cases/\(caseID)"))
         #expect((unchanged["remittances"] as? [Any])?.count == 2)
         try await world.publish(
             CloudEvent(source: chengdu.code, recipient: shenzhen.code, time: Date(), event: .transferCompleted(TransferCompleted(
-                caseId: caseID, contactLetterNo: letterNo, receivedTotal: total, completedOn: Support.today))),
-            to: world.destinationTopic)
+                caseId: caseID, contactLetterNo: letterNo, receivedTotal: total, completedOn: Support.today))))
         _ = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(caseID)")) { $0["state"] as? String == "closed" }
 
         // An excess reported and refunded by the destination, the refund delivered twice.
@@ -344,24 +344,28 @@ struct EndToEndTests {
                 caseId: case2, contactLetterNo: letter2,
                 person: PersonRef(PersonFacts(citizenID: other.id, name: other.name, hukouProvince: try ProvinceCode("44"))),
                 origin: OfficeRef(shenzhen), destination: OfficeRef(chengdu), destinationAccount: chengdu.account, certificateNo: nil,
-                applicationDate: Support.today, issuedOn: Support.today))),
-            to: world.destinationTopic)
+                applicationDate: Support.today, issuedOn: Support.today))))
         _ = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(case2)")) { $0["state"] as? String == "terminated" }
         let total2 = try other.expectedTotal(year: year)
         try await world.publish(
             CloudEvent(source: chengdu.code, recipient: shenzhen.code, time: Date(), event: .reconciliationDiscrepancyRaised(try ReconciliationDiscrepancyRaised(
-                caseId: case2, contactLetterNo: letter2, expected: try total2 - Money(fen: 30), received: total2, raisedOn: Support.today))),
-            to: world.destinationTopic)
+                caseId: case2, contactLetterNo: letter2, expected: try total2 - Money(fen: 30), received: total2, raisedOn: Support.today))))
         let refund = CloudEvent(source: chengdu.code, recipient: shenzhen.code, time: Date(), event: .excessRefunded(ExcessRefunded(
             caseId: case2, contactLetterNo: letter2, refundId: RemittanceID(office: chengdu.code, year: year, sequence: 9), amount: Money(fen: 30),
             payerAccount: chengdu.account, payeeAccount: shenzhen.account, valueDate: Support.today)))
-        try await world.publish(refund, to: world.destinationTopic)
-        try await world.publish(refund, to: world.destinationTopic)  // the same ce_id again
-        try await waitConsumed(origin.database, try await world.records(world.destinationTopic))
+        try await world.publish(refund)
+        try await world.publish(refund)  // the same ce_id again
+        try await waitConsumed(origin.database, try await world.records(world.inbox("440300")))
         let refunded = try await client.call("GET", origin.url.appendingPathComponent("v1/cases/\(case2)"))
         #expect(refunded["remitted"] as? String == (try total2 - Money(fen: 30)).description, "remitted net of one refund")
         #expect((refunded["remittances"] as? [[String: Any]])?.compactMap { $0["kind"] as? String } == ["remitted", "refundReceived"])
         try await origin.stop()
+    }
+
+    /// `headers` with a valid Chengdu signature over them and `value` added.
+    static func signed(_ headers: [KafkaHeader], _ value: [UInt8], by office: String = "510100") throws -> [KafkaHeader] {
+        let pairs = headers.compactMap { header in header.stringValue.map { (name: header.name, value: $0) } }
+        return headers + (try Support.eventKeys.signers[office]!.signatureHeaders(headers: pairs, value: value)).map { KafkaHeader(name: $0.name, string: $0.value) }
     }
 
     func headers(_ record: KafkaMessage) -> [String: String] {

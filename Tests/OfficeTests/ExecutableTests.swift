@@ -173,7 +173,7 @@ struct ExecutableTests {
             #expect(view["received"] as? String == (try person.expectedTotal(year: year)).description)
         }
         // At most once in effect: one remittance id per case, however often its event was sent.
-        let remittances = try await world.records(world.originTopic).compactMap { record -> (String, String)? in
+        let remittances = try await world.records(world.inbox("510100")).compactMap { record -> (String, String)? in
             guard record.header("ce_type") == EventType.fundsRemitted.ceType, let value = record.value,
                   let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] else { return nil }
             return (object["caseId"] as? String ?? "", object["remittanceId"] as? String ?? "")
@@ -235,8 +235,8 @@ struct ExecutableTests {
                 applicationDate: Support.today, issuedOn: Support.today)))
         let value = String(decoding: try letter.data(), as: UTF8.self).replacingOccurrences(of: poisoned.id.rawValue, with: wrongDigit)
         try await world.redeliver([KafkaMessage(
-            topic: world.destinationTopic, partition: 0, offset: 0, key: Array(letter.key.utf8), value: Array(value.utf8),
-            headers: letter.headers.map { KafkaHeader(name: $0.name, string: $0.value) }, timestamp: nil)])
+            topic: world.inbox("440300"), partition: 0, offset: 0, key: Array(letter.key.utf8), value: Array(value.utf8),
+            headers: try EndToEndTests.signed(letter.headers.map { KafkaHeader(name: $0.name, string: $0.value) }, Array(value.utf8)), timestamp: nil)])
         var deadLetters: [KafkaMessage] = []
         for _ in 0..<100 where deadLetters.isEmpty {
             deadLetters = try await world.records(world.deadLetterTopic)

@@ -73,11 +73,13 @@ struct RuntimeTests {
         }
     }
 
+    /// `event` as a record signed by the office it comes from; with `value`, that value (signed too).
     static func record(_ event: CloudEvent, topic: String, value: [UInt8]? = nil) throws -> KafkaRecord {
-        let data = try event.data()
+        let bytes = try value ?? Array(event.data())
+        let signature = try Support.eventKeys.signers[event.source.rawValue]!.signatureHeaders(headers: event.headers, value: bytes)
         return KafkaRecord(
-            topic: topic, key: Array(event.key.utf8), value: value ?? Array(data),
-            headers: event.headers.map { KafkaHeader(name: $0.name, string: $0.value) })
+            topic: topic, key: Array(event.key.utf8), value: bytes,
+            headers: (event.headers + signature).map { KafkaHeader(name: $0.name, string: $0.value) })
     }
 
     struct Harness {
@@ -98,7 +100,7 @@ struct RuntimeTests {
             producer = try KafkaProducer(configuration: .init(client: client, maxMessageBytes: 3_000_000), logger: Support.logger)
             consumer = try KafkaConsumer(configuration: .init(client: client, mode: .group(id: "g", topics: ["in"])), logger: Support.logger)
             service = EventConsumerService(
-                consumer: consumer, database: database, handler: handler, office: RuntimeTests.office,
+                consumer: consumer, database: database, handler: handler, office: RuntimeTests.office, eventKeys: Support.eventKeys.keys,
                 deadLetters: DeadLetterSender(producer: producer, topic: "dlq", consumerName: "test", health: health, logger: Support.logger),
                 doorbell: Doorbell(), health: health, logger: Support.logger)
         }
@@ -272,7 +274,7 @@ struct RuntimeTests {
 
     static func outboxRow(_ database: OfficeDatabase, _ event: CloudEvent, topic: String, payload: Data? = nil) async throws {
         try await database.writer.write { db in
-            try Outbox.append(event, topic: topic, in: db)
+            try Outbox.append(event, topic: topic, signer: Support.eventKeys.signers[event.source.rawValue]!, in: db)
             if let payload { try db.execute(sql: "UPDATE outbox SET payload = ? WHERE eventId = ?", arguments: [payload, event.id.uuidString.lowercased()]) }
         }
     }
@@ -355,12 +357,12 @@ struct RuntimeTests {
         let cluster = try KafkaMockCluster()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("health-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
-        for topic in [Topics.destinationEvents, Topics.originEvents, Topics.deadLetter] { try cluster.createTopic(topic, partitions: 1) }
-        let configuration = try OfficeConfiguration(role: .origin, values: [
+        try Support.createTopics(cluster)
+        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
             "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
             "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey, "health.outbox.max.age.seconds": "30",
             "crediting.rates": Support.rates, "business.date": Support.businessDate.description,
-        ])
+        ]) { $1 })
         let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }
         let port = try #require(await process.boundPort.value())
@@ -368,7 +370,7 @@ struct RuntimeTests {
         let health = URL(string: "http://127.0.0.1:\(port)/health")!
         _ = try await client.waitFor(health) { $0["status"] as? String == "ok" }
         try cluster.setDown(broker: 1)
-        try await Self.outboxRow(process.context.database, Self.event(), topic: Topics.originEvents)
+        try await Self.outboxRow(process.context.database, Self.event(), topic: Topics.inbox(RuntimeTests.destination))
         try await process.context.database.writer.write { try $0.execute(sql: "UPDATE outbox SET createdAt = ?", arguments: [Date().addingTimeInterval(-120)]) }
         var body: [String: Any] = [:]
         #expect(try await Self.eventually {
@@ -381,7 +383,7 @@ struct RuntimeTests {
         try cluster.setUp(broker: 1)
         _ = try await client.waitFor(health, limit: .seconds(30)) { $0["status"] as? String == "ok" }
         // A parked row: the office works, an operator should look.
-        try await Self.outboxRow(process.context.database, Self.event(), topic: Topics.originEvents)
+        try await Self.outboxRow(process.context.database, Self.event(), topic: Topics.inbox(RuntimeTests.destination))
         try await process.context.database.writer.write { try $0.execute(sql: "UPDATE outbox SET parkedAt = ?, parkReason = 'test' WHERE sentAt IS NULL", arguments: [Date()]) }
         let degraded = try await client.waitFor(health) { $0["status"] as? String == "degraded" }
         #expect((degraded["outbox"] as? [String: Any])?["parked"] as? Int == 1)
@@ -394,12 +396,12 @@ struct RuntimeTests {
         let cluster = try KafkaMockCluster()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
-        for topic in [Topics.destinationEvents, Topics.originEvents, Topics.deadLetter] { try cluster.createTopic(topic, partitions: 1) }
-        let configuration = try OfficeConfiguration(role: .origin, values: [
+        try Support.createTopics(cluster)
+        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
             "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
             "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey,
             "crediting.rates": Support.rates, "business.date": Support.businessDate.description,
-        ])
+        ]) { $1 })
         let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }
         let port = try #require(await process.boundPort.value())
@@ -425,7 +427,7 @@ struct RuntimeTests {
         let event = CloudEvent(source: chengdu.code, recipient: shenzhen.code, time: Date(), event: .contactLetterIssued(letter))
         let producer = try KafkaProducer(
             configuration: .init(client: KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "feeder")), logger: Support.logger)
-        _ = try await producer.send(try Self.record(event, topic: Topics.destinationEvents))
+        _ = try await producer.send(try Self.record(event, topic: Topics.inbox(RuntimeTests.office)))
         await producer.close()
         #expect(try await Self.eventually { (try await Self.health(base))["problems"].flatMap { $0 as? [String: String] }?["consumer"] != nil },
                 "the consumer says it is stuck")

@@ -36,21 +36,21 @@ struct ShutdownTests {
     @Test("a handler outliving the shutdown bound ends in a clean return, never a trap")
     func slowStop() async throws {
         let cluster = try KafkaMockCluster()
-        for topic in [Topics.destinationEvents, Topics.originEvents, Topics.deadLetter] { try cluster.createTopic(topic, partitions: 1) }
+        try Support.createTopics(cluster)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("slow-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let configuration = try OfficeConfiguration(role: .origin, values: [
+        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
             "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("slow.sqlite").path,
             "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey, "shutdown.timeout.seconds": "1",
             "auth.disabled": "true",
-        ])
+        ]) { $1 })
         let process = try await OfficeProcess<SlowOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }
         _ = await process.boundPort.value()
         let event = RuntimeTests.event()
         let producer = try KafkaProducer(
             configuration: .init(client: KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "feeder")), logger: Support.logger)
-        _ = try await producer.send(try RuntimeTests.record(event, topic: Topics.destinationEvents))
+        _ = try await producer.send(try RuntimeTests.record(event, topic: Topics.inbox(RuntimeTests.office)))
         await producer.close()
         #expect(try await RuntimeTests.eventually { SlowOffice.started.withLock { $0 } })
         let clock = ContinuousClock()

@@ -43,14 +43,14 @@ struct SlowClientTests {
     @Test("500 half-sent requests are all closed after the idle timeout, a real request is served meanwhile, an unknown method gets a problem document")
     func slowloris() async throws {
         let cluster = try KafkaMockCluster()
-        for topic in [Topics.destinationEvents, Topics.originEvents, Topics.deadLetter] { try cluster.createTopic(topic, partitions: 1) }
+        try Support.createTopics(cluster)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("slow-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let configuration = try OfficeConfiguration(role: .origin, values: [
+        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
             "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
             "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey,
             "http.idle.timeout.seconds": "2", "http.max.connections": "100",
-        ])
+        ]) { $1 })
         let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }
         let port = try #require(await process.boundPort.value())

@@ -21,7 +21,8 @@ struct StartupTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         var settings = ["OFFICE_CODE": "440300", "HTTP_PORT": String(freePort()), "DATABASE_PATH": folder.appendingPathComponent("o.sqlite").path,
                         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "LOG_LEVEL": "notice", "KAFKA_STATISTICS_INTERVAL_MS": "0",
-                        "AUTH_PUBLIC_KEYS": Support.keys.publicKey]
+                        "AUTH_PUBLIC_KEYS": Support.keys.publicKey,
+                        "EVENT_SIGNING_KEY": Support.eventKeys.privateKeys["440300"]!, "EVENT_KEYS_FILE": Support.eventKeys.directory]
         settings.merge(environment) { $1 }
         let started = ContinuousClock.now
         let office = try OfficeExecutable("origin-office", environment: settings, port: Int(settings["HTTP_PORT"]!) ?? 0, log: folder.appendingPathComponent("log"))
@@ -42,6 +43,10 @@ struct StartupTests {
         (["KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1"], "KAFKA_BOOTSTRAP_SERVERS"),
         (["OFFICE_CODE": "440399"], "OFFICE_CODE"),
         (["HTTP_PORT": "70000"], "HTTP_PORT"),
+        (["EVENT_SIGNING_KEY": ""], "EVENT_SIGNING_KEY"),
+        (["EVENT_KEYS_FILE": "/nonexistent/keys.json"], "EVENT_KEYS_FILE"),
+        // Another office's key: its events would be dead-lettered everywhere as bad-signature.
+        (["EVENT_SIGNING_KEY": Support.eventKeys.privateKeys["510100"]!], "EVENT_SIGNING_KEY"),
     ])
     func badSettings(environment: [String: String], named setting: String) async throws {
         let (status, log, seconds) = try await run(environment)
@@ -85,7 +90,8 @@ struct StartupTests {
         let office = try OfficeExecutable(
             "origin-office",
             environment: ["OFFICE_CODE": "440300", "HTTP_PORT": String(port), "DATABASE_PATH": folder.appendingPathComponent("o.sqlite").path,
-                          "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "LOG_LEVEL": "critical", "AUTH_PUBLIC_KEYS": Support.keys.publicKey],
+                          "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "LOG_LEVEL": "critical", "AUTH_PUBLIC_KEYS": Support.keys.publicKey,
+                          "EVENT_SIGNING_KEY": Support.eventKeys.privateKeys["440300"]!, "EVENT_KEYS_FILE": Support.eventKeys.directory],
             port: port, log: folder.appendingPathComponent("log"))
         let started = ContinuousClock.now
         var health: (Int, [String: Any])?

@@ -1,8 +1,11 @@
 import Foundation
 import GRDB
 import Hummingbird
+import Kafka
 import HummingbirdTesting
 import Logging
+import Crypto
+import EventSigning
 import OfficeAuth
 import OfficeRuntime
 import Synchronization
@@ -32,6 +35,7 @@ enum Support {
 
     static func configuration(_ role: OfficeRole, code: String, extra: [String: String] = [:]) throws -> OfficeConfiguration {
         var values = ["office.code": code, "crediting.rates": rates, "kafka.statistics.interval.ms": "0", "auth.public.keys": keys.publicKey]
+        values.merge(eventKeySettings(code)) { $1 }
         values.merge(extra) { $1 }
         return try OfficeConfiguration(role: role, values: values)
     }
@@ -45,6 +49,34 @@ enum Support {
         return pair
     }()
     static let testOffices = ["440300", "510100", "330100", "510700"]
+
+    /// Event signing keys for every test office and the key directory listing them (made once per
+    /// test run): what an office signs with, and what every office and the audit check against.
+    static let eventKeys: (directory: String, privateKeys: [String: String], signers: [String: EventSigner], keys: EventKeyDirectory) = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("office-test-event-keys-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var privateKeys: [String: String] = [:]
+        var signers: [String: EventSigner] = [:]
+        var entries: [EventKeyDirectory.Key] = []
+        for office in testOffices {
+            let key = Curve25519.Signing.PrivateKey()
+            let path = folder.appendingPathComponent("\(office).pem").path
+            FileManager.default.createFile(atPath: path, contents: Data(Ed25519PEM.pem(key).utf8), attributes: [.posixPermissions: 0o600])
+            let signer = EventSigner(privateKey: key, office: office)
+            privateKeys[office] = path
+            signers[office] = signer
+            entries.append(.init(office: office, id: signer.keyID, publicKey: key.publicKey, retired: false))
+        }
+        let directory = EventKeyDirectory(keys: entries)
+        let directoryPath = folder.appendingPathComponent("office-keys.json").path
+        try! directory.json().write(to: URL(fileURLWithPath: directoryPath))
+        return (directoryPath, privateKeys, signers, directory)
+    }()
+
+    /// The settings that give a test office its signing key and the directory.
+    static func eventKeySettings(_ office: String) -> [String: String] {
+        ["event.signing.key": eventKeys.privateKeys[office]!, "event.keys.file": eventKeys.directory]
+    }
 
     /// A token for the test offices, every role by default.
     static func token(roles: [AccessRole] = AccessRole.allCases, offices: [String] = testOffices, subject: String = "test", lifetime: Duration = .seconds(3600)) async throws -> String {
@@ -60,7 +92,9 @@ enum Support {
     static func context<S: OfficeService>(_: S.Type, code: String) throws -> OfficeContext {
         let configuration = try configuration(S.role, code: code)
         let database = try OfficeDatabase(path: nil, migrations: { S.registerMigrations(&$0) })
-        return OfficeContext(configuration: configuration, database: database, clock: clock, logger: logger)
+        return OfficeContext(
+            configuration: configuration, database: database, signer: eventKeys.signers[code]!, eventKeys: eventKeys.keys, clock: clock,
+            logger: logger)
     }
 
     /// The router with authentication off (every request has every role): for tests of what the
@@ -179,5 +213,66 @@ extension Support {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
         }
+    }
+}
+
+extension Support {
+    /// Runs one of the built executables (`OFFICE_BIN_DIR`, else .build/debug) as an operator
+    /// runs it, off the cooperative pool; gives its exit status, standard output and error.
+    static func runTool(_ name: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, output: Data, error: String) {
+        try await run(OperatorCommandTests.binaries.appendingPathComponent(name), arguments, environment: environment)
+    }
+
+    /// Runs `executable` off the cooperative pool; gives its exit status, standard output and error.
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, output: Data, error: String) {
+        try await offPool {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = arguments
+            if let environment { process.environment = environment }
+            let output = Pipe()
+            let error = Pipe()
+            process.standardOutput = output
+            process.standardError = error
+            try process.run()
+            // Standard error read on its own thread, so a full pipe cannot stall the tool.
+            final class Box: @unchecked Sendable { var data = Data() }
+            let errorData = Box()
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                errorData.data = error.fileHandleForReading.readDataToEndOfFile()
+                done.signal()
+            }.start()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            done.wait()
+            return (process.terminationStatus, data, String(decoding: errorData.data, as: UTF8.self))
+        }
+    }
+
+    /// `event` as a Kafka record: signed with the test key of `signedBy` (`.some(nil)`, the
+    /// default, signs with the key of the office the event claims as its source; `nil` leaves it
+    /// unsigned).
+    static func signedRecord(_ event: CloudEvent, signedBy: String?? = .some(nil), topic: String) throws -> KafkaRecord {
+        switch signedBy {
+        case .none: return try signedRecord(event, signer: nil, topic: topic)
+        case .some(let office): return try signedRecord(event, signer: eventKeys.signers[office ?? event.source.rawValue]!, topic: topic)
+        }
+    }
+
+    /// `event` as a Kafka record signed by `signer` (`nil`: unsigned).
+    static func signedRecord(_ event: CloudEvent, signer: EventSigner?, topic: String) throws -> KafkaRecord {
+        let value = try event.data()
+        var headers = event.headers
+        if let signer { headers += try signer.signatureHeaders(headers: event.headers, value: Array(value)) }
+        return KafkaRecord(topic: topic, key: Array(event.key.utf8), value: Array(value), headers: headers.map { KafkaHeader(name: $0.name, string: $0.value) })
+    }
+}
+
+extension Support {
+    /// The test offices' inboxes and the dead-letter topic on a mock cluster.
+    static func createTopics(_ cluster: KafkaMockCluster) throws {
+        for office in testOffices { try cluster.createTopic(Topics.inbox(try OfficeCode(office)), partitions: 1) }
+        try cluster.createTopic(Topics.deadLetter, partitions: 1)
     }
 }

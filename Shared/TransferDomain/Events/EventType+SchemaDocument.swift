@@ -8,6 +8,9 @@ extension EventType {
         document["$schema"] = .string("https://json-schema.org/draft/2020-12/schema")
         document["$id"] = .string(ceType)
         document["title"] = .string("\(ceType): the data of a \(rawValue) event (CloudEvents binary mode, JSON)")
+        document["$comment"] = .string(
+            "Event contract v\(Self.contractVersion): this data schema is unchanged since v1; a record is accepted only with a valid "
+                + "sender signature (headers ce_signature and ce_signaturekey over the canonical form in docs/event-contract.md).")
         return .object(document)
     }
 }

@@ -16,6 +16,9 @@ public enum EventType: String, CaseIterable, Sendable, Hashable, Codable {
 
     /// The contract's major version; a consumer refuses any other.
     public static let majorVersion = 1
+    /// The version of the whole contract: 2 is v1's data (``majorVersion`` stays 1, so `ce_type`
+    /// names do not change) with required sender signatures and one inbox topic per office.
+    public static let contractVersion = 2
     public static let typePrefix = "pension.transfer."
 
     /// The `ce_type` header value, e.g. `pension.transfer.funds-remitted.v1`.
@@ -32,28 +35,19 @@ public enum EventType: String, CaseIterable, Sendable, Hashable, Codable {
             return .origin
         }
     }
-
-    /// The default topic it is written to.
-    public var topic: String { writer.topic }
 }
 
 /// The two roles an office plays in a case.
 public enum OfficeRole: String, Sendable, Hashable, Codable {
     case origin, destination
-
-    /// The default topic written by offices in this role.
-    public var topic: String {
-        switch self {
-        case .origin: return Topics.originEvents
-        case .destination: return Topics.destinationEvents
-        }
-    }
 }
 
-/// Default topic names (configurable in the services).
+/// Default topic names (configurable in the services): one inbox per office, written by the
+/// offices that send it mail and read by that office only, and the dead-letter topic.
 public enum Topics {
-    public static let destinationEvents = "pension.transfer.destination-events"
-    public static let originEvents = "pension.transfer.origin-events"
+    public static let inboxPrefix = "pension.transfer.inbox."
     public static let deadLetter = "pension.transfer.dead-letter"
-    public static let all = [destinationEvents, originEvents, deadLetter]
+
+    /// The inbox of `office` under `prefix`.
+    public static func inbox(_ office: OfficeCode, prefix: String = inboxPrefix) -> String { prefix + office.rawValue }
 }

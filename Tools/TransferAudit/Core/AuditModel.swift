@@ -11,8 +11,14 @@ public struct AuditRecord: Sendable, Hashable {
     public var headers: [String: String]
     public var value: Data?
     public var timestamp: Date?
+    /// A signed header the record carries more than once (such a record is refused as ambiguous).
+    public var repeatedHeader: String?
 
-    public init(topic: String, partition: Int32, offset: Int64, key: String?, headers: [String: String], value: Data?, timestamp: Date?) {
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: String?, headers: [String: String], value: Data?, timestamp: Date?,
+        repeatedHeader: String? = nil
+    ) {
+        self.repeatedHeader = repeatedHeader
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -134,6 +140,19 @@ public struct AuditReport: Sendable, Codable {
     public var rejected: [RejectedRecord]
     public var notes: [String]
     public var cases: [CaseAudit]
+    /// Records whose signature verified, and records refused for their signature; `nil` when
+    /// signatures were not checked (no key directory).
+    public var signatures: Signatures?
+
+    public struct Signatures: Sendable, Codable, Hashable {
+        public var verified: Int
+        public var refused: Int
+
+        public init(verified: Int, refused: Int) {
+            self.verified = verified
+            self.refused = refused
+        }
+    }
 
     public var violations: [Finding] { findings.filter { $0.severity == .violation } }
     public var isClean: Bool { violations.isEmpty }

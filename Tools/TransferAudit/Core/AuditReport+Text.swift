@@ -8,6 +8,9 @@ extension AuditReport {
             dictionary.isEmpty ? "none" : dictionary.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         }
         lines.append("transfer-audit as of \(asOf): \(recordsRead) records read, \(distinctEvents) distinct events, \(duplicateEvents) duplicate deliveries (same ce_id, absorbed by the inboxes)")
+        if let signatures {
+            lines.append("Signatures: \(signatures.verified) verified against the office key directory, \(signatures.refused) refused")
+        }
         lines.append("Cases: \(cases.count), open \(openCases.count)")
         lines.append("  destination states: \(counts(casesByDestinationState))")
         lines.append("  origin states:      \(counts(casesByOriginState))")

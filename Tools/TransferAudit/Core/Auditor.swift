@@ -1,3 +1,4 @@
+import EventSigning
 import Foundation
 import TransferDomain
 
@@ -6,14 +7,14 @@ import TransferDomain
 public struct Auditor: Sendable {
     public var asOf: LocalDate
     public var calendar: WorkingDayCalendar
-    public var originTopic: String
-    public var destinationTopic: String
+    /// The office key directory every record's signature is checked against (`nil`: signatures
+    /// are not checked, and the report says so).
+    public var keys: EventKeyDirectory?
 
-    public init(asOf: LocalDate, calendar: WorkingDayCalendar = .standard, originTopic: String = Topics.originEvents, destinationTopic: String = Topics.destinationEvents) {
+    public init(asOf: LocalDate, calendar: WorkingDayCalendar = .standard, keys: EventKeyDirectory? = nil) {
         self.asOf = asOf
         self.calendar = calendar
-        self.originTopic = originTopic
-        self.destinationTopic = destinationTopic
+        self.keys = keys
     }
 
     /// One decoded event and where it was read.
@@ -36,7 +37,28 @@ public struct Auditor: Sendable {
         })
 
         var rejected: [RejectedRecord] = []
+        var notes = notes
+        if keys == nil { notes.append("signatures were not checked (no office key directory given)") }
+        var signatureRefused = 0
         for record in records {
+            if let keys {
+                do throws(SignatureFailure) {
+                    if let repeated = record.repeatedHeader { throw SignatureFailure.malformed("header \(repeated) appears more than once") }
+                    try EventSignature.verify(headers: record.headers, value: Array(record.value ?? Data()), directory: keys)
+                } catch {
+                    // Forged, altered or unsigned: never part of a case, and always a violation
+                    // (somebody wrote to an inbox who may not), dead-lettered or not.
+                    findings.append(Finding(
+                        severity: .violation, rule: "signature", caseId: record.headers["ce_subject"],
+                        message: "\(error.reason): \(error); \(deadLettered.contains(record.place) ? "the consumer dead-lettered it" : "no dead-letter record refers to it")",
+                        evidence: [record.evidence]))
+                    rejected.append(RejectedRecord(
+                        evidence: record.evidence, caseId: record.headers["ce_subject"], reason: error.reason, message: error.description,
+                        deadLettered: deadLettered.contains(record.place)))
+                    signatureRefused += 1
+                    continue
+                }
+            }
             let event: CloudEvent
             do {
                 event = try CloudEvent.decode(headers: record.headers, data: record.value)
@@ -141,14 +163,15 @@ public struct Auditor: Sendable {
             openCases: cases.filter { !$0.terminal },
             money: .init(remitted: remitted.description, refunded: refunded.description, completedReceived: completedReceived.description, inFlight: inFlight.description, conserved: conserved),
             deadlines: deadlineCounts, findings: findings.sorted { ($0.severity.rawValue, $0.rule, $0.caseId ?? "") < ($1.severity.rawValue, $1.rule, $1.caseId ?? "") },
-            deadLetters: deadLetterEntries, rejected: rejected, notes: notes, cases: cases)
+            deadLetters: deadLetterEntries, rejected: rejected, notes: notes, cases: cases,
+            signatures: keys.map { _ in .init(verified: records.count - signatureRefused, refused: signatureRefused) })
     }
 
-    /// One case's events in causal order: each topic's records keep their offset order (one
-    /// case, one key, one partition) and the two streams are merged by event time.
+    /// One case's events in causal order: what each side wrote keeps its offset order (one case,
+    /// one key, one partition of the recipient's inbox) and the two streams are merged by event time.
     func merge(_ entries: [Entry]) -> [Entry] {
-        let destination = entries.filter { $0.record.topic != originTopic }.sorted { $0.record.offset < $1.record.offset }
-        let origin = entries.filter { $0.record.topic == originTopic }.sorted { $0.record.offset < $1.record.offset }
+        let destination = entries.filter { $0.event.type.writer == .destination }.sorted { $0.record.offset < $1.record.offset }
+        let origin = entries.filter { $0.event.type.writer == .origin }.sorted { $0.record.offset < $1.record.offset }
         var result: [Entry] = []
         var i = 0
         var j = 0

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditCore
+import EventSigning
 import Foundation
 import GRDB
 import Kafka
@@ -13,12 +14,14 @@ struct TransferAudit: AsyncParsableCommand {
         commandName: "transfer-audit",
         abstract: "Replay the pension-transfer topics and check every case: nothing lost, nothing doubled, money conserved, deadlines met.",
         discussion: """
-            Reads pension.transfer.origin-events, pension.transfer.destination-events and the dead-letter topic from \
+            Reads every office inbox (the topics named by --inbox-prefix and an office code) and the dead-letter topic from \
             the beginning (or from --from offsets, or --since a time) up to the end each partition had when the audit \
             started, so it ends even while offices keep writing. It reads with explicit partition assignment and commits \
             nothing: the offices' consumer groups are never disturbed.
 
-            Every case is rebuilt from the events alone with the domain's state machines and checked: ①-⑥ arithmetic, \
+            Every record's signature is checked against the office key directory (--keys, or $EVENT_KEYS_FILE): a \
+            forged, altered or unsigned record is a violation and takes no part in any case. Every case is rebuilt \
+            from the events alone with the domain's state machines and checked: ①-⑥ arithmetic, \
             remittance = ⑥, one outcome per contact letter, completion only after a match, unique contact-letter \
             numbers, remittance ids posted once, money conserved, every case terminal or reported open with its age, \
             deadlines per step (working-day calendar), lost events, per-case order, schema. Duplicate deliveries of \
@@ -27,17 +30,24 @@ struct TransferAudit: AsyncParsableCommand {
             --compare-db opens an office's SQLite database read-only and reports every case whose stored state or \
             amount differs from the rebuilt one (run it when no events are in flight).
 
+            A secured cluster: the same variables as the offices, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, \
+            KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SSL_CA_LOCATION (the auditor's principal needs read \
+            access to every inbox and the dead-letter topic).
+
             Exit status: 0 clean, 1 violations found, 2 usage or connection error.
             """)
 
     @Option(help: "Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092).")
     var brokers: String?
 
-    @Option(help: "Topic written by origin offices.")
-    var originTopic = Topics.originEvents
+    @Option(help: "Inbox topics are this prefix and an office code; every one found is read.")
+    var inboxPrefix = Topics.inboxPrefix
 
-    @Option(help: "Topic written by destination offices.")
-    var destinationTopic = Topics.destinationEvents
+    @Option(help: "The office key directory signatures are checked against (default: $EVENT_KEYS_FILE).")
+    var keys: String?
+
+    @Flag(help: "Do not check signatures (the report says so). Only for streams from before signed events.")
+    var skipSignatures = false
 
     @Option(help: "Dead-letter topic.")
     var deadLetterTopic = Topics.deadLetter
@@ -87,9 +97,24 @@ struct TransferAudit: AsyncParsableCommand {
         let servers = brokers ?? ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
         let asOfDate = try asOf.map { try LocalDate($0, field: "--as-of") } ?? Auditor.businessDate(Date())
         // A short fetch wait: a replay reads to the end and should not idle at each partition end.
-        let client = KafkaConfiguration(
+        var client = KafkaConfiguration(
             bootstrapServers: servers.split(separator: ",").map(String.init), clientID: "transfer-audit", properties: ["fetch.wait.max.ms": "50"])
-        let topics = [originTopic, destinationTopic, deadLetterTopic]
+        // TLS and SASL from the same variables the offices read (KAFKA_SECURITY_PROTOCOL, ...).
+        let environment = ProcessInfo.processInfo.environment
+        let variable = { (setting: String) in "KAFKA_" + setting.uppercased().replacingOccurrences(of: ".", with: "_") }
+        do {
+            try client.applySecurity { environment[variable($0)] ?? "" }
+        } catch {
+            throw ValidationError("\(variable(error.setting)): \(error.reason)")
+        }
+        var keyDirectory: EventKeyDirectory?
+        if !skipSignatures {
+            guard let path = keys ?? ProcessInfo.processInfo.environment["EVENT_KEYS_FILE"] else {
+                throw ValidationError("give the office key directory with --keys (or $EVENT_KEYS_FILE), or --skip-signatures")
+            }
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--keys: cannot read \(path)") }
+            keyDirectory = try EventKeyDirectory(json: data)
+        }
 
         // Partition counts, and a clear error when the broker or a topic is missing.
         let admin = try KafkaAdminClient(configuration: client, logger: logger)
@@ -99,6 +124,9 @@ struct TransferAudit: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot reach the broker at \(servers): \(error)")
         }
+        let inboxes = metadata.map(\.name).filter { $0.hasPrefix(inboxPrefix) && (try? OfficeCode(String($0.dropFirst(inboxPrefix.count)))) != nil }
+        guard !inboxes.isEmpty else { throw ValidationError("no inbox topics \(inboxPrefix)<office> on \(servers)") }
+        let topics = inboxes.sorted() + [deadLetterTopic]
         var starts: [TopicPartition: Int64] = [:]
         for topic in topics {
             guard let found = metadata.first(where: { $0.name == topic }), found.partitionCount > 0 else {
@@ -172,7 +200,7 @@ struct TransferAudit: AsyncParsableCommand {
         FileHandle.standardError.write(Data(String(format: "transfer-audit: replayed %d records in %.2f s (%.0f records/s)\n", total, seconds, seconds > 0 ? Double(total) / seconds : 0).utf8))
 
         records.sort { ($0.topic, $0.partition, $0.offset) < ($1.topic, $1.partition, $1.offset) }
-        let auditor = Auditor(asOf: asOfDate, originTopic: originTopic, destinationTopic: destinationTopic)
+        let auditor = Auditor(asOf: asOfDate, keys: keyDirectory)
         var report = auditor.audit(records: records, deadLetters: deadLetters, partial: partial, notes: notes)
         for entry in compareDB {
             report.findings += try Self.compare(entry, report: report)
@@ -282,6 +310,7 @@ extension AuditRecord {
         for header in message.headers { if let value = header.stringValue, headers[header.name] == nil { headers[header.name] = value } }
         self.init(
             topic: message.topic, partition: message.partition, offset: message.offset, key: message.keyString, headers: headers,
-            value: message.value.map { Data($0) }, timestamp: message.timestamp)
+            value: message.value.map { Data($0) }, timestamp: message.timestamp,
+            repeatedHeader: EventSignature.repeatedHeader(message.headers.map(\.name)))
     }
 }
