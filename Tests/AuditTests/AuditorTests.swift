@@ -391,6 +391,7 @@ struct AuditSignatureTests {
         #expect(report.text().contains("Signatures: 4 verified against the office key directory, 5 refused"))
         #expect(report.casesByDestinationState != ["completed": 1], "no forged completion closed the case")
         #expect(report.openCases.map(\.caseId) == [caseID.description])
+        #expect(report.casesByOriginState == ["terminated": 1], "the origin's side is rebuilt up to its termination")
         #expect(!report.isClean)
 
         // Retiring Chengdu's key: everything it signed becomes unknown-key.
