@@ -1,5 +1,5 @@
 # The two commands a newcomer needs. Everything they need is installed by scripts/bootstrap.
-.PHONY: demo test bootstrap build broker-start broker-stop
+.PHONY: demo test faults bootstrap build broker-start broker-stop
 
 ## make demo: both offices on the embedded broker carrying N (default 200) cases to the end
 demo:
@@ -9,7 +9,11 @@ demo:
 test: bootstrap
 	@scripts/test
 
-## make bootstrap: install system packages, librdkafka >= 2.2 and the Tansu broker (idempotent)
+## make faults: the fault and fuzz suite alone, with its table of figures (SOAK=1 for the long run)
+faults: bootstrap
+	@scripts/faults
+
+## make bootstrap: install system packages, librdkafka >= 2.10, the Tansu broker and the fuzzing tools (idempotent)
 bootstrap:
 	@scripts/bootstrap
 

@@ -80,6 +80,15 @@ public final class KafkaAdminClient: Sendable {
     /// which retrying will not cure.
     public var securityFailure: KafkaError? { client.context.securityFailure.withLock { $0 } }
 
+    /// The id of the cluster the brokers belong to, nil when no broker answered within `timeout`.
+    /// A cluster id that changes under a running client means a different cluster: none of the
+    /// records, topics or offsets the client knew are there (a broker restarted empty, when the
+    /// broker takes a new id at each start as `scripts/broker` gives Tansu).
+    public func clusterID(timeout: Duration = .seconds(10)) async -> String? {
+        let client = self.client
+        return try? await Blocking.run { client.clusterID(timeout: timeout) }
+    }
+
     /// The topics of the cluster with their partition counts.
     public func listTopics(timeout: Duration = .seconds(10)) async throws -> [KafkaTopicMetadata] {
         let client = self.client

@@ -53,6 +53,8 @@ public final class KafkaConsumer: Service, Sendable {
     private let consumed: Counter
     /// Records delivered by polls so far, per topic.
     private let fetched = Mutex<[String: Int]>([:])
+    /// How many times librdkafka was polled (tests check that an idle consumer waits).
+    let pollCalls = PollCounter()
     /// Records taken by a poll that was cancelled, served first by the next one.
     private let kept = Mutex(KafkaBatch(messages: [], partitionEnds: []))
     /// Set when librdkafka refused an assignment change: the member no longer reads what the
@@ -127,14 +129,14 @@ public final class KafkaConsumer: Service, Sendable {
         if let failure = rebalanceFailure.withLock({ $0 }) { throw failure }
         let cancelled = StopFlag()
         let handle = HandlePointer(raw: client.handle)
-        let (closing, logger, pollQueue) = (self.closing, self.logger, self.pollQueue)
+        let (closing, logger, pollQueue, pollCalls) = (self.closing, self.logger, self.pollQueue, self.pollCalls)
         let result: Result<KafkaBatch?, any Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 pollQueue.async {
                     continuation.resume(
                         returning: Result {
                             try KafkaConsumer.poll(
-                                handle, maxCount: maxCount, stop: { closing.isSet || cancelled.isSet }, logger: logger)
+                                handle, maxCount: maxCount, stop: { closing.isSet || cancelled.isSet }, logger: logger, calls: pollCalls)
                         })
                 }
             }
@@ -181,14 +183,20 @@ public final class KafkaConsumer: Service, Sendable {
     /// noticed: `rd_kafka_consumer_poll` returns the moment a record is ready. A stop request
     /// after records were taken returns them (never drops them); only an empty poll gives `nil`.
     private static func poll(
-        _ handle: HandlePointer, maxCount: Int, stop: () -> Bool, logger: Logger
+        _ handle: HandlePointer, maxCount: Int, stop: () -> Bool, logger: Logger, calls: PollCounter
     ) throws -> KafkaBatch? {
         var batch = KafkaBatch(messages: [], partitionEnds: [])
         var timeout: Int32 = 100
         while batch.messages.count < maxCount {
             if stop() { return batch.messages.isEmpty && batch.partitionEnds.isEmpty ? nil : batch }
+            calls.value.add(1, ordering: .relaxed)
             guard let message = rd_kafka_consumer_poll(handle.raw, timeout) else {
-                if batch.messages.isEmpty && batch.partitionEnds.isEmpty { continue }
+                if batch.messages.isEmpty && batch.partitionEnds.isEmpty {
+                    // Nothing yet: wait again. (After an error event the timeout must go back up,
+                    // or an idle consumer would poll without waiting: a core spinning.)
+                    timeout = 100
+                    continue
+                }
                 break
             }
             defer { rd_kafka_message_destroy(message) }
@@ -566,4 +574,10 @@ final class PartitionList {
     func describe() -> String {
         entries.map { "\($0.topicPartition)@\($0.offset)" }.joined(separator: ",")
     }
+}
+
+/// Counts polls (shared with the poll queue's closures).
+final class PollCounter: Sendable {
+    let value = Atomic<Int>(0)
+    var count: Int { value.load(ordering: .relaxed) }
 }

@@ -92,6 +92,17 @@ final class RDKafkaClient: @unchecked Sendable {
     }
 }
 
+extension RDKafkaClient {
+    /// The cluster id the brokers report (from cached metadata, or one metadata request within
+    /// `timeout`); nil when no broker answered or the broker reports none.
+    func clusterID(timeout: Duration) -> String? {
+        guard let id = rd_kafka_clusterid(handle, Int32(timeout.timeoutMilliseconds)) else { return nil }
+        defer { rd_kafka_mem_free(handle, id) }
+        let text = String(cString: id)
+        return text.isEmpty ? nil : text
+    }
+}
+
 /// A topic as the cluster's metadata describes it.
 public struct KafkaTopicMetadata: Sendable, Hashable {
     public var name: String
@@ -112,6 +123,17 @@ final class ClientContext: Sendable {
     /// The first TLS or SASL failure librdkafka reported: a misconfiguration (a TLS client
     /// talking to a plaintext listener, wrong credentials) that retrying will not cure.
     let securityFailure = Locked<KafkaError?>(nil)
+
+    func noteSecurityFailure(_ failure: KafkaError) {
+        securityFailure.withLock { $0 = $0 ?? failure }
+    }
+
+    /// A connection whose set-up stalled in the TLS or SASL handshake (a TLS client talking to a
+    /// plaintext listener waits there until the set-up timeout) counts as a security failure.
+    func noteStalledHandshake(_ text: String) {
+        guard text.contains("SSL_HANDSHAKE") || text.contains("AUTH_HANDSHAKE") || text.contains("AUTH_REQ") else { return }
+        noteSecurityFailure(KafkaError(code: text.contains("SSL") ? .ssl : .authentication, message: text))
+    }
 
     init(
         logger: Logger, clientID: String,
@@ -157,6 +179,11 @@ private func kafkaLogCallback(
     _ rk: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ buffer: UnsafePointer<CChar>?
 ) {
     guard let rk, let context = ClientContext.from(rd_kafka_opaque(rk)) else { return }
+    // Some librdkafka versions report a connection set-up that timed out in the TLS handshake
+    // only here (facility FAIL), the error callback then saying just "all brokers down".
+    if level <= 4, let buffer, facility.map({ String(cString: $0) }) == "FAIL" {
+        context.noteStalledHandshake(String(cString: buffer))
+    }
     let logLevel: Logger.Level
     switch level {
     case ...2: logLevel = .critical
@@ -180,12 +207,10 @@ private func kafkaErrorCallback(
     guard let context = ClientContext.from(opaque) else { return }
     let code = rd_kafka_resp_err_t(err)
     let text = reason.map { String(cString: $0) } ?? ""
-    // A TLS or SASL failure, or a connection whose set-up stalls in the TLS or SASL handshake (a
-    // TLS client talking to a plaintext listener waits there until the set-up timeout).
-    let stalledInHandshake = code == RD_KAFKA_RESP_ERR__TRANSPORT && (text.contains("SSL_HANDSHAKE") || text.contains("AUTH_HANDSHAKE") || text.contains("AUTH_REQ"))
-    if code == RD_KAFKA_RESP_ERR__SSL || code == RD_KAFKA_RESP_ERR__AUTHENTICATION || stalledInHandshake {
-        let failure = KafkaError(code: stalledInHandshake ? (text.contains("SSL") ? .ssl : .authentication) : .init(rawValue: code.rawValue), message: text)
-        context.securityFailure.withLock { $0 = $0 ?? failure }
+    if code == RD_KAFKA_RESP_ERR__SSL || code == RD_KAFKA_RESP_ERR__AUTHENTICATION {
+        context.noteSecurityFailure(KafkaError(code: .init(rawValue: code.rawValue), message: text))
+    } else if code == RD_KAFKA_RESP_ERR__TRANSPORT {
+        context.noteStalledHandshake(text)
     }
     // Transport errors come and go with brokers; librdkafka retries them by itself.
     let level: Logger.Level = code == RD_KAFKA_RESP_ERR__FATAL ? .critical : .warning

@@ -13,14 +13,18 @@ import Metrics
 /// retried with backoff (and reported to `/health`), shutdown interrupts the retry without
 /// committing the record, a fatal producer error stops the office.
 public struct DeadLetterSender: Sendable {
-    let producer: KafkaProducer
+    let producer: ProducerSlot
     let topic: String
     let consumerName: String
     let health: OfficeHealth
     let logger: Logger
 
     public init(producer: KafkaProducer, topic: String, consumerName: String, health: OfficeHealth, logger: Logger) {
-        self.producer = producer
+        self.init(producers: ProducerSlot(producer), topic: topic, consumerName: consumerName, health: health, logger: logger)
+    }
+
+    public init(producers: ProducerSlot, topic: String, consumerName: String, health: OfficeHealth, logger: Logger) {
+        self.producer = producers
         self.topic = topic
         self.consumerName = consumerName
         self.health = health

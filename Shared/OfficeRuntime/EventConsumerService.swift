@@ -144,6 +144,7 @@ public struct EventConsumerService: Service, CustomStringConvertible {
                         arguments: [eventID, event.type.rawValue, message.topic, message.partition, message.offset, Date()])
                     return .applied
                 }
+                if outcome == .applied { FaultPoint.consumerAfterApply.pass() }
                 health.clear(.consumer)
                 if outcome == .applied { doorbell.ring() }
                 Counter(label: "events_processed_total", dimensions: [("type", event.type.rawValue), ("outcome", outcome.rawValue)]).increment()

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import Logging
 import Synchronization
@@ -117,6 +118,10 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem.conflict(error.description)
         } catch let error as HTTPError {
             throw Problem(status: error.status, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            // A write that races another one for the same thing (two requests at once): the
+            // database kept the first; this one changed nothing.
+            throw Problem.conflict("conflicts with what another request stored at the same time; nothing was changed (\(error.message ?? "constraint"))")
         } catch {
             context.logger.error("Unhandled error", metadata: ["error": "\(error)"])
             throw Problem(status: .internalServerError, title: "Internal error", detail: "the request could not be completed")
@@ -157,7 +162,7 @@ public enum JSONBody {
         do {
             try StrictJSON.validate(buffer.readableBytesView)
         } catch {
-            throw Problem(status: .badRequest, title: "Malformed JSON", detail: "the body is \(error)")
+            throw Problem(status: .badRequest, title: "Malformed JSON", detail: "the body is \(error)", field: "body")
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
@@ -167,16 +172,17 @@ public enum JSONBody {
             let field = fieldPath(context.codingPath + [key])
             throw Problem(status: .badRequest, title: "Missing field", detail: "\(field) is required", field: field)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let field = fieldPath(context.codingPath)
+            // An empty path is the body itself (an array or a string where an object belongs).
+            let field = context.codingPath.isEmpty ? "body" : fieldPath(context.codingPath)
             throw Problem(status: .badRequest, title: "Wrong type", detail: "\(field): \(context.debugDescription)", field: field)
         } catch let DecodingError.dataCorrupted(context) {
             let field = fieldPath(context.codingPath)
             if let validation = context.underlyingError as? ValidationError {
                 throw Problem(status: .unprocessableContent, title: "Invalid input", detail: "\(field): \(validation.reason)", field: field.isEmpty ? validation.field : field)
             }
-            throw Problem(status: .badRequest, title: "Malformed JSON", detail: field.isEmpty ? "the body is not valid JSON" : "\(field): \(context.debugDescription)", field: field.isEmpty ? nil : field)
+            throw Problem(status: .badRequest, title: "Malformed JSON", detail: field.isEmpty ? "the body is not valid JSON" : "\(field): \(context.debugDescription)", field: field.isEmpty ? "body" : field)
         } catch {
-            throw Problem(status: .badRequest, title: "Malformed JSON", detail: "the body could not be read as JSON")
+            throw Problem(status: .badRequest, title: "Malformed JSON", detail: "the body could not be read as JSON", field: "body")
         }
     }
 

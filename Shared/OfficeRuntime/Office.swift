@@ -78,7 +78,8 @@ extension OfficeService {
 public struct OfficeProcess<S: OfficeService>: Sendable {
     public let context: OfficeContext
     public let service: S
-    public let producer: KafkaProducer
+    /// The producer (replaced when the broker lost its state): ``ProducerSlot/producer``.
+    public let producer: ProducerSlot
     public let consumer: KafkaConsumer
     public let serviceGroup: ServiceGroup
     /// Resolves to the bound HTTP port once the server listens (useful with port 0).
@@ -109,7 +110,7 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
             throw OfficeStartupError.kafkaSecurity(configuration, failure)
         }
 
-        let producer = try KafkaProducer(
+        let producer = try ProducerSlot(
             configuration: .init(client: configuration.kafka, flushTimeout: configuration.shutdownTimeout / 2), logger: logger)
         var consumerClient = configuration.kafka
         // A topic created after the subscription (the broker was away at start) is found within
@@ -121,12 +122,15 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
                 sessionTimeout: configuration.sessionTimeout),
             logger: logger)
         // The same setup (done once, done for both) watching the running clients' TLS and SASL.
-        let topics = firstAttempt.watching { [producer, consumer] in producer.securityFailure ?? consumer.securityFailure }
-        let relay = OutboxRelay(database: database, producer: producer, doorbell: context.doorbell, health: health, logger: logger)
+        // A broker that lost the topics lost the producer's identity too: a new producer.
+        let topics = firstAttempt.watching(
+            { [producer, consumer] in producer.producer.securityFailure ?? consumer.securityFailure },
+            onTopicsLost: { [producer] in try? await producer.renew() })
+        let relay = OutboxRelay(database: database, producers: producer, doorbell: context.doorbell, health: health, logger: logger)
         let events = EventConsumerService(
             consumer: consumer, database: database, handler: service.eventHandler, office: configuration.officeCode, eventKeys: eventKeys,
             deadLetters: DeadLetterSender(
-                producer: producer, topic: configuration.deadLetterTopic, consumerName: configuration.groupID, health: health, logger: logger),
+                producers: producer, topic: configuration.deadLetterTopic, consumerName: configuration.groupID, health: health, logger: logger),
             doorbell: context.doorbell, health: health, logger: logger)
         let gauges = PeriodicService(name: "gauges", interval: .seconds(5), logger: logger) { try await service.recordGauges() }
         let scheduled = PeriodicService(name: "scheduled work", interval: .seconds(5), logger: logger) { try await service.performScheduledWork() }
@@ -195,6 +199,8 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
 public enum OfficeStartupError: Error, CustomStringConvertible {
     case kafkaSecurity(OfficeConfiguration, KafkaError)
     case portInUse(host: String, port: Int)
+    /// Not a start-up failure: the broker lost topics the office had (reported by `/health`).
+    case topicsLost([String])
 
     public var description: String {
         switch self {
@@ -206,6 +212,8 @@ public enum OfficeStartupError: Error, CustomStringConvertible {
                 : "the broker refused the SASL login (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD): \(failure.message)"
         case .portInUse(let host, let port):
             return "the HTTP port \(port) on \(host) is already in use (HTTP_PORT, HTTP_HOST)"
+        case .topicsLost(let topics):
+            return "the broker lost \(topics.joined(separator: ", ")) (restarted empty?): the records they held are gone; creating them again"
         }
     }
 }

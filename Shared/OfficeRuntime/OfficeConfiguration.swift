@@ -47,6 +47,7 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "kafka.session.timeout.ms", defaultValue: "6000", help: "consumer group session timeout"),
             Key(name: "kafka.statistics.interval.ms", defaultValue: "5000", help: "librdkafka statistics (consumer lag metric); 0 turns off"),
             Key(name: "kafka.topic.partitions", defaultValue: "6", help: "partitions of topics created at start when missing"),
+            Key(name: "kafka.topic.check.seconds", defaultValue: "30", help: "how often the office checks that its inbox and the dead-letter topic still exist (a broker restarted empty loses them); 0 turns it off"),
             Key(name: "topic.inbox.prefix", defaultValue: Topics.inboxPrefix, help: "inbox topics are this prefix and the office code; an office reads only its own"),
             Key(name: "topic.dead.letter", defaultValue: Topics.deadLetter, help: "dead-letter topic"),
             Key(name: "crediting.rates", defaultValue: "", help: "office crediting rates by year, e.g. 2014=4.0,2015=5.0,2025=2.0 (percent); national rates 2016-2024 are built in"),
@@ -74,6 +75,8 @@ public struct OfficeConfiguration: Sendable {
     public var groupID: String
     public var sessionTimeout: Duration
     public var topicPartitions: Int
+    /// How often the office checks its topics still exist; nil: never after start.
+    public var topicCheckInterval: Duration?
     /// Inbox topics are this prefix and an office code.
     public var inboxPrefix: String
     public var deadLetterTopic: String
@@ -201,6 +204,10 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "kafka.topic.partitions", reason: "must be a positive number")
         }
         topicPartitions = partitions
+        guard let check = Int(value("kafka.topic.check.seconds")), check >= 0 else {
+            throw ValidationError(field: "kafka.topic.check.seconds", reason: "must be a number of seconds (0: off)")
+        }
+        topicCheckInterval = check > 0 ? .seconds(check) : nil
         inboxPrefix = value("topic.inbox.prefix")
         eventSigningKeyPath = value("event.signing.key")
         eventKeysPath = value("event.keys.file")

@@ -176,16 +176,17 @@ public enum CaseStateFilter {
 /// `limit` and `offset` of a case list: the page of results a request asks for.
 public struct Page: Sendable {
     public static let maxLimit = 10_000
+    public static let maxOffset = 1_000_000_000
     public var limit: Int
     public var offset: Int
 
-    /// From the `limit` (1-10000, default 1000) and `offset` (default 0) query parameters.
+    /// From the `limit` (1-10000, default 1000) and `offset` (0-1000000000, default 0) query parameters.
     public init(limit: String?, offset: String?) throws {
         guard let limit = Int(limit ?? "1000"), (1...Self.maxLimit).contains(limit) else {
             throw ValidationError(field: "limit", reason: "must be a whole number from 1 to \(Self.maxLimit)")
         }
-        guard let offset = Int(offset ?? "0"), offset >= 0 else {
-            throw ValidationError(field: "offset", reason: "must be a whole number from 0")
+        guard let offset = Int(offset ?? "0"), (0...Self.maxOffset).contains(offset) else {
+            throw ValidationError(field: "offset", reason: "must be a whole number from 0 to \(Self.maxOffset)")
         }
         self.limit = limit
         self.offset = offset

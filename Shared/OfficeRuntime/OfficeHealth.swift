@@ -59,14 +59,14 @@ public final class OfficeHealth: Sendable {
 /// probes cost nothing.
 final class HealthCheck: Sendable {
     let database: OfficeDatabase
-    let producer: KafkaProducer
+    let producer: ProducerSlot
     let consumer: KafkaConsumer
     let health: OfficeHealth
     let maxOutboxAge: Duration
     let logger: Logger
     private let cache = Mutex<(database: (at: ContinuousClock.Instant, error: String?)?, broker: (at: ContinuousClock.Instant, error: String?)?)>((nil, nil))
 
-    init(database: OfficeDatabase, producer: KafkaProducer, consumer: KafkaConsumer, health: OfficeHealth, maxOutboxAge: Duration, logger: Logger) {
+    init(database: OfficeDatabase, producer: ProducerSlot, consumer: KafkaConsumer, health: OfficeHealth, maxOutboxAge: Duration, logger: Logger) {
         self.database = database
         self.producer = producer
         self.consumer = consumer
@@ -118,11 +118,11 @@ final class HealthCheck: Sendable {
     func brokerError() async -> String? {
         if let last = cache.withLock({ $0.broker }), ContinuousClock.now - last.at < .seconds(5) { return last.error }
         var error: String?
-        if let fatal = producer.fatalError ?? consumer.fatalError {
+        if let fatal = producer.producer.fatalError ?? consumer.fatalError {
             error = "fatal client error: \(fatal)"
         } else {
             do {
-                _ = try await producer.clusterTopics(timeout: .seconds(2))
+                _ = try await producer.producer.clusterTopics(timeout: .seconds(2))
             } catch {
                 let text = "unreachable: \(error)"
                 cache.withLock { $0.broker = (ContinuousClock.now, text) }

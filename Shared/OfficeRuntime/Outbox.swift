@@ -222,7 +222,7 @@ public struct OutboxRelay: Service, CustomStringConvertible {
     public var description: String { "OutboxRelay" }
 
     let database: OfficeDatabase
-    let producer: KafkaProducer
+    let producer: ProducerSlot
     let doorbell: Doorbell
     let health: OfficeHealth
     let logger: Logger
@@ -232,8 +232,15 @@ public struct OutboxRelay: Service, CustomStringConvertible {
         database: OfficeDatabase, producer: KafkaProducer, doorbell: Doorbell, health: OfficeHealth = OfficeHealth(), logger: Logger,
         idlePoll: Duration = .milliseconds(500)
     ) {
+        self.init(database: database, producers: ProducerSlot(producer), doorbell: doorbell, health: health, logger: logger, idlePoll: idlePoll)
+    }
+
+    public init(
+        database: OfficeDatabase, producers: ProducerSlot, doorbell: Doorbell, health: OfficeHealth = OfficeHealth(), logger: Logger,
+        idlePoll: Duration = .milliseconds(500)
+    ) {
         self.database = database
-        self.producer = producer
+        self.producer = producers
         self.doorbell = doorbell
         self.health = health
         self.logger = logger
@@ -324,7 +331,10 @@ public struct OutboxRelay: Service, CustomStringConvertible {
         let record = KafkaRecord(
             topic: row.topic, key: Array(row.key.utf8), value: Array(row.payload),
             headers: pairs.compactMap { $0.count == 2 ? KafkaHeader(name: $0[0], string: $0[1]) : nil })
+        FaultPoint.relayBeforePublish.pass()
+        if FaultPoint.producerFatal.fires() { producer.producer.triggerFatalErrorForTesting(reason: "fault point producer.fatal") }
         let report = try await producer.send(record)
+        FaultPoint.relayAfterPublish.pass()
         try await database.writer.write { db in
             try db.execute(
                 sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ?",

@@ -1,5 +1,6 @@
 import Kafka
 import Logging
+import Metrics
 import ServiceLifecycle
 import TransferDomain
 import Synchronization
@@ -13,6 +14,9 @@ struct TopicSetup: Service, CustomStringConvertible {
     let logger: Logger
     /// TLS or SASL failures the office's running clients met.
     private(set) var securityFailure: @Sendable () -> KafkaError?
+    /// Called when the broker turned out to have lost this office's topics (after they are
+    /// created again).
+    private(set) var onTopicsLost: @Sendable () async -> Void = {}
     private let done = StopFlagBox()
 
     init(configuration: OfficeConfiguration, health: OfficeHealth, logger: Logger, securityFailure: @escaping @Sendable () -> KafkaError? = { nil }) {
@@ -42,9 +46,10 @@ struct TopicSetup: Service, CustomStringConvertible {
     }
 
     /// This setup (sharing whether it is done) reporting `securityFailure` as well.
-    func watching(_ securityFailure: @escaping @Sendable () -> KafkaError?) -> TopicSetup {
+    func watching(_ securityFailure: @escaping @Sendable () -> KafkaError?, onTopicsLost: @escaping @Sendable () async -> Void = {}) -> TopicSetup {
         var copy = self
         copy.securityFailure = securityFailure
+        copy.onTopicsLost = onTopicsLost
         return copy
     }
 
@@ -98,7 +103,7 @@ struct TopicSetup: Service, CustomStringConvertible {
         while !Task.isStopping {
             switch await attempt(timeout: .seconds(5)) {
             case .ready:
-                try? await gracefulShutdown()
+                await watch()
                 return
             case .misconfigured(let failure):
                 let error = OfficeStartupError.kafkaSecurity(configuration, failure)
@@ -108,6 +113,60 @@ struct TopicSetup: Service, CustomStringConvertible {
             }
             await pause(backoff)
             backoff = min(backoff * 2, .seconds(30))
+        }
+    }
+}
+
+extension TopicSetup {
+    /// After start, checks every `kafka.topic.check.seconds` that this office's topics still
+    /// exist and that the broker is still the same cluster (its cluster id). A broker that lost
+    /// them (the embedded broker restarted empty, a topic deleted by hand) lost every record they
+    /// held: the office says so loudly (error log, the counter `kafka_topics_lost_total`, `/health`
+    /// until they exist again), creates what is missing and renews its producer (``onTopicsLost``),
+    /// and carries on. The cluster id catches a reset even when another office's producer or
+    /// start-up already created this office's inbox again. Returns at shutdown.
+    func watch() async {
+        guard let interval = configuration.topicCheckInterval else {
+            try? await gracefulShutdown()
+            return
+        }
+        var knownCluster: String?
+        while !Task.isStopping {
+            if knownCluster != nil { await pause(interval) }
+            if Task.isStopping { return }
+            do {
+                let client = try KafkaAdminClient(configuration: configuration.kafka, logger: logger)
+                let existing = Set(try await client.listTopics(timeout: .seconds(5)).map(\.name))
+                let cluster = await client.clusterID(timeout: .seconds(1))
+                let clusterChanged = !(knownCluster ?? "").isEmpty && cluster != nil && cluster != knownCluster
+                defer { if cluster != nil { knownCluster = cluster } }
+                if knownCluster == nil, cluster == nil { knownCluster = "" }  // a broker without an id: existence only
+                let missing = topics.filter { !existing.contains($0) }
+                let lost = clusterChanged ? topics : missing
+                guard !lost.isEmpty else {
+                    health.clear(.topics)
+                    continue
+                }
+                Counter(label: "kafka_topics_lost_total").increment(by: lost.count)
+                health.report(.topics, OfficeStartupError.topicsLost(lost))
+                logger.error(
+                    "The broker has lost this office's topics: every record they held is gone (a broker restarted empty?). Creating them again; see the operations guide for what to do about events in flight",
+                    metadata: [
+                        "topics": .string(lost.joined(separator: ",")),
+                        "cluster": .string(clusterChanged ? "\(knownCluster ?? "") -> \(cluster ?? "")" : cluster ?? "unknown"),
+                    ])
+                if !missing.isEmpty {
+                    try await client.createTopics(
+                        missing.map { KafkaNewTopic(name: $0, partitions: configuration.topicPartitions) }, ignoreExisting: true, timeout: .seconds(5))
+                }
+                health.clear(.topics)
+                logger.notice("Topics created again", metadata: ["topics": .string(lost.joined(separator: ","))])
+                await onTopicsLost()
+            } catch {
+                // The broker away: the clients and /health report that; try again next time.
+                logger.debug("Topic check failed", metadata: ["error": "\(error)"])
+                if knownCluster == nil { await pause(interval) }
+            }
         }
     }
 }

@@ -102,6 +102,17 @@ struct TestWorld: Sendable {
         return nil
     }
 
+    /// The first contact letter in `office`'s inbox (waiting for it as ``firstRecord(_:type:)``),
+    /// decoded, with the event that carried it.
+    func firstContactLetter(to office: String) async throws -> (event: CloudEvent, letter: ContactLetterIssued) {
+        guard let record = try await firstRecord(inbox(office), type: .contactLetterIssued) else {
+            throw TestFailure("no contact letter reached \(inbox(office))")
+        }
+        let event = try record.cloudEvent()
+        guard case .contactLetterIssued(let letter) = event.event else { throw TestFailure("not a contact letter: \(event.type)") }
+        return (event, letter)
+    }
+
     /// Produces `event` into its recipient's inbox as an office would, signed with the key of
     /// `signedBy` (by default the office it claims to come from; `nil` for no signature).
     func publish(_ event: CloudEvent, signedBy: String?? = .some(nil), to topic: String? = nil) async throws {
@@ -124,7 +135,13 @@ struct TestWorld: Sendable {
         await producer.close()
     }
 
+    /// Removes the world's files (databases, logs), unless KEEP_TEST_FILES is set (to read the
+    /// offices' logs after a failure).
     func cleanUp() {
+        if ProcessInfo.processInfo.environment["KEEP_TEST_FILES"] != nil {
+            print("test files kept in \(folder.path)")
+            return
+        }
         try? FileManager.default.removeItem(at: folder)
     }
 }
@@ -245,3 +262,15 @@ struct Applicant {
 }
 
 let terminalStates: Set<String> = ["rejected", "temporary-account-opened", "letter-returned", "completed"]
+
+extension KafkaMessage {
+    /// The record's string headers by name (the first of a doubled one).
+    var stringHeaders: [String: String] {
+        Dictionary(headers.compactMap { header in header.stringValue.map { (header.name, $0) } }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The CloudEvent this record carries.
+    func cloudEvent() throws -> CloudEvent {
+        try CloudEvent.decode(headers: stringHeaders, data: Data(value ?? []))
+    }
+}

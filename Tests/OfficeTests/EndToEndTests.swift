@@ -185,11 +185,7 @@ struct EndToEndTests {
         let person = Applicant.make(birth: "19890909", sequence: "041", from: "2021-01", to: "\(year - 1)-12")
         try await person.registerAtDestination(client, destination.url)
         let caseID = try await person.apply(client, destination.url)
-        let letterRecord = try #require(try await world.firstRecord(world.inbox("440300"), type: .contactLetterIssued))
-        guard case .contactLetterIssued(let letter) = try CloudEvent.decode(headers: headers(letterRecord), data: Data(letterRecord.value ?? [])).event else {
-            Issue.record("not a contact letter")
-            return
-        }
+        let (_, letter) = try await world.firstContactLetter(to: "440300")
         // This test plays the origin office 440300.
         let form = try TransferCalculator.informationForm(
             months: person.months, pre1998Account: .zero, kind: .general, transferYear: year,
@@ -210,7 +206,7 @@ struct EndToEndTests {
         var raised: ReconciliationDiscrepancyRaised?
         for _ in 0..<50 where raised == nil {
             for record in try await world.records(world.inbox("440300")) where record.header("ce_type") == EventType.reconciliationDiscrepancyRaised.ceType {
-                if case .reconciliationDiscrepancyRaised(let event) = try CloudEvent.decode(headers: headers(record), data: Data(record.value ?? [])).event { raised = event }
+                if case .reconciliationDiscrepancyRaised(let event) = try record.cloudEvent().event { raised = event }
             }
             if raised == nil { try await Task.sleep(for: .milliseconds(200)) }
         }
@@ -230,7 +226,7 @@ struct EndToEndTests {
         var secondLetter: ContactLetterIssued?
         for _ in 0..<50 where secondLetter == nil {
             for record in try await world.records(world.inbox("440300")) where record.header("ce_subject") == secondCase {
-                if case .contactLetterIssued(let event) = try CloudEvent.decode(headers: headers(record), data: Data(record.value ?? [])).event { secondLetter = event }
+                if case .contactLetterIssued(let event) = try record.cloudEvent().event { secondLetter = event }
             }
             if secondLetter == nil { try await Task.sleep(for: .milliseconds(200)) }
         }
@@ -319,7 +315,7 @@ struct EndToEndTests {
         let settled = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(caseID)")) { ($0["remittances"] as? [Any])?.count == 2 }
         #expect(settled["remitted"] as? String == (try total + Money(yuan: 1)).description)
         let supplementary = try await world.records(world.inbox("510100")).compactMap { record -> FundsRemitted? in
-            guard case .fundsRemitted(let funds)? = try? CloudEvent.decode(headers: headers(record), data: Data(record.value ?? [])).event else { return nil }
+            guard case .fundsRemitted(let funds)? = try? record.cloudEvent().event else { return nil }
             return funds.supplementary ? funds : nil
         }
         #expect(supplementary.map(\.amount) == [Money(yuan: 1)])
@@ -366,9 +362,5 @@ struct EndToEndTests {
     static func signed(_ headers: [KafkaHeader], _ value: [UInt8], by office: String = "510100") throws -> [KafkaHeader] {
         let pairs = headers.compactMap { header in header.stringValue.map { (name: header.name, value: $0) } }
         return headers + (try Support.eventKeys.signers[office]!.signatureHeaders(headers: pairs, value: value)).map { KafkaHeader(name: $0.name, string: $0.value) }
-    }
-
-    func headers(_ record: KafkaMessage) -> [String: String] {
-        Dictionary(record.headers.compactMap { header in header.stringValue.map { (header.name, $0) } }, uniquingKeysWith: { first, _ in first })
     }
 }

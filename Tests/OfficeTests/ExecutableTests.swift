@@ -40,6 +40,10 @@ final class OfficeExecutable: @unchecked Sendable {
 
     func kill(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
 
+    /// A safety net for a test that ends early (a failed expectation, its time limit): the
+    /// office never outlives it.
+    deinit { if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) } }
+
     /// Waits for the process to exit; its status, or nil after `limit`.
     func waitForExit(limit: Duration) async -> Int32? {
         let clock = ContinuousClock()

@@ -21,71 +21,6 @@ import Glibc
 struct KafkaSecurityTests {
     let client = Client()
 
-    static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
-
-    /// A child process the test owns; ``using(_:_:)`` stops it (SIGTERM, then SIGKILL) when the
-    /// test ends, waiting off the cooperative pool.
-    final class Child: @unchecked Sendable {
-        let process = Process()
-
-        init(_ executable: String, _ arguments: [String], log: URL) throws {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-        }
-
-        func stop() async {
-            let process = self.process
-            _ = try? await Support.offPool {
-                guard process.isRunning else { return }
-                process.terminate()
-                for _ in 0..<50 where process.isRunning { usleep(100_000) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-            }
-        }
-
-        /// A safety net only (it does not wait): ``using(_:_:)`` stops children properly.
-        deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-    }
-
-    /// Runs `body`, then stops `children` whether it threw or not.
-    static func using<T>(_ children: [Child], _ body: () async throws -> T) async throws -> T {
-        do {
-            let result = try await body()
-            for child in children { await child.stop() }
-            return result
-        } catch {
-            for child in children { await child.stop() }
-            throw error
-        }
-    }
-
-    /// Waits (up to 10 s) until something accepts connections on 127.0.0.1:`port`.
-    static func waitForPort(_ port: Int) async throws {
-        for _ in 0..<100 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            let result = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            close(fd)
-            if result == 0 { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw Failure("nothing listens on 127.0.0.1:\(port)")
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
-    }
-
     /// A CA and a broker certificate for 127.0.0.1 signed by it, made with openssl.
     static func certificates(in folder: URL, name: String = "ca") async throws -> (ca: String, certificate: String, key: String) {
         func path(_ file: String) -> String { folder.appendingPathComponent(file).path }
@@ -100,7 +35,7 @@ struct KafkaSecurityTests {
         try Data("subjectAltName=IP:127.0.0.1,DNS:localhost\n".utf8).write(to: folder.appendingPathComponent("san.cnf"))
         for step in steps {
             let result = try await Support.run(URL(fileURLWithPath: "/usr/bin/env"), ["openssl"] + step)
-            guard result.status == 0 else { throw Failure("openssl \(step[0]) failed: \(result.error)") }
+            guard result.status == 0 else { throw TestFailure("openssl \(step[0]) failed: \(result.error)") }
         }
         return (path("\(name).pem"), path("broker-\(name).pem"), path("broker-\(name).key"))
     }
@@ -114,18 +49,12 @@ struct KafkaSecurityTests {
         let rogue = try await Self.certificates(in: folder, name: "rogue")
 
         let (plainPort, tlsPort) = (freePort(), freePort())
-        let tansu = try Child(
-            Self.root.appendingPathComponent(".tools/tansu/bin/tansu").path,
-            ["broker", "--listener-url", "tcp://127.0.0.1:\(plainPort)", "--advertised-listener-url", "tcp://127.0.0.1:\(tlsPort)"],
-            log: folder.appendingPathComponent("tansu.log"))
-        let proxy = try Child(
-            "/usr/bin/env",
-            ["python3", Self.root.appendingPathComponent("Tests/Scripts/tcp_proxy.py").path, "--listen", "127.0.0.1:\(tlsPort)",
-             "--target", "127.0.0.1:\(plainPort)", "--cert", trusted.certificate, "--key", trusted.key],
-            log: folder.appendingPathComponent("proxy.log"))
-        try await Self.using([proxy, tansu]) {
-            try await Self.waitForPort(plainPort)
-            try await Self.waitForPort(tlsPort)
+        let tansu = try ChildProcess.tansu(port: plainPort, advertised: tlsPort, log: folder.appendingPathComponent("tansu.log"))
+        let proxy = try ChildProcess.proxy(
+            listen: tlsPort, target: plainPort, tls: (trusted.certificate, trusted.key), log: folder.appendingPathComponent("proxy.log"))
+        try await withChildren([proxy, tansu]) {
+            try await waitForPort(plainPort)
+            try await waitForPort(tlsPort)
 
             let security = ["kafka.security.protocol": "ssl", "kafka.ssl.ca.location": trusted.ca]
             let world = try TestWorld(servers: "127.0.0.1:\(tlsPort)", security: security)
@@ -171,8 +100,10 @@ struct KafkaSecurityTests {
             defer { wrongCA.cleanUp() }
             let started = ContinuousClock.now
             let configuration = try OfficeConfiguration(role: .origin, values: wrongCA.settings(.origin, code: "440300"))
-            let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
-            let error = await #expect(throws: (any Error).self) { try await process.run() }
+            // Refused either at the first quick topic set-up (inside start-up) or by the running clients.
+            let error = await #expect(throws: (any Error).self) {
+                try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger).run()
+            }
             #expect(ContinuousClock.now - started < .seconds(30))
             #expect("\(error.map { "\($0)" } ?? "")".contains("KAFKA_SSL_CA_LOCATION"), "\(error.map { "\($0)" } ?? "no error")")
         }
@@ -184,12 +115,9 @@ struct KafkaSecurityTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let port = freePort()
-        let tansu = try Child(
-            Self.root.appendingPathComponent(".tools/tansu/bin/tansu").path,
-            ["broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)", "--authentication"],
-            log: folder.appendingPathComponent("tansu.log"))
-        try await Self.using([tansu]) {
-            try await Self.waitForPort(port)
+        let tansu = try ChildProcess.tansu(port: port, authentication: true, log: folder.appendingPathComponent("tansu.log"))
+        try await withChildren([tansu]) {
+            try await waitForPort(port)
             let world = try TestWorld(servers: "127.0.0.1:\(port)", security: [
                 "kafka.security.protocol": "sasl_plaintext", "kafka.sasl.mechanism": mechanism,
                 "kafka.sasl.username": "office-440300", "kafka.sasl.password": "not-the-password",
@@ -197,8 +125,10 @@ struct KafkaSecurityTests {
             defer { world.cleanUp() }
             let started = ContinuousClock.now
             let configuration = try OfficeConfiguration(role: .origin, values: world.settings(.origin, code: "440300"))
-            let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
-            let error = await #expect(throws: (any Error).self) { try await process.run() }
+            // Refused either at the first quick topic set-up (inside start-up) or by the running clients.
+            let error = await #expect(throws: (any Error).self) {
+                try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger).run()
+            }
             #expect(ContinuousClock.now - started < .seconds(30))
             let text = error.map { "\($0)" } ?? ""
             #expect(text.contains("SASL") && text.contains("KAFKA_SASL_USERNAME"), "\(text)")

@@ -326,6 +326,37 @@ struct RuntimeTests {
         await producer.close()
     }
 
+    @Test("an office's producer in a fatal state is replaced and every row is still published once, in order; a fourth fatal state within five minutes stops the relay")
+    func fatalProducerRenewed() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("out", partitions: 1)
+        let database = try Self.database()
+        var client = KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "renew-test")
+        client.properties = ["log_level": "0"]
+        let slot = try ProducerSlot(configuration: .init(client: client), logger: Support.logger)
+        let relay = OutboxRelay(database: database, producers: slot, doorbell: Doorbell(), logger: Support.logger, idlePoll: .milliseconds(50))
+        let running = Task { try await relay.run() }
+        var events: [CloudEvent] = []
+        // Three fatal states: each time the producer is replaced and the row goes out.
+        for _ in 0..<3 {
+            let first = slot.producer
+            first.triggerFatalErrorForTesting(reason: "test")
+            let batch = (0..<3).map { _ in Self.event() }
+            for event in batch { try await Self.outboxRow(database, event, topic: "out") }
+            events += batch
+            #expect(try await Self.eventually { try await database.writer.read { try Outbox.pendingCount($0) } == 0 })
+            #expect(slot.producer !== first, "a new producer took over")
+        }
+        let published = try await Self.readAll(cluster.bootstrapServers, topic: "out")
+        #expect(published.compactMap { $0.header("ce_id") } == events.map { $0.id.uuidString.lowercased() }, "each once, in order")
+        // A fourth within five minutes: something is wrong beyond a lost identity; the relay stops.
+        slot.producer.triggerFatalErrorForTesting(reason: "test")
+        try await Self.outboxRow(database, Self.event(), topic: "out")
+        let error = await #expect(throws: KafkaError.self) { try await running.value }
+        #expect(error?.isFatal == true)
+        await slot.producer.close()
+    }
+
     @Test("injected produce errors and a broker outage delay the relay but lose and reorder nothing")
     func relayUnderFaults() async throws {
         let cluster = try KafkaMockCluster()
@@ -348,6 +379,46 @@ struct RuntimeTests {
         try await running.value
         let published = try await Self.readAll(cluster.bootstrapServers, topic: "out")
         #expect(published.compactMap { $0.header("ce_id") } == events.map { $0.id.uuidString.lowercased() }, "each once, in order")
+    }
+
+    @Test("injected commit and fetch errors and a broker outage delay the consumer but lose and double nothing; a new member after them applies nothing twice")
+    func consumerUnderFaults() async throws {
+        let harness = try Harness(handler: TestHandler(failures: 0))
+        var client = KafkaConfiguration(bootstrapServers: [harness.cluster.bootstrapServers], clientID: "faults-feed")
+        client.properties = ["log_level": "0"]
+        let feed = try KafkaProducer(configuration: .init(client: client), logger: Support.logger)
+        let events = (0..<40).map { _ in Self.event() }
+        for event in events { _ = try await feed.send(try Self.record(event, topic: "in")) }
+        harness.cluster.failNext(.offsetCommit, with: [.requestTimedOut, .notCoordinator, .coordinatorNotAvailable, .requestTimedOut])
+        harness.cluster.failNext(.fetch, with: [.notLeaderForPartition, .requestTimedOut])
+        let group = harness.group()
+        let running = Task { try await group.run() }
+        #expect(try await Self.eventually { try await harness.applied() >= 10 })
+        try harness.cluster.setDown(broker: 1)
+        try await Task.sleep(for: .seconds(1))
+        try harness.cluster.setUp(broker: 1)
+        #expect(try await Self.eventually(.seconds(30)) { try await harness.applied() == 40 })
+        await group.triggerGracefulShutdown()
+        try await running.value
+
+        // A new member of the group on the same database: whatever was not committed is delivered
+        // again and recognised; nothing is applied twice (a second insert would be a constraint
+        // failure, dead-lettered as such).
+        let consumer = try KafkaConsumer(configuration: .init(client: client, mode: .group(id: "g", topics: ["in"])), logger: Support.logger)
+        let producer = try KafkaProducer(configuration: .init(client: client), logger: Support.logger)
+        let health = OfficeHealth()
+        let service = EventConsumerService(
+            consumer: consumer, database: harness.database, handler: TestHandler(failures: 0), office: Self.office, eventKeys: Support.eventKeys.keys,
+            deadLetters: DeadLetterSender(producer: producer, topic: "dlq", consumerName: "test", health: health, logger: Support.logger),
+            doorbell: Doorbell(), health: health, logger: Support.logger)
+        let second = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: consumer), .init(service: service)], logger: Support.logger))
+        let secondRunning = Task { try await second.run() }
+        try await Task.sleep(for: .seconds(4))
+        await second.triggerGracefulShutdown()
+        try await secondRunning.value
+        #expect(try await harness.applied() == 40)
+        #expect(try await harness.deadLetters().isEmpty, "nothing refused, nothing applied twice")
+        await feed.close()
     }
 
     // MARK: - Health, durability, shutdown
