@@ -112,7 +112,7 @@ struct CrashTests {
         components.queryItems = [.init(name: "state", value: "rejected"), .init(name: "limit", value: "1000")]
         for summary in try await client.call("GET", components.url!)["cases"] as? [[String: Any]] ?? [] {
             let view = try await client.call("GET", destinationURL.appendingPathComponent("v1/cases/\(summary["caseId"] as? String ?? "")"))
-            #expect(view["reasons"] as? [String] == ["D05"], "a rejected case can only be an application filed again: \(view)")
+            #expect(view["reviewReasons"] as? [String] == ["D05"], "a rejected case can only be an application filed again: \(view)")
         }
         await origin.stop()
         await destination.stop()
