@@ -1,5 +1,5 @@
 # The two commands a newcomer needs. Everything they need is installed by scripts/bootstrap.
-.PHONY: demo test faults bootstrap build broker-start broker-stop
+.PHONY: demo test faults bench bootstrap build broker-start broker-stop
 
 ## make demo: both offices on the embedded broker carrying N (default 200) cases to the end
 demo:
@@ -12,6 +12,10 @@ test: bootstrap
 ## make faults: the fault and fuzz suite alone, with its table of figures (SOAK=1 for the long run)
 faults: bootstrap
 	@scripts/faults
+
+## make bench: the Kafka module and the audit against kcat and a C loop over librdkafka (QUICK=1: a quick look)
+bench: bootstrap
+	@scripts/bench $(if $(filter 1,$(QUICK)),--quick,)
 
 ## make bootstrap: install system packages, librdkafka >= 2.10, the Tansu broker and the fuzzing tools (idempotent)
 bootstrap:

@@ -108,11 +108,11 @@ public final class KafkaProducer: Service, Sendable {
             let ticket = router.newTicket()
             let outcome: Result<DeliveryReport, any Error>? = await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
-                    guard router.register(ticket, continuation) else { return }
+                    guard router.register(ticket, .single(continuation)) else { return }
                     if let error = produce(record, id: ticket) {
                         // Only whoever takes the continuation out of the router resumes it: a
                         // close() or cancellation may have answered it already.
-                        router.take(ticket)?.resume(returning: error.code == .queueFull ? nil : .failure(error))
+                        router.take(ticket)?.answer(error.code == .queueFull ? nil : .failure(error))
                     }
                 }
             } onCancel: {
@@ -131,6 +131,74 @@ public final class KafkaProducer: Service, Sendable {
                 try await Task.sleep(for: .milliseconds(2))
             }
         }
+    }
+
+    /// Sends `records` together and returns when every one is acknowledged or failed: one result
+    /// per record, in the order given.
+    ///
+    /// The bulk path: the records are handed to librdkafka one after another without a task or a
+    /// continuation each (one per batch), so a batch costs little more than librdkafka's own
+    /// produce calls. Records for the same partition are written in the order given (the
+    /// idempotent producer keeps that order through retries). At most
+    /// ``KafkaProducerConfiguration/maxInFlight`` records are outstanding: slots are taken in
+    /// chunks as records are handed over and given back as each one's report arrives, so a large
+    /// batch streams through a sliding window.
+    ///
+    /// A record that fails has its ``KafkaError`` in its slot; the call itself throws only
+    /// `CancellationError` (records already handed over may still be written), or the producer's
+    /// fatal error before anything was handed over.
+    public func send(batch records: [KafkaRecord]) async throws -> [Result<DeliveryReport, KafkaError>] {
+        if let fatal = client.fatalError() { throw fatal }
+        guard !records.isEmpty else { return [] }
+        let router = self.router
+        let batch = BatchWaiter(count: records.count, onSlotDone: { router.release() })
+        let tickets = router.newTickets(records.count)
+        let chunk = max(1, min(1024, configuration.maxInFlight))
+        let outcomes = try await withTaskCancellationHandler {
+            var next = 0
+            handOver: while next < records.count, !Task.isCancelled {
+                let end = min(next + chunk, records.count)
+                do { try await router.acquire(count: end - next) } catch { break }
+                guard router.register(tickets[next..<end], batch, firstIndex: next) else {
+                    router.release(count: end - next)
+                    break
+                }
+                for index in next..<end {
+                    while true {
+                        guard let error = produce(records[index], id: tickets[index]) else { break }
+                        guard error.code == .queueFull, !Task.isCancelled else {
+                            router.take(tickets[index])?.answer(.failure(error))
+                            break
+                        }
+                        // librdkafka's queue is full: wait for reports to make room, then try again.
+                        try? await Task.sleep(for: .milliseconds(1))
+                    }
+                }
+                next = end
+            }
+            // Slots never registered (closed, or cancelled on the way) are answered here.
+            if next < records.count {
+                router.forget(tickets[next...])
+                let failure: any Error = Task.isCancelled ? CancellationError() : KafkaError.closed("the producer")
+                for index in next..<records.count { batch.complete(index, .failure(failure), releasesSlot: false) }
+            }
+            return await batch.results()
+        } onCancel: {
+            for ticket in tickets { router.cancel(ticket) }
+        }
+        if Task.isCancelled { throw CancellationError() }
+        var delivered = 0
+        let results = outcomes.map { outcome -> Result<DeliveryReport, KafkaError> in
+            switch outcome {
+            case .success(let report):
+                delivered += 1
+                return .success(report)
+            case .failure(let error):
+                return .failure(error as? KafkaError ?? KafkaError.closed("the send (\(error))"))
+            }
+        }
+        if delivered > 0 { produced.increment(by: delivered) }
+        return results
     }
 
     /// The fatal error the producer entered, if any (for health checks): a fatal producer
@@ -258,15 +326,29 @@ private func withOptionalBytes<R>(_ array: [UInt8]?, _ body: (UnsafeRawBufferPoi
 final class DeliveryRouter: Sendable {
     typealias Waiter = CheckedContinuation<Result<DeliveryReport, any Error>?, Never>
 
+    /// Who awaits a record's report: a single send, or one slot of a batch.
+    enum Entry: Sendable {
+        case single(Waiter)
+        case batch(BatchWaiter, Int)
+
+        /// Answers the waiter (`nil`: try again, for a single send refused with a full queue).
+        func answer(_ outcome: Result<DeliveryReport, any Error>?) {
+            switch self {
+            case .single(let continuation): continuation.resume(returning: outcome)
+            case .batch(let batch, let index): batch.complete(index, outcome ?? .failure(KafkaError(code: .queueFull, message: "queue full")))
+            }
+        }
+    }
+
     private struct State {
         var nextID: UInt = 1
-        var pending: [UInt: Waiter] = [:]
+        var pending: [UInt: Entry] = [:]
         /// Tickets cancelled before their continuation was registered.
         var cancelled: Set<UInt> = []
         var closed = false
         var permits: Int
         var nextPermitWaiter: UInt = 0
-        var permitWaiters: [(id: UInt, continuation: CheckedContinuation<Void, any Error>)] = []
+        var permitWaiters: [(id: UInt, count: Int, continuation: CheckedContinuation<Void, any Error>)] = []
     }
 
     private let state: Mutex<State>
@@ -277,7 +359,7 @@ final class DeliveryRouter: Sendable {
 
     /// Takes an in-flight slot, waiting for one when none is free.
     /// - Throws: `CancellationError` when the task is cancelled while waiting.
-    func acquire() async throws {
+    func acquire(count: Int = 1) async throws {
         let id = state.withLock { state in
             defer { state.nextPermitWaiter += 1 }
             return state.nextPermitWaiter
@@ -287,11 +369,12 @@ final class DeliveryRouter: Sendable {
                 enum Decision { case granted, cancelled, wait }
                 let decision = state.withLock { state -> Decision in
                     if Task.isCancelled { return .cancelled }
-                    if state.permits > 0 {
-                        state.permits -= 1
+                    // First come, first served: nobody overtakes a waiter.
+                    if state.permitWaiters.isEmpty, state.permits >= count {
+                        state.permits -= count
                         return .granted
                     }
-                    state.permitWaiters.append((id, continuation))
+                    state.permitWaiters.append((id, count, continuation))
                     return .wait
                 }
                 switch decision {
@@ -301,21 +384,33 @@ final class DeliveryRouter: Sendable {
                 }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-                guard let index = state.permitWaiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.permitWaiters.remove(at: index).continuation
+            let (waiter, granted) = state.withLock { state -> (CheckedContinuation<Void, any Error>?, [CheckedContinuation<Void, any Error>]) in
+                guard let index = state.permitWaiters.firstIndex(where: { $0.id == id }) else { return (nil, []) }
+                let waiter = state.permitWaiters.remove(at: index).continuation
+                // Those behind a large cancelled request may fit now.
+                return (waiter, Self.grant(&state))
             }
             waiter?.resume(throwing: CancellationError())
+            for continuation in granted { continuation.resume() }
         }
     }
 
-    func release() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            if !state.permitWaiters.isEmpty { return state.permitWaiters.removeFirst().continuation }
-            state.permits += 1
-            return nil
+    /// Takes permits for the waiters at the head of the line that fit, in order.
+    private static func grant(_ state: inout State) -> [CheckedContinuation<Void, any Error>] {
+        var granted: [CheckedContinuation<Void, any Error>] = []
+        while let first = state.permitWaiters.first, first.count <= state.permits {
+            state.permits -= first.count
+            granted.append(state.permitWaiters.removeFirst().continuation)
         }
-        waiter?.resume()
+        return granted
+    }
+
+    func release(count: Int = 1) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            state.permits += count
+            return Self.grant(&state)
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     func newTicket() -> UInt {
@@ -325,37 +420,70 @@ final class DeliveryRouter: Sendable {
         }
     }
 
+    /// `count` consecutive tickets.
+    func newTickets(_ count: Int) -> [UInt] {
+        state.withLock { state in
+            defer { state.nextID += UInt(count) }
+            return (0..<count).map { state.nextID + UInt($0) }
+        }
+    }
+
+    /// Records slots of `batch` (from `firstIndex` on) under their tickets; `false` (nothing
+    /// recorded) when closed. A ticket cancelled before it got here is answered at once.
+    func register(_ tickets: ArraySlice<UInt>, _ batch: BatchWaiter, firstIndex: Int) -> Bool {
+        let cancelled = state.withLock { state -> [Int]? in
+            guard !state.closed else { return nil }
+            var cancelled: [Int] = []
+            for (offset, ticket) in tickets.enumerated() {
+                if state.cancelled.remove(ticket) != nil {
+                    cancelled.append(firstIndex + offset)
+                } else {
+                    state.pending[ticket] = .batch(batch, firstIndex + offset)
+                }
+            }
+            return cancelled
+        }
+        guard let cancelled else { return false }
+        for index in cancelled { batch.complete(index, .failure(CancellationError())) }
+        return true
+    }
+
+    /// Forgets cancellations recorded for tickets that will never be registered.
+    func forget(_ tickets: ArraySlice<UInt>) {
+        state.withLock { state in for ticket in tickets { state.cancelled.remove(ticket) } }
+    }
+
     /// Records a waiting send. Returns `false` after answering the continuation itself, when
     /// the producer is closed or the send was cancelled before it got here.
-    func register(_ ticket: UInt, _ continuation: Waiter) -> Bool {
+    func register(_ ticket: UInt, _ entry: Entry) -> Bool {
         enum Decision { case registered, closed, cancelled }
         let decision = state.withLock { state -> Decision in
             if state.cancelled.remove(ticket) != nil { return .cancelled }
             guard !state.closed else { return .closed }
-            state.pending[ticket] = continuation
+            state.pending[ticket] = entry
             return .registered
         }
         switch decision {
         case .registered: return true
-        case .closed: continuation.resume(returning: .failure(KafkaError.closed("the producer")))
-        case .cancelled: continuation.resume(returning: .failure(CancellationError()))
+        case .closed: entry.answer(.failure(KafkaError.closed("the producer")))
+        case .cancelled: entry.answer(.failure(CancellationError()))
         }
         return false
     }
 
     /// Removes a waiting send; `nil` when someone else already answered it.
-    func take(_ ticket: UInt) -> Waiter? {
+    func take(_ ticket: UInt) -> Entry? {
         state.withLock { $0.pending.removeValue(forKey: ticket) }
     }
 
     /// Answers a waiting send with `CancellationError` (or marks it, if not registered yet).
     func cancel(_ ticket: UInt) {
-        let waiter = state.withLock { state -> Waiter? in
+        let waiter = state.withLock { state -> Entry? in
             if let waiter = state.pending.removeValue(forKey: ticket) { return waiter }
             state.cancelled.insert(ticket)
             return nil
         }
-        waiter?.resume(returning: .failure(CancellationError()))
+        waiter?.answer(.failure(CancellationError()))
     }
 
     /// Marks closed; `false` when it already was.
@@ -373,18 +501,16 @@ final class DeliveryRouter: Sendable {
         }
         var failure = error
         failure.persistence = .possiblyPersisted
-        for continuation in pending { continuation.resume(returning: .failure(failure)) }
+        for entry in pending { entry.answer(.failure(failure)) }
     }
 
     /// Called on the poll thread for each delivery report.
     func deliver(_ message: UnsafePointer<rd_kafka_message_t>) {
         let id = UInt(bitPattern: message.pointee._private)
-        guard let continuation = take(id) else { return }
+        guard let entry = take(id) else { return }
         let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            continuation.resume(
-                returning: .success(
-                    DeliveryReport(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)))
+            entry.answer(.success(DeliveryReport(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)))
         } else {
             var error = KafkaError.from(message.pointee.err, context: "delivering to \(topic)")
             switch rd_kafka_message_status(message) {
@@ -392,7 +518,55 @@ final class DeliveryRouter: Sendable {
             case RD_KAFKA_MSG_STATUS_PERSISTED: error.persistence = .persisted
             default: error.persistence = .possiblyPersisted
             }
-            continuation.resume(returning: .failure(error))
+            entry.answer(.failure(error))
+        }
+    }
+}
+
+/// The results of one batch send, filled in by delivery reports on the poll thread; one
+/// continuation for the whole batch, resumed when the last slot is answered.
+final class BatchWaiter: Sendable {
+    private struct State {
+        var results: [Result<DeliveryReport, any Error>?]
+        var remaining: Int
+        var continuation: CheckedContinuation<[Result<DeliveryReport, any Error>], Never>?
+    }
+
+    private let state: Mutex<State>
+    /// Gives back the in-flight slot a registered record held.
+    private let onSlotDone: @Sendable () -> Void
+
+    init(count: Int, onSlotDone: @escaping @Sendable () -> Void = {}) {
+        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
+        self.onSlotDone = onSlotDone
+    }
+
+    /// Answers slot `index` (once; later answers are ignored). `releasesSlot`: the record held
+    /// an in-flight slot (it was registered), which is given back.
+    func complete(_ index: Int, _ result: Result<DeliveryReport, any Error>, releasesSlot: Bool = true) {
+        var first = false
+        let finished = state.withLock { state -> (CheckedContinuation<[Result<DeliveryReport, any Error>], Never>, [Result<DeliveryReport, any Error>])? in
+            if case .some = state.results[index] { return nil }
+            first = true
+            state.results[index] = result
+            state.remaining -= 1
+            guard state.remaining == 0, let continuation = state.continuation else { return nil }
+            state.continuation = nil
+            return (continuation, state.results.map { $0! })
+        }
+        if first, releasesSlot { onSlotDone() }
+        if let (continuation, results) = finished { continuation.resume(returning: results) }
+    }
+
+    /// Waits until every slot is answered.
+    func results() async -> [Result<DeliveryReport, any Error>] {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> [Result<DeliveryReport, any Error>]? in
+                if state.remaining == 0 { return state.results.map { $0! } }
+                state.continuation = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
         }
     }
 }
