@@ -188,12 +188,15 @@ public final class KafkaProducer: Service, Sendable {
         }
         if Task.isCancelled { throw CancellationError() }
         var delivered = 0
+        // A failure can be the first sign of a fatal state (idempotence lost): say so.
+        let fatal = client.fatalError()
         let results = outcomes.map { outcome -> Result<DeliveryReport, KafkaError> in
             switch outcome {
             case .success(let report):
                 delivered += 1
                 return .success(report)
             case .failure(let error):
+                if let fatal { return .failure(fatal) }
                 return .failure(error as? KafkaError ?? KafkaError.closed("the send (\(error))"))
             }
         }

@@ -255,7 +255,7 @@ public struct OutboxRelay: Service, CustomStringConvertible {
             let rows: [OutboxRow]
             do {
                 let (next, statistics) = try await database.writer.read { db in
-                    (try Outbox.publishable(limit: 200, db), try Outbox.statistics(db))
+                    (try Outbox.publishable(limit: 1000, db), try Outbox.statistics(db))
                 }
                 rows = next
                 pending.record(statistics.pending)
@@ -273,32 +273,39 @@ public struct OutboxRelay: Service, CustomStringConvertible {
                 await doorbell.wait(timeout: idlePoll)
                 continue
             }
-            for row in rows {
-                // At shutdown, finish the row in hand and stop.
-                if Task.isStopping && row.seq != rows.first?.seq { break relay }
-                do {
-                    try await publish(row)
-                    health.clear(.relay)
-                    backoff = .milliseconds(100)
-                } catch let error as KafkaError where error.isFatal {
-                    logger.critical("Kafka producer is in a fatal state; stopping the office", metadata: ["error": "\(error)"])
-                    throw error
-                } catch let error as KafkaError where error.rejectsRecord {
-                    try await park(row, reason: error.description)
-                    continue relay  // read again: rows of that key now wait behind it
-                } catch let error as DecodingError {
-                    try await park(row, reason: "the stored headers do not decode: \(error)")
-                    continue relay
-                } catch {
-                    if Task.isStopping { break relay }
-                    health.report(.relay, error)
-                    logger.warning(
-                        "Outbox relay failed; retrying", metadata: ["error": "\(error)", "event.id": .string(row.eventId), "retry.in": "\(backoff)"])
-                    await pause(backoff)
-                    backoff = min(backoff * 2, .seconds(5))
-                    continue relay
-                }
+            // One row per case in each batch, the oldest unsent of each: a case's next event goes
+            // out only once the one before it is acknowledged, so no failure or retry can let
+            // it overtake (per-case order), while many cases are in flight together.
+            var keys = Set<String>()
+            let batch = rows.filter { keys.insert($0.key).inserted }
+            let outcome: BatchOutcome
+            do {
+                outcome = try await publish(batch)
+            } catch let error as KafkaError where error.isFatal {
+                logger.critical("Kafka producer is in a fatal state; stopping the office", metadata: ["error": "\(error)"])
+                throw error
+            } catch {
+                if Task.isStopping { break relay }
+                health.report(.relay, error)
+                logger.warning("Outbox relay failed; retrying", metadata: ["error": "\(error)", "retry.in": "\(backoff)"])
+                await pause(backoff)
+                backoff = min(backoff * 2, .seconds(5))
+                continue relay
             }
+            for (row, reason) in outcome.rejected { try await park(row, reason: reason) }
+            if let (row, error) = outcome.failed {
+                if Task.isStopping { break relay }
+                health.report(.relay, error)
+                logger.warning(
+                    "Outbox relay failed; retrying", metadata: ["error": "\(error)", "event.id": .string(row.eventId), "retry.in": "\(backoff)"])
+                await pause(backoff)
+                backoff = min(backoff * 2, .seconds(5))
+                continue relay
+            }
+            health.clear(.relay)
+            backoff = .milliseconds(100)
+            // At shutdown, finish the batch in hand and stop.
+            if Task.isStopping { break relay }
         }
         logger.info("Outbox relay stopped")
     }
@@ -326,23 +333,79 @@ public struct OutboxRelay: Service, CustomStringConvertible {
             ])
     }
 
-    private func publish(_ row: OutboxRow) async throws {
-        let pairs = try JSONDecoder().decode([[String]].self, from: Data(row.headers.utf8))
-        let record = KafkaRecord(
-            topic: row.topic, key: Array(row.key.utf8), value: Array(row.payload),
-            headers: pairs.compactMap { $0.count == 2 ? KafkaHeader(name: $0[0], string: $0[1]) : nil })
-        FaultPoint.relayBeforePublish.pass()
-        if FaultPoint.producerFatal.fires() { producer.producer.triggerFatalErrorForTesting(reason: "fault point producer.fatal") }
-        let report = try await producer.send(record)
-        FaultPoint.relayAfterPublish.pass()
-        try await database.writer.write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ?",
-                arguments: [Date(), report.partition, report.offset, row.seq])
+    /// What became of a batch: rows the broker can never take (to park), and the first row that
+    /// failed otherwise (retried after a pause); every other row is marked sent.
+    struct BatchOutcome {
+        var rejected: [(OutboxRow, String)] = []
+        var failed: (OutboxRow, any Error)?
+    }
+
+    /// Publishes `rows` (at most one per case) as one batch, then marks the acknowledged ones
+    /// sent in one transaction.
+    private func publish(_ rows: [OutboxRow]) async throws -> BatchOutcome {
+        var outcome = BatchOutcome()
+        var sendable: [OutboxRow] = []
+        var records: [KafkaRecord] = []
+        for row in rows {
+            do {
+                let pairs = try JSONDecoder().decode([[String]].self, from: Data(row.headers.utf8))
+                records.append(KafkaRecord(
+                    topic: row.topic, key: Array(row.key.utf8), value: Array(row.payload),
+                    headers: pairs.compactMap { $0.count == 2 ? KafkaHeader(name: $0[0], string: $0[1]) : nil }))
+                sendable.append(row)
+            } catch {
+                outcome.rejected.append((row, "the stored headers do not decode: \(error)"))
+            }
         }
-        Counter(label: "events_published_total", dimensions: [("type", row.eventType)]).increment()
-        logger.debug(
-            "Event published",
-            metadata: ["event.type": .string(row.eventType), "event.id": .string(row.eventId), "kafka.partition": "\(report.partition)", "kafka.offset": "\(report.offset)"])
+        guard !records.isEmpty else { return outcome }
+        for _ in records { FaultPoint.relayBeforePublish.pass() }
+        if FaultPoint.producerFatal.fires() { producer.producer.triggerFatalErrorForTesting(reason: "fault point producer.fatal") }
+        let results = try await producer.send(batch: records)
+        var sent: [(row: OutboxRow, report: DeliveryReport)] = []
+        for (row, result) in zip(sendable, results) {
+            switch result {
+            case .success(let report):
+                FaultPoint.relayAfterPublish.pass()
+                sent.append((row, report))
+            case .failure(let error) where error.rejectsRecord:
+                outcome.rejected.append((row, error.description))
+            case .failure(let error):
+                if outcome.failed == nil { outcome.failed = (row, error) }
+            }
+        }
+        guard !sent.isEmpty else { return outcome }
+        let now = Date()
+        try await markSent(sent.map { ($0.row.seq, $0.report) }, at: now)
+        for (row, report) in sent {
+            Counter(label: "events_published_total", dimensions: [("type", row.eventType)]).increment()
+            logger.debug(
+                "Event published",
+                metadata: ["event.type": .string(row.eventType), "event.id": .string(row.eventId), "kafka.partition": "\(report.partition)", "kafka.offset": "\(report.offset)"])
+        }
+        return outcome
+    }
+
+    /// Marks rows sent in one transaction; a database error is retried (the rows are on the
+    /// broker: sending them again would only make duplicates the receivers absorb, but there is
+    /// no need to), and at shutdown left to be sent again after the restart.
+    private func markSent(_ rows: [(seq: Int64?, report: DeliveryReport)], at time: Date) async throws {
+        var backoff = Duration.milliseconds(100)
+        while true {
+            do {
+                try await database.writer.write { db in
+                    for (seq, report) in rows {
+                        try db.execute(
+                            sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ?",
+                            arguments: [time, report.partition, report.offset, seq])
+                    }
+                }
+                return
+            } catch {
+                if Task.isStopping { throw ShutdownInterruption(underlying: error) }
+                health.report(.relay, error)
+                await pause(backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
     }
 }

@@ -55,6 +55,40 @@ public final class ProducerSlot: Service, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Sends `records` together through the current producer (``KafkaProducer/send(batch:)``):
+    /// one result per record. When a record failed because the producer is in a fatal state,
+    /// the producer is renewed (within the same budget as ``send(_:)``) and the failed records'
+    /// results say so: the caller sends them again.
+    /// - Throws: the fatal error when the renewal budget is spent; `CancellationError`.
+    public func send(batch records: [KafkaRecord]) async throws -> [Result<DeliveryReport, KafkaError>] {
+        var current = producer
+        var results: [Result<DeliveryReport, KafkaError>]
+        while true {
+            do {
+                results = try await current.send(batch: records)
+                break
+            } catch let error as KafkaError where error.isFatal && renewable {
+                // Fatal before anything was handed over: renew and send the whole batch again.
+                guard renewals.withLock({ $0.allow(at: ContinuousClock.now) }) else { throw error }
+                logger.error("Kafka producer in a fatal state; replacing it", metadata: ["error": "\(error)"])
+                try await renew(replacing: current)
+                current = producer
+            }
+        }
+        let fatal = results.lazy.compactMap { result -> KafkaError? in
+            if case .failure(let error) = result, error.isFatal { return error }
+            return nil
+        }.first
+        if let fatal, renewable {
+            guard renewals.withLock({ $0.allow(at: ContinuousClock.now) }) else { throw fatal }
+            logger.error("Kafka producer in a fatal state; replacing it", metadata: ["error": "\(fatal)"])
+            try await renew(replacing: current)
+        } else if let fatal {
+            throw fatal
+        }
+        return results
+    }
+
     /// Renewals in the last five minutes.
     private struct Budget {
         var times: [ContinuousClock.Instant] = []

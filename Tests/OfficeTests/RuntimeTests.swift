@@ -62,6 +62,15 @@ struct RuntimeTests {
                 completedOn: try! LocalDate("2026-06-15"))))
     }
 
+    /// The `sequence`-th event of case `caseID` (distinct events of one case, one key).
+    static func event(case caseID: CaseID, sequence: Int) -> CloudEvent {
+        CloudEvent(
+            source: destination, recipient: office, time: Date(),
+            event: .transferCompleted(TransferCompleted(
+                caseId: caseID, contactLetterNo: ContactLetterNumber(office: destination, year: 2026, sequence: sequence), receivedTotal: try! Money("1.00"),
+                completedOn: try! LocalDate("2026-06-15"))))
+    }
+
     /// An illegal transition as the state machine throws it.
     static func illegalTransition() -> any Error {
         var finished = OriginCase(id: CaseID(), contactLetter: ContactLetterNumber(office: destination, year: 2026, sequence: 1), receivedOn: try! LocalDate("2026-06-15"))
