@@ -251,6 +251,15 @@ public struct OutboxRelay: Service, CustomStringConvertible {
         let pending = Gauge(label: "outbox_pending_events")
         let parked = Gauge(label: "outbox_parked_events")
         var backoff = Duration.milliseconds(100)
+        /// The office's own trouble (database, broker): say so, wait, and try again.
+        func retryLater(_ message: Logger.Message, _ error: any Error, eventID: String? = nil) async {
+            health.report(.relay, error)
+            var metadata: Logger.Metadata = ["error": "\(error)", "retry.in": "\(backoff)"]
+            if let eventID { metadata["event.id"] = .string(eventID) }
+            logger.warning(message, metadata: metadata)
+            await pause(backoff)
+            backoff = min(backoff * 2, .seconds(5))
+        }
         relay: while !Task.isStopping {
             let rows: [OutboxRow]
             do {
@@ -262,10 +271,7 @@ public struct OutboxRelay: Service, CustomStringConvertible {
                 parked.record(statistics.parked)
             } catch {
                 if Task.isStopping { break }
-                health.report(.relay, error)
-                logger.warning("Outbox relay cannot read the outbox; retrying", metadata: ["error": "\(error)", "retry.in": "\(backoff)"])
-                await pause(backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                await retryLater("Outbox relay cannot read the outbox; retrying", error)
                 continue
             }
             if rows.isEmpty {
@@ -286,20 +292,13 @@ public struct OutboxRelay: Service, CustomStringConvertible {
                 throw error
             } catch {
                 if Task.isStopping { break relay }
-                health.report(.relay, error)
-                logger.warning("Outbox relay failed; retrying", metadata: ["error": "\(error)", "retry.in": "\(backoff)"])
-                await pause(backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                await retryLater("Outbox relay failed; retrying", error)
                 continue relay
             }
             for (row, reason) in outcome.rejected { try await park(row, reason: reason) }
             if let (row, error) = outcome.failed {
                 if Task.isStopping { break relay }
-                health.report(.relay, error)
-                logger.warning(
-                    "Outbox relay failed; retrying", metadata: ["error": "\(error)", "event.id": .string(row.eventId), "retry.in": "\(backoff)"])
-                await pause(backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                await retryLater("Outbox relay failed; retrying", error, eventID: row.eventId)
                 continue relay
             }
             health.clear(.relay)
@@ -312,18 +311,7 @@ public struct OutboxRelay: Service, CustomStringConvertible {
 
     private func park(_ row: OutboxRow, reason: String) async throws {
         guard let seq = row.seq else { return }
-        var backoff = Duration.milliseconds(100)
-        while true {
-            do {
-                try await database.writer.write { db in try Outbox.park(seq: seq, reason: reason, db) }
-                break
-            } catch {
-                if Task.isStopping { throw ShutdownInterruption(underlying: error) }
-                health.report(.relay, error)
-                await pause(backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
-        }
+        try await writeRetrying { db in try Outbox.park(seq: seq, reason: reason, db) }
         Counter(label: "outbox_parked_total", dimensions: [("type", row.eventType)]).increment()
         logger.error(
             "Outbox event parked: the broker can never take it as it is; later events of its case wait behind it",
@@ -385,20 +373,26 @@ public struct OutboxRelay: Service, CustomStringConvertible {
         return outcome
     }
 
-    /// Marks rows sent in one transaction; a database error is retried (the rows are on the
-    /// broker: sending them again would only make duplicates the receivers absorb, but there is
-    /// no need to), and at shutdown left to be sent again after the restart.
+    /// Marks rows sent in one transaction (see ``writeRetrying(_:)``: the rows are on the
+    /// broker; sending them again would only make duplicates the receivers absorb).
     private func markSent(_ rows: [(seq: Int64?, report: DeliveryReport)], at time: Date) async throws {
+        try await writeRetrying { db in
+            for (seq, report) in rows {
+                try db.execute(
+                    sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ?",
+                    arguments: [time, report.partition, report.offset, seq])
+            }
+        }
+    }
+
+    /// A write the relay must not lose: a database error is reported to `/health` and retried
+    /// with backoff; at shutdown it gives up (``ShutdownInterruption``) and the rows stay as
+    /// they were, to be handled again after the restart.
+    private func writeRetrying(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
         var backoff = Duration.milliseconds(100)
         while true {
             do {
-                try await database.writer.write { db in
-                    for (seq, report) in rows {
-                        try db.execute(
-                            sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ?",
-                            arguments: [time, report.partition, report.offset, seq])
-                    }
-                }
+                try await database.writer.write(body)
                 return
             } catch {
                 if Task.isStopping { throw ShutdownInterruption(underlying: error) }

@@ -48,9 +48,7 @@ public final class ProducerSlot: Service, Sendable, CustomStringConvertible {
             do {
                 return try await current.send(record)
             } catch let error as KafkaError where error.isFatal && renewable {
-                guard renewals.withLock({ $0.allow(at: ContinuousClock.now) }) else { throw error }
-                logger.error("Kafka producer in a fatal state; replacing it", metadata: ["error": "\(error)"])
-                try await renew(replacing: current)
+                try await renew(after: error, replacing: current)
             }
         }
     }
@@ -69,9 +67,7 @@ public final class ProducerSlot: Service, Sendable, CustomStringConvertible {
                 break
             } catch let error as KafkaError where error.isFatal && renewable {
                 // Fatal before anything was handed over: renew and send the whole batch again.
-                guard renewals.withLock({ $0.allow(at: ContinuousClock.now) }) else { throw error }
-                logger.error("Kafka producer in a fatal state; replacing it", metadata: ["error": "\(error)"])
-                try await renew(replacing: current)
+                try await renew(after: error, replacing: current)
                 current = producer
             }
         }
@@ -79,14 +75,19 @@ public final class ProducerSlot: Service, Sendable, CustomStringConvertible {
             if case .failure(let error) = result, error.isFatal { return error }
             return nil
         }.first
-        if let fatal, renewable {
-            guard renewals.withLock({ $0.allow(at: ContinuousClock.now) }) else { throw fatal }
-            logger.error("Kafka producer in a fatal state; replacing it", metadata: ["error": "\(fatal)"])
-            try await renew(replacing: current)
-        } else if let fatal {
-            throw fatal
+        if let fatal {
+            guard renewable else { throw fatal }
+            try await renew(after: fatal, replacing: current)
         }
         return results
+    }
+
+    /// Renews after a fatal `error`, within the budget (three in five minutes); beyond it the
+    /// error is thrown and the office stops.
+    private func renew(after error: KafkaError, replacing current: KafkaProducer) async throws {
+        guard renewals.withLock({ $0.allow(at: ContinuousClock.now) }) else { throw error }
+        logger.error("Kafka producer in a fatal state; replacing it", metadata: ["error": "\(error)"])
+        try await renew(replacing: current)
     }
 
     /// Renewals in the last five minutes.

@@ -130,17 +130,20 @@ extension TopicSetup {
             try? await gracefulShutdown()
             return
         }
-        var knownCluster: String?
+        var knownCluster: String?  // nil until the broker reports one (a broker without: existence only)
+        var first = true  // the first check comes at once, to learn the cluster id
         while !Task.isStopping {
-            if knownCluster != nil { await pause(interval) }
+            if !first { await pause(interval) }
+            first = false
             if Task.isStopping { return }
             do {
+                // A client per check (every 30 s by default): no metadata cached from before a
+                // reset, which is what the check is looking for.
                 let client = try KafkaAdminClient(configuration: configuration.kafka, logger: logger)
                 let existing = Set(try await client.listTopics(timeout: .seconds(5)).map(\.name))
                 let cluster = await client.clusterID(timeout: .seconds(1))
-                let clusterChanged = !(knownCluster ?? "").isEmpty && cluster != nil && cluster != knownCluster
-                defer { if cluster != nil { knownCluster = cluster } }
-                if knownCluster == nil, cluster == nil { knownCluster = "" }  // a broker without an id: existence only
+                let clusterChanged = knownCluster != nil && cluster != nil && cluster != knownCluster
+                if cluster != nil { knownCluster = cluster }
                 let missing = topics.filter { !existing.contains($0) }
                 let lost = clusterChanged ? topics : missing
                 guard !lost.isEmpty else {
@@ -165,7 +168,6 @@ extension TopicSetup {
             } catch {
                 // The broker away: the clients and /health report that; try again next time.
                 logger.debug("Topic check failed", metadata: ["error": "\(error)"])
-                if knownCluster == nil { await pause(interval) }
             }
         }
     }

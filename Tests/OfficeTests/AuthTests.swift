@@ -118,20 +118,8 @@ struct AuthTests {
 @Suite("office-token and /health, /metrics access", .enabled(if: FileManager.default.isExecutableFile(atPath: OperatorCommandTests.binaries.appendingPathComponent("office-token").path)))
 struct TokenToolTests {
     func tool(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await Support.offPool { try Self.toolBlocking(arguments) }
-    }
-
-    static func toolBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = OperatorCommandTests.binaries.appendingPathComponent("office-token")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let (status, output) = try await Support.runToolCombined("office-token", arguments)
+        return (status, output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     @Test("keygen and mint make a token the office takes; /health is open, /metrics takes a token when configured so")

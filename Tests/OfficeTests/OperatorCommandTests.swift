@@ -15,20 +15,7 @@ struct OperatorCommandTests {
     }
 
     func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await Support.offPool { try Self.runBlocking(arguments) }
-    }
-
-    static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = Self.binaries.appendingPathComponent("origin-office")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try await Support.runToolCombined("origin-office", arguments)
     }
 
     @Test("outbox parked lists what the relay set aside and why; outbox release puts it back in line", .enabled(if: FileManager.default.isExecutableFile(atPath: Self.binaries.appendingPathComponent("origin-office").path)))

@@ -223,6 +223,23 @@ extension Support {
         try await run(OperatorCommandTests.binaries.appendingPathComponent(name), arguments, environment: environment)
     }
 
+    /// Runs one of the built executables with standard output and error in one stream, as a
+    /// terminal shows them; gives its exit status and that text.
+    static func runToolCombined(_ name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await offPool {
+            let process = Process()
+            process.executableURL = OperatorCommandTests.binaries.appendingPathComponent(name)
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+    }
+
     /// Runs `executable` off the cooperative pool; gives its exit status, standard output and error.
     static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, output: Data, error: String) {
         try await offPool {
