@@ -50,15 +50,38 @@ public final class KafkaMockCluster: @unchecked Sendable {
         rd_kafka_mock_push_request_errors_array(cluster, request.rawValue, codes.count, &codes)
     }
 
-    /// Cuts a broker off: its connections close and new ones are refused until ``setUp(broker:)``.
+    /// Cuts a broker off until ``setUp(broker:)``: every request it receives closes its
+    /// connection, so clients see a broker they cannot talk to and reconnect in a loop.
+    ///
+    /// Not librdkafka's `rd_kafka_mock_broker_set_down`: that closes the broker's listening
+    /// socket and binds its port again at once, and when anything else took that port meanwhile
+    /// (any loopback client's ephemeral port can) it aborts the whole process on an assertion.
+    /// Here the listener stays. The error stacks are the cluster's, so this needs a cluster of
+    /// one broker (the only kind the tests use).
     public func setDown(broker: Int32) throws {
-        let err = rd_kafka_mock_broker_set_down(cluster, broker)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "taking mock broker \(broker) down") }
+        try requireSingleBroker(broker)
+        var closes = [rd_kafka_resp_err_t](repeating: RD_KAFKA_RESP_ERR__TRANSPORT, count: Self.requestsWhileDown)
+        for apiKey in Self.apiKeys {
+            rd_kafka_mock_push_request_errors_array(cluster, apiKey, closes.count, &closes)
+        }
     }
 
+    /// Lets a broker cut off by ``setDown(broker:)`` answer again.
     public func setUp(broker: Int32) throws {
-        let err = rd_kafka_mock_broker_set_up(cluster, broker)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "bringing mock broker \(broker) up") }
+        try requireSingleBroker(broker)
+        for apiKey in Self.apiKeys { rd_kafka_mock_clear_request_errors(cluster, apiKey) }
+    }
+
+    /// Every Kafka request type (ApiKey) librdkafka speaks, and how many requests of each a
+    /// broker that is down refuses (far more than clients send in a test's outage).
+    private static let apiKeys = Array(Int16(0)...Int16(80))
+    private static let requestsWhileDown = 2_000
+
+    private func requireSingleBroker(_ broker: Int32) throws {
+        guard brokerIDs == [broker] else {
+            throw KafkaError(code: .init(rawValue: RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue),
+                             message: "setDown/setUp take the only broker of a one-broker mock cluster down or up (brokers: \(brokerIDs))")
+        }
     }
 
     /// Delays every response of a broker by `rtt`.
