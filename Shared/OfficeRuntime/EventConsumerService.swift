@@ -22,7 +22,9 @@ public protocol OfficeEventHandler: Sendable {
 /// verify against the office key directory is dead-lettered (`bad-signature`, `unknown-key`); one that cannot be decoded
 /// (unknown type or major version, broken schema) or that the handler refuses as wrong goes to
 /// the dead-letter topic with its provenance; otherwise the handler's changes and the event's
-/// `ce_id` are written in ONE transaction, so a redelivered event changes nothing.
+/// `ce_id` are written together, so a redelivered event changes nothing. A batch's events share
+/// ONE transaction (one savepoint each, so a refused record undoes only its own changes) with
+/// the consumer position: one disk sync per batch, not per record.
 ///
 /// An infrastructure failure (database, broker) never dead-letters a valid event: it is retried
 /// with backoff while `/health` reports it, and at shutdown the consumer stops without committing
@@ -60,21 +62,15 @@ public struct EventConsumerService: Service, CustomStringConvertible {
     public func run() async throws {
         do {
             // Graceful shutdown ends the wait for the next batch, never a batch in progress.
-            for try await batch in consumer.batches(maxCount: 100).cancelOnGracefulShutdown() {
-                var done: [KafkaMessage] = []
+            for try await batch in consumer.batches(maxCount: 200).cancelOnGracefulShutdown() {
                 do {
-                    for message in batch.messages {
-                        try await process(message)
-                        done.append(message)
-                    }
+                    try await process(batch.messages)
                 } catch let interruption as ShutdownInterruption {
-                    await settle(done)
                     logger.notice(
-                        "Event consumer stopped with a record not applied; it is read again after a restart",
+                        "Event consumer stopped with records not applied; they are read again after a restart",
                         metadata: ["error": "\(interruption.underlying)"])
                     return
                 }
-                await settle(done)
             }
         } catch is CancellationError {
             // Shutdown while waiting for records: nothing in hand.
@@ -82,36 +78,112 @@ public struct EventConsumerService: Service, CustomStringConvertible {
         logger.info("Event consumer stopped")
     }
 
-    /// Records progress for `messages` (all applied or dead-lettered) and commits their offsets.
-    /// Nothing here can lose a record: a failed step only means redelivery, which the inbox absorbs.
-    func settle(_ messages: [KafkaMessage]) async {
-        guard !messages.isEmpty else { return }
-        do {
-            try await database.writer.write { db in try ConsumerPosition.record(messages, db) }
-        } catch {
-            logger.warning("Could not record the consumer position", metadata: ["error": "\(error)"])
-        }
-        do {
-            try consumer.markProcessed(messages)
-            try await consumer.commit()
-        } catch {
-            logger.warning("Offsets not committed; the records will be delivered again and deduplicated", metadata: ["error": "\(error)"])
-        }
+    /// What a record of a batch turned out to be before any write.
+    enum Intake {
+        /// Addressed to another office: skipped.
+        case otherOffice
+        /// Cannot be taken (signature, decoding): dead-lettered with this reason.
+        case refused(reason: String, detail: String)
+        case event(CloudEvent)
     }
 
     enum Outcome: String { case applied, duplicate }
 
-    /// Applies or dead-letters `message`.
-    /// - Throws: ``ShutdownInterruption`` when shutdown interrupts a retry (the record is neither
-    ///   applied nor dead-lettered); ``KafkaError`` when the producer is in a fatal state.
-    func process(_ message: KafkaMessage) async throws {
+    /// Applies a batch: every event of it in ONE write transaction (each in its own savepoint, with
+    /// its inbox row), together with the consumer position; then, in order, the dead letters of
+    /// the records that could not be taken or that their handler refused; then the offsets.
+    ///
+    /// An infrastructure failure rolls the whole transaction back and retries it with backoff
+    /// (reported to `/health`): nothing is dead-lettered or committed for a batch not applied.
+    /// - Throws: ``ShutdownInterruption`` when shutdown interrupts a retry (nothing of the batch
+    ///   is committed: it is read again after a restart, the inbox absorbing what was applied);
+    ///   ``KafkaError`` when the producer is in a fatal state.
+    func process(_ messages: [KafkaMessage]) async throws {
+        let intakes = messages.map(intake)
+        let started = ContinuousClock.now
+        // Records the handler refused inside the transaction, by index in the batch.
+        var refusedInTransaction: [Int: (reason: String, detail: String)] = [:]
+        var outcomes: [Int: Outcome] = [:]
+        // Every record before the first one to dead-letter is settled once the transaction commits.
+        let firstRefused = intakes.firstIndex { if case .refused = $0 { true } else { false } } ?? messages.count
+        var backoff = Duration.milliseconds(50)
+        while true {
+            do {
+                (outcomes, refusedInTransaction) = try await database.writer.write { [handler] db in
+                    var outcomes: [Int: Outcome] = [:]
+                    var refused: [Int: (reason: String, detail: String)] = [:]
+                    for (index, intake) in intakes.enumerated() {
+                        guard case .event(let event) = intake else { continue }
+                        do {
+                            outcomes[index] = try Self.apply(event, from: messages[index], handler: handler, db)
+                        } catch {
+                            // The savepoint is rolled back: the record's fault undoes only its own changes.
+                            guard case .record(let reason) = EventFailure.classify(error) else { throw error }
+                            refused[index] = (reason, "\(error)")
+                        }
+                    }
+                    let settledInTransaction = messages.prefix(min(firstRefused, refused.keys.min() ?? messages.count))
+                    try ConsumerPosition.record(Array(settledInTransaction), db)
+                    return (outcomes, refused)
+                }
+                break
+            } catch {
+                if Task.isStopping { throw ShutdownInterruption(underlying: error) }
+                health.report(.consumer, error)
+                logger.warning(
+                    "Could not apply a batch of events; retrying",
+                    metadata: ["error": "\(error)", "records": "\(messages.count)", "retry.in": "\(backoff)"])
+                await pause(backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        health.clear(.consumer)
+        let applied = outcomes.values.filter { $0 == .applied }.count
+        if applied > 0 {
+            FaultPoint.consumerAfterApply.pass()
+            doorbell.ring()
+        }
+        let elapsed = ContinuousClock.now - started
+        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        for (index, outcome) in outcomes.sorted(by: { $0.key < $1.key }) {
+            guard case .event(let event) = intakes[index] else { continue }
+            Counter(label: "events_processed_total", dimensions: [("type", event.type.rawValue), ("outcome", outcome.rawValue)]).increment()
+            Timer(label: "event_processing_seconds", dimensions: [("type", event.type.rawValue)]).recordNanoseconds(nanoseconds)
+            logger.debug(
+                "Event processed",
+                metadata: ["event.type": .string(event.type.rawValue), "event.id": .string(event.id.uuidString), "case.id": .string(event.subject), "outcome": .string(outcome.rawValue)])
+        }
+        // Dead letters in batch order, then every offset.
+        var deadLettered = false
+        for (index, intake) in intakes.enumerated() {
+            let failure: (reason: String, detail: String)?
+            switch intake {
+            case .otherOffice: failure = nil
+            case .refused(let reason, let detail): failure = (reason, detail)
+            case .event: failure = refusedInTransaction[index]
+            }
+            guard let failure else { continue }
+            do {
+                try await deadLetters.send(messages[index], reason: failure.reason, detail: failure.detail)
+            } catch let interruption as ShutdownInterruption {
+                // Everything before this record is applied or dead-lettered: commit that much.
+                await settle(Array(messages[..<index]), recordPosition: true)
+                throw interruption
+            }
+            deadLettered = true
+        }
+        await settle(messages, recordPosition: deadLettered)
+    }
+
+    /// Classifies a record before any write: another office's, refused (signature first, so
+    /// nothing unsigned or forged is even decoded; then decoding), or an event to apply.
+    func intake(_ message: KafkaMessage) -> Intake {
         var headers: [String: String] = [:]
         for header in message.headers { if let value = header.stringValue { headers[header.name] = value } }
         if let recipient = headers["ce_recipient"], let code = try? OfficeCode(recipient), code != office {
             Counter(label: "events_processed_total", dimensions: [("type", Self.typeName(headers)), ("outcome", "other-office")]).increment()
-            return
+            return .otherOffice
         }
-        // The sender's signature first: nothing unsigned or forged is even decoded.
         do throws(SignatureFailure) {
             if let repeated = EventSignature.repeatedHeader(message.headers.map(\.name)) {
                 throw SignatureFailure.malformed("header \(repeated) appears more than once")
@@ -119,57 +191,51 @@ public struct EventConsumerService: Service, CustomStringConvertible {
             try EventSignature.verify(headers: headers, value: message.value ?? [], directory: eventKeys)
         } catch {
             Counter(label: "events_processed_total", dimensions: [("type", Self.typeName(headers)), ("outcome", error.reason)]).increment()
-            try await deadLetters.send(message, reason: error.reason, detail: error.description)
-            return
+            return .refused(reason: error.reason, detail: error.description)
         }
-        let event: CloudEvent
         do {
-            event = try CloudEvent.decode(headers: headers, data: message.value.map { Data($0) })
+            return .event(try CloudEvent.decode(headers: headers, data: message.value.map { Data($0) }))
         } catch {
-            try await deadLetters.send(message, reason: error.reason, detail: error.description)
-            return
+            return .refused(reason: error.reason, detail: error.description)
         }
-        let started = ContinuousClock.now
-        var backoff = Duration.milliseconds(50)
-        while true {
-            do {
-                let outcome = try await database.writer.write { db -> Outcome in
-                    let eventID = event.id.uuidString.lowercased()
-                    if try Bool.fetchOne(db, sql: "SELECT 1 FROM inbox WHERE eventId = ?", arguments: [eventID]) == true {
-                        return .duplicate
-                    }
-                    try handler.handle(event, in: db)
-                    try db.execute(
-                        sql: "INSERT INTO inbox (eventId, eventType, topic, partition, offset, processedAt) VALUES (?, ?, ?, ?, ?, ?)",
-                        arguments: [eventID, event.type.rawValue, message.topic, message.partition, message.offset, Date()])
-                    return .applied
-                }
-                if outcome == .applied { FaultPoint.consumerAfterApply.pass() }
-                health.clear(.consumer)
-                if outcome == .applied { doorbell.ring() }
-                Counter(label: "events_processed_total", dimensions: [("type", event.type.rawValue), ("outcome", outcome.rawValue)]).increment()
-                let elapsed = ContinuousClock.now - started
-                Timer(label: "event_processing_seconds", dimensions: [("type", event.type.rawValue)])
-                    .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-                logger.debug(
-                    "Event processed",
-                    metadata: ["event.type": .string(event.type.rawValue), "event.id": .string(event.id.uuidString), "case.id": .string(event.subject), "outcome": .string(outcome.rawValue)])
-                return
-            } catch {
-                switch EventFailure.classify(error) {
-                case .record(let reason):
-                    try await deadLetters.send(message, reason: reason, detail: "\(error)")
-                    return
-                case .infrastructure:
-                    if Task.isStopping { throw ShutdownInterruption(underlying: error) }
-                    health.report(.consumer, error)
-                    logger.warning(
-                        "Could not apply an event; retrying",
-                        metadata: ["error": "\(error)", "event.id": .string(event.id.uuidString), "retry.in": "\(backoff)"])
-                    await pause(backoff)
-                    backoff = min(backoff * 2, .seconds(5))
-                }
+    }
+
+    /// Applies one event inside the batch's transaction, in a savepoint: the handler's changes and
+    /// the event's inbox row together, or nothing. A `ce_id` already in the inbox changes nothing.
+    static func apply(_ event: CloudEvent, from message: KafkaMessage, handler: any OfficeEventHandler, _ db: Database) throws -> Outcome {
+        var outcome = Outcome.duplicate
+        try db.inSavepoint {
+            let eventID = event.id.uuidString.lowercased()
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM inbox WHERE eventId = ?", arguments: [eventID]) == true {
+                return .commit
             }
+            try handler.handle(event, in: db)
+            try db.execute(
+                sql: "INSERT INTO inbox (eventId, eventType, topic, partition, offset, processedAt) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [eventID, event.type.rawValue, message.topic, message.partition, message.offset, Date()])
+            outcome = .applied
+            return .commit
+        }
+        return outcome
+    }
+
+    /// Commits the offsets of `messages` (all applied or dead-lettered), recording the consumer
+    /// position first when the batch's transaction could not (records dead-lettered after it).
+    /// Nothing here can lose a record: a failed step only means redelivery, which the inbox absorbs.
+    func settle(_ messages: [KafkaMessage], recordPosition: Bool) async {
+        guard !messages.isEmpty else { return }
+        if recordPosition {
+            do {
+                try await database.writer.write { db in try ConsumerPosition.record(messages, db) }
+            } catch {
+                logger.warning("Could not record the consumer position", metadata: ["error": "\(error)"])
+            }
+        }
+        do {
+            try consumer.markProcessed(messages)
+            try await consumer.commit()
+        } catch {
+            logger.warning("Offsets not committed; the records will be delivered again and deduplicated", metadata: ["error": "\(error)"])
         }
     }
 

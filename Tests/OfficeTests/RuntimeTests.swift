@@ -99,7 +99,7 @@ struct RuntimeTests {
         let health = OfficeHealth()
         let service: EventConsumerService
 
-        init(handler: TestHandler) throws {
+        init(handler: any OfficeEventHandler) throws {
             cluster = try KafkaMockCluster()
             try cluster.createTopic("in", partitions: 1)
             try cluster.createTopic("dlq", partitions: 1)
@@ -277,6 +277,38 @@ struct RuntimeTests {
         #expect(dead.first?.value == nil)
         #expect(dead.first?.header("dlq_value_bytes") == String(big.count))
         #expect(dead.first?.header("dlq_reason") == "malformed")
+    }
+
+    /// Writes its row for every event, then refuses (an illegal transition) the events in `refuse`.
+    final class RefusingHandler: OfficeEventHandler, Sendable {
+        let refuse: Set<UUID>
+        init(refuse: Set<UUID>) { self.refuse = refuse }
+        func handle(_ event: CloudEvent, in db: Database) throws {
+            try db.execute(sql: "INSERT INTO applied (eventId) VALUES (?)", arguments: [event.id.uuidString])
+            if refuse.contains(event.id) { throw RuntimeTests.illegalTransition() }
+        }
+    }
+
+    @Test("a batch is applied in one transaction: a record refused in the middle undoes only its own changes and is dead-lettered; the rest is applied once")
+    func batchWithARefusedRecord() async throws {
+        let events = (0..<6).map { _ in Self.event() }
+        let harness = try Harness(handler: RefusingHandler(refuse: [events[2].id, events[4].id]))
+        // A duplicate delivery inside the same batch changes nothing either.
+        for event in events + [events[1]] { _ = try await harness.producer.send(try Self.record(event, topic: "in")) }
+        let group = harness.group()
+        let running = Task { try await group.run() }
+        #expect(try await Self.eventually {
+            try await harness.database.writer.read { try Int64.fetchOne($0, sql: "SELECT nextOffset FROM consumerPosition WHERE topic = 'in'") } == 7
+        }, "the position covers the whole batch")
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let applied = try await harness.database.writer.read { try Set(String.fetchAll($0, sql: "SELECT eventId FROM applied")) }
+        #expect(applied == Set([0, 1, 3, 5].map { events[$0].id.uuidString }), "the refused records' own writes are rolled back")
+        let inbox = try await harness.database.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM inbox") }
+        #expect(inbox == 4)
+        let dead = try await harness.deadLetters()
+        #expect(dead.map { $0.header("ce_id") } == [events[2].id.uuidString.lowercased(), events[4].id.uuidString.lowercased()])
+        #expect(dead.allSatisfy { $0.header("dlq_reason") == "illegal-transition" })
     }
 
     // MARK: - The relay
