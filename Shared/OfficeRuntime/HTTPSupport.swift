@@ -199,6 +199,12 @@ public enum JSONBody {
         return text
     }
 
+    /// A wall-clock instant as the APIs write it: RFC 3339 in UTC with milliseconds
+    /// (`2026-06-15T08:30:12.345Z`).
+    public static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+    }
+
     /// A JSON response with sorted keys.
     public static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()

@@ -36,16 +36,17 @@ public enum Outbox {
     /// - Throws: `DomainError` when the event breaks its own schema: a contract violation is a
     ///   bug to stop at the source, never something to publish.
     public static func append(_ event: CloudEvent, topic: String, signer: EventSigner, in db: Database) throws {
-        let violations = event.schemaViolations()
+        let payload = try event.data()
+        let violations = event.schemaViolations(of: payload)
         guard violations.isEmpty else {
             throw DomainError("refusing to publish \(event.type.ceType) that breaks its schema: \(violations.joined(separator: "; "))")
         }
-        let payload = try event.data()
-        let signed = event.headers + (try signer.signatureHeaders(headers: event.headers, value: Array(payload)))
-        let headers = try JSONEncoder().encode(signed.map { [$0.name, $0.value] })
+        let headers = event.headers
+        let signed = headers + (try signer.signatureHeaders(headers: headers, value: Array(payload)))
+        let storedHeaders = try JSONEncoder().encode(signed.map { [$0.name, $0.value] })
         let row = OutboxRow(
             eventId: event.id.uuidString.lowercased(), eventType: event.type.rawValue, topic: topic, key: event.key,
-            headers: String(decoding: headers, as: UTF8.self), payload: payload, createdAt: Date())
+            headers: String(decoding: storedHeaders, as: UTF8.self), payload: payload, createdAt: Date())
         try row.insert(db)
     }
 

@@ -16,12 +16,21 @@ public enum StrictJSON {
 
     /// - Throws: ``SyntaxError`` naming the first problem.
     public static func validate<Bytes: Collection>(_ bytes: Bytes) throws(SyntaxError) where Bytes.Element == UInt8 {
+        _ = try parse(bytes)
+    }
+
+    /// The value of strict JSON text, checked and read in one pass. An integral number that fits
+    /// (`1`, `1.0`, `1e3`) is `.integer`, any other `.number`; of a repeated key, the first wins
+    /// (as Foundation's `JSONDecoder`, which reads the event itself, takes it).
+    /// - Throws: ``SyntaxError`` naming the first problem.
+    public static func parse<Bytes: Collection>(_ bytes: Bytes) throws(SyntaxError) -> JSONValue where Bytes.Element == UInt8 {
         var parser = Parser(bytes: Array(bytes))
         if parser.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { throw SyntaxError(offset: 0, reason: "a byte-order mark is not allowed") }
         parser.skipWhitespace()
-        try parser.value(depth: 0)
+        let value = try parser.value(depth: 0)
         parser.skipWhitespace()
         guard parser.index == parser.bytes.count else { throw parser.error("unexpected text after the value") }
+        return value
     }
 
     private struct Parser {
@@ -41,43 +50,51 @@ public enum StrictJSON {
             index += 1
         }
 
-        mutating func value(depth: Int) throws(SyntaxError) {
+        mutating func value(depth: Int) throws(SyntaxError) -> JSONValue {
             guard depth < StrictJSON.maxDepth else { throw error("nested deeper than \(StrictJSON.maxDepth) levels") }
             guard let byte = current else { throw error("a value is missing") }
             switch byte {
-            case UInt8(ascii: "{"): try object(depth: depth + 1)
-            case UInt8(ascii: "["): try array(depth: depth + 1)
-            case UInt8(ascii: "\""): try string()
-            case UInt8(ascii: "t"): try literal("true")
-            case UInt8(ascii: "f"): try literal("false")
-            case UInt8(ascii: "n"): try literal("null")
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
+            case UInt8(ascii: "{"): return try object(depth: depth + 1)
+            case UInt8(ascii: "["): return try array(depth: depth + 1)
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
             default: throw error("unexpected character")
             }
         }
 
-        mutating func literal(_ text: String) throws(SyntaxError) {
-            for byte in text.utf8 {
+        mutating func literal(_ text: StaticString) throws(SyntaxError) {
+            for byte in UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount) {
                 guard current == byte else { throw error("invalid literal") }
                 index += 1
             }
         }
 
-        mutating func object(depth: Int) throws(SyntaxError) {
+        mutating func object(depth: Int) throws(SyntaxError) -> JSONValue {
             index += 1
             skipWhitespace()
+            var members: [String: JSONValue] = [:]
             if current == UInt8(ascii: "}") {
                 index += 1
-                return
+                return .object(members)
             }
             while true {
                 skipWhitespace()
                 guard current == UInt8(ascii: "\"") else { throw error("expected a quoted key") }
-                try string()
+                let key = try string()
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"))
                 skipWhitespace()
-                try value(depth: depth)
+                let member = try value(depth: depth)
+                if members[key] == nil { members[key] = member }
                 skipWhitespace()
                 if current == UInt8(ascii: ",") {
                     index += 1
@@ -86,20 +103,21 @@ public enum StrictJSON {
                     continue
                 }
                 try expect(UInt8(ascii: "}"))
-                return
+                return .object(members)
             }
         }
 
-        mutating func array(depth: Int) throws(SyntaxError) {
+        mutating func array(depth: Int) throws(SyntaxError) -> JSONValue {
             index += 1
             skipWhitespace()
+            var items: [JSONValue] = []
             if current == UInt8(ascii: "]") {
                 index += 1
-                return
+                return .array(items)
             }
             while true {
                 skipWhitespace()
-                try value(depth: depth)
+                items.append(try value(depth: depth))
                 skipWhitespace()
                 if current == UInt8(ascii: ",") {
                     index += 1
@@ -108,42 +126,88 @@ public enum StrictJSON {
                     continue
                 }
                 try expect(UInt8(ascii: "]"))
-                return
+                return .array(items)
             }
         }
 
-        mutating func string() throws(SyntaxError) {
+        /// A string's text; `index` is at its opening quote.
+        mutating func string() throws(SyntaxError) -> String {
             index += 1
+            let start = index
+            // The common case: no escapes, the bytes are the text.
+            while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+                if byte < 0x20 { throw error("a control character in a string must be escaped") }
+                index += 1
+            }
+            var text = bytes[start..<index]
+            guard current == UInt8(ascii: "\\") else {
+                guard current == UInt8(ascii: "\"") else { throw error("unterminated string") }
+                index += 1
+                return String(decoding: text, as: UTF8.self)
+            }
+            var scalars = Array(text)
             while let byte = current {
                 switch byte {
                 case UInt8(ascii: "\""):
                     index += 1
-                    return
+                    text = scalars[...]
+                    return String(decoding: text, as: UTF8.self)
                 case UInt8(ascii: "\\"):
                     index += 1
                     guard let escaped = current else { throw error("unterminated escape") }
+                    index += 1
                     switch escaped {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                        index += 1
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalars.append(escaped)
+                    case UInt8(ascii: "b"): scalars.append(0x08)
+                    case UInt8(ascii: "f"): scalars.append(0x0C)
+                    case UInt8(ascii: "n"): scalars.append(0x0A)
+                    case UInt8(ascii: "r"): scalars.append(0x0D)
+                    case UInt8(ascii: "t"): scalars.append(0x09)
                     case UInt8(ascii: "u"):
-                        index += 1
-                        for _ in 0..<4 {
-                            guard let hex = current, isHex(hex) else { throw error("invalid \\u escape") }
-                            index += 1
+                        var unit = try hexUnit()
+                        if (0xD800...0xDBFF).contains(unit), current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") {
+                            let mark = index
+                            index += 2
+                            let low = try hexUnit()
+                            if (0xDC00...0xDFFF).contains(low) {
+                                unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                index = mark
+                            }
                         }
-                    default: throw error("invalid escape")
+                        // A lone surrogate becomes U+FFFD, as decoders do.
+                        scalars += Array(String(Unicode.Scalar(unit) ?? "\u{FFFD}").utf8)
+                    default:
+                        index -= 1
+                        throw error("invalid escape")
                     }
                 case 0x00...0x1F: throw error("a control character in a string must be escaped")
-                default: index += 1
+                default:
+                    scalars.append(byte)
+                    index += 1
                 }
             }
             throw error("unterminated string")
         }
 
-        func isHex(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-                || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+        /// Four hex digits of a `\u` escape.
+        mutating func hexUnit() throws(SyntaxError) -> UInt32 {
+            var unit: UInt32 = 0
+            for _ in 0..<4 {
+                guard let hex = current, let digit = hexValue(hex) else { throw error("invalid \\u escape") }
+                unit = unit << 4 | digit
+                index += 1
+            }
+            return unit
+        }
+
+        func hexValue(_ byte: UInt8) -> UInt32? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+            default: nil
+            }
         }
 
         mutating func digits() -> Int {
@@ -152,7 +216,9 @@ public enum StrictJSON {
             return index - start
         }
 
-        mutating func number() throws(SyntaxError) {
+        mutating func number() throws(SyntaxError) -> JSONValue {
+            let start = index
+            var integral = true
             if current == UInt8(ascii: "-") { index += 1 }
             if current == UInt8(ascii: "0") {
                 index += 1
@@ -162,13 +228,21 @@ public enum StrictJSON {
             }
             if current == UInt8(ascii: ".") {
                 index += 1
+                integral = false
                 guard digits() > 0 else { throw error("a fraction needs digits") }
             }
             if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
                 index += 1
+                integral = false
                 if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
                 guard digits() > 0 else { throw error("an exponent needs digits") }
             }
+            let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            if integral, let value = Int(text) { return .integer(value) }
+            let number = Double(text) ?? .nan
+            // JSON Schema counts 1.0 as an integer, as JSON decoders read it.
+            if number.isFinite, number == number.rounded(), abs(number) < 9_007_199_254_740_992 { return .integer(Int(number)) }
+            return .number(number)
         }
     }
 }

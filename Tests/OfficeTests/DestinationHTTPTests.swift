@@ -106,9 +106,19 @@ struct DestinationHTTPTests {
                 #expect(body["state"] as? String == "contact-letter-sent")
                 #expect((body["deadlines"] as? [String: Any])?["originAnswer"] != nil)
                 #expect(body["received"] as? String == "0.00")
+                #expect(body["closedAt"] == nil, "an open case has no closedAt")
             }
+            let beforeList = Date()
             try await client.execute(uri: "/v1/cases?state=rejected", method: .get) { response in
-                #expect(Support.decode(response.body)["count"] as? Int == 3)
+                let body = Support.decode(response.body)
+                #expect(body["count"] as? Int == 3)
+                // A terminal case says when it became terminal, to the millisecond, in UTC.
+                for item in body["cases"] as? [[String: Any]] ?? [] {
+                    let text = item["closedAt"] as? String ?? ""
+                    let closed = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+                    #expect(text.hasSuffix("Z") && text.count == 24, "\(text)")
+                    #expect(closed.map { $0 <= beforeList && beforeList.timeIntervalSince($0) < 60 } == true, "\(text)")
+                }
             }
             // Pages: the filter's total stays, the page holds what is left after the offset.
             try await client.execute(uri: "/v1/cases?state=rejected&limit=2&offset=2", method: .get) { response in

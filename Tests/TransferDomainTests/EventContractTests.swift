@@ -183,4 +183,51 @@ struct EventContractTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }
         #expect(Set(files) == Set(EventType.allCases.map(\.schemaFileName)), "no stray schema files")
     }
+
+    @Test("the strict reader gives the values Foundation's decoder gives, on every event type and on tricky text, and refuses what is not strict JSON")
+    func strictReader() throws {
+        var texts = try Self.samples.map { sample in
+            String(decoding: try Self.cloudEvent(sample).data(), as: UTF8.self)
+        }
+        texts += [
+            #"{"a":"tab\tquote\" slash\/ back\\ nl\n \u00e9 \ud83d\ude00 \u4e2d","b":[1,-2,0,1.5,-0.25,1e3,2E-2,1.0],"c":{"d":null,"e":true,"f":false},"g":[]}"#,
+            #"{"big":123456789012345678901234567890,"neg":-9007199254740991,"nested":[[[{}]]],"dup":1,"dup":2}"#,
+            #"  "just a string 中文"  "#, "0", "-0", "[ ]",
+        ]
+        for text in texts {
+            let strict = try StrictJSON.parse(Array(text.utf8))
+            let foundation = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            #expect(strict == foundation, "\(text)")
+        }
+        let refused = [
+            "{\"a\":1,}", "[1,]", "01", "1.", "-", "1e", "\u{FEFF}{}", "{'a':1}", "{a:1}", "NaN", "[1] x", "\"a\u{01}b\"",
+            #""\x""#, #""\u12""#, #""abc"#, "tru", String(repeating: "[", count: 65) + String(repeating: "]", count: 65),
+        ]
+        for text in refused {
+            #expect(throws: StrictJSON.SyntaxError.self, "\(text.debugDescription)") { try StrictJSON.parse(Array(text.utf8)) }
+        }
+    }
+
+    @Test("ce_time is read without a formatter as the formatter reads it, over centuries, offsets and fractions; other shapes are left to the formatter")
+    func rfc3339() throws {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let instant = Date(timeIntervalSince1970: Double.random(in: -2_000_000_000...7_000_000_000, using: &random).rounded() / 1000 * 1000
+                + Double(Int.random(in: 0..<1000, using: &random)) / 1000)
+            let offsetMinutes = [0, 480, -300, 330, 59, -59].randomElement(using: &random)!
+            formatter.timeZone = TimeZone(secondsFromGMT: offsetMinutes * 60)
+            let text = formatter.string(from: instant)
+            let parsed = try #require(RFC3339.parse(text), "\(text)")
+            #expect(abs(parsed.timeIntervalSince(instant)) < 0.0005, "\(text)")
+        }
+        #expect(RFC3339.parse("2026-06-15T08:30:12Z") == Date(timeIntervalSince1970: 1_781_512_212))
+        #expect(RFC3339.parse("2026-06-15t16:30:12.5+08:00") == Date(timeIntervalSince1970: 1_781_512_212.5))
+        #expect(RFC3339.parse("2024-02-29T00:00:00Z") != nil)
+        for text in ["2025-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-06-15T24:00:00Z", "2026-06-15T08:30:60Z", "2026-06-15T08:30:12",
+                     "2026-06-15T08:30:12.Z", "2026-06-15 08:30:12Z", "2026-06-15T08:30:12+0800", "2026-06-15T08:30:12Zx", ""] {
+            #expect(RFC3339.parse(text) == nil, "\(text)")
+        }
+    }
 }

@@ -84,6 +84,8 @@ enum DestinationAPI {
         var originOverdue: Bool
         var remittances: [OfficeRuntime.RemittanceView]
         var timeline: [TimelineEntry]
+        /// When the case reached its terminal state (wall clock, RFC 3339 with milliseconds).
+        var closedAt: String?
     }
 
     struct CaseSummary: Encodable, Sendable {
@@ -94,6 +96,8 @@ enum DestinationAPI {
         var submittedOn: String
         var originDueOn: String?
         var overdue: Bool
+        /// When the case reached its terminal state (wall clock, RFC 3339 with milliseconds).
+        var closedAt: String?
     }
 
 }

@@ -62,7 +62,7 @@ struct DestinationEventHandler: OfficeEventHandler {
             if current.received > expected {
                 let excess = try current.received - expected
                 let refundID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: db)
-                (_, current) = try DestinationStore.apply(.excessRefunded(refundID, excess, on: today), to: &record, calendar: context.calendar, db)
+                (_, current) = try DestinationStore.apply(.excessRefunded(refundID, excess, on: today), to: &record, from: current, calendar: context.calendar, db)
                 try db.execute(
                     sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'refunded', ?, ?)",
                     arguments: [refundID.rawValue, record.caseId, excess.fen, today.description])
@@ -84,7 +84,7 @@ struct DestinationEventHandler: OfficeEventHandler {
     private func complete(_ domain: DestinationCase, letter: ContactLetterNumber, origin: OfficeCode, _ record: inout DestinationCaseRecord, _ db: Database) throws {
         let today = context.clock.today
         guard let form = domain.form else { return }
-        try DestinationStore.apply(.completed(on: today), to: &record, calendar: context.calendar, db)
+        try DestinationStore.apply(.completed(on: today), to: &record, from: domain, calendar: context.calendar, db)
         // Each place keeps its own months, summed over the ledger years (a year split between two
         // places credits each its part), and its real last month of contribution.
         var places: [(place: OfficeCode, months: Int, last: YearMonth)] = []

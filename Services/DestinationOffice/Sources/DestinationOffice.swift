@@ -195,22 +195,27 @@ public struct DestinationOffice: OfficeService {
         let domain = try record.domainCase()
         let deadlines = domain.deadlines(calendar: context.calendar)
         let today = context.clock.today
+        // Plain locals: the release compiler (6.3.1) crashes on an ownership check when the
+        // closure below borrows `domain` itself.
+        let expected = domain.expected
+        let received = domain.received
+        let difference = try expected.map { try received - $0 }
         return try JSONBody.response(
             DestinationAPI.CaseView(
                 caseId: record.caseId, citizenId: record.citizenId, originOffice: record.origin, state: domain.state,
                 contactLetterNo: record.contactLetterNo, submittedOn: record.submittedOn, reviewReasons: domain.reviewCodes,
-                returnReasons: domain.returnCodes, expected: domain.expected, received: domain.received,
-                difference: try domain.expected.map { try domain.received - $0 }, originTerminatedOn: record.originTerminatedOn,
+                returnReasons: domain.returnCodes, expected: expected, received: received,
+                difference: difference, originTerminatedOn: record.originTerminatedOn,
                 deadlines: deadlines,
                 originOverdue: [.contactLetterSent, .awaitingForm, .awaitingFunds].contains(domain.state) && (deadlines["originAnswer"].map { today > $0.due } ?? false),
                 remittances: remittances.map(RemittanceView.init),
-                timeline: domain.timeline))
+                timeline: domain.timeline, closedAt: record.closedAt.map(JSONBody.timestamp)))
     }
 
     /// `GET /v1/cases?state=...&overdue=true`: overdue means the origin is past its deadline to
     /// answer (or, once matched, completion is past its own).
     func listCases(_ request: Request) async throws -> Response {
-        var sql = "SELECT caseId, citizenId, origin, state, submittedOn, originDueOn, completionDueOn FROM destinationCase"
+        var sql = "SELECT caseId, citizenId, origin, state, submittedOn, originDueOn, completionDueOn, closedAt FROM destinationCase"
         var conditions: [String] = []
         var arguments: [String] = []
         if let state = try CaseStateFilter.parse(try request.query("state"), states: DestinationCaseState.allCases.map(\.rawValue)) {
@@ -238,7 +243,7 @@ public struct DestinationOffice: OfficeService {
                 || (["matched", "discrepancy"].contains(state) && (completionDue.map { $0 < today } ?? false))
             return .init(
                 caseId: row.caseId, citizenId: row.citizenId, originOffice: row.origin, state: state, submittedOn: row.submittedOn,
-                originDueOn: originDue, overdue: overdue)
+                originDueOn: originDue, overdue: overdue, closedAt: row.closedAt.map(JSONBody.timestamp))
         }
         return try JSONBody.response(page.body(cases, total: total))
     }
@@ -255,6 +260,7 @@ public struct DestinationOffice: OfficeService {
         var submittedOn: String
         var originDueOn: String?
         var completionDueOn: String?
+        var closedAt: Date?
     }
 
     struct HistoryRow: Codable, FetchableRecord, Sendable {

@@ -64,5 +64,12 @@ enum DestinationSchema {
                 t.column("valueDate", .text).notNull()
             }
         }
+        migrator.registerMigration("destination-v2-closed-at") { db in
+            // When the case reached its terminal state (wall clock, set once): operators see how
+            // long cases take, and the pipeline benchmark measures application-to-completion.
+            try db.alter(table: "destinationCase") { t in
+                t.add(column: "closedAt", .datetime)
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OfficeRuntime
 import TransferDomain
 
 struct DestinationPersonRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
@@ -32,6 +33,8 @@ struct DestinationCaseRecord: Codable, FetchableRecord, PersistableRecord, Senda
     /// JSON array of the DestinationCaseEvents applied, in order: the case is their replay.
     var events: String
     var updatedAt: Date
+    /// When the case reached a terminal state (wall clock); nil while it is open.
+    var closedAt: Date? = nil
 
     func decodedEvents() throws -> [DestinationCaseEvent] {
         try JSONDecoder().decode([DestinationCaseEvent].self, from: Data(events.utf8))
@@ -65,22 +68,26 @@ enum DestinationStore {
     }
 
     /// Applies `event` to the stored case and saves it; returns the outcome and the case after.
+    ///
+    /// `current` is the case as `record` holds it, when the caller has it from the `apply` just
+    /// before (the stored history, which carries the origin's whole ledger, is then not read
+    /// again); the event is appended to the stored history without rewriting it.
     @discardableResult
     static func apply(
-        _ event: DestinationCaseEvent, to record: inout DestinationCaseRecord, calendar: WorkingDayCalendar, _ db: Database
+        _ event: DestinationCaseEvent, to record: inout DestinationCaseRecord, from current: DestinationCase? = nil,
+        calendar: WorkingDayCalendar, _ db: Database
     ) throws -> (TransitionOutcome, DestinationCase) {
-        var events = try record.decodedEvents()
-        var domain = try DestinationCase.replay(id: try CaseID(record.caseId), submittedOn: try LocalDate(record.submittedOn), events: events)
+        var domain = try current ?? record.domainCase()
         let outcome = try domain.apply(event)
         guard outcome == .applied else { return (outcome, domain) }
-        events.append(event)
-        record.events = String(decoding: try JSONEncoder().encode(events), as: UTF8.self)
+        record.events = try CaseHistory.appending(event, to: record.events)
         record.state = domain.state.rawValue
         record.contactLetterNo = domain.contactLetter?.rawValue
         let deadlines = domain.deadlines(calendar: calendar)
         record.originDueOn = deadlines["originAnswer"]?.due.description
         record.completionDueOn = deadlines["completion"]?.due.description
         record.updatedAt = Date()
+        if domain.state.isTerminal, record.closedAt == nil { record.closedAt = record.updatedAt }
         try record.save(db)
         return (outcome, domain)
     }

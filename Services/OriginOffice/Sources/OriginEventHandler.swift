@@ -87,9 +87,9 @@ struct OriginEventHandler: OfficeEventHandler {
                 months: try OriginStore.months(letter.person.citizenId, db), pre1998Account: Money(fen: person.pre1998Fen),
                 kind: person.accountKind, transferYear: today.year, rates: context.configuration.creditingRates)
             let remittanceID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: db)
-            try OriginStore.apply(.formIssued(form, on: today), to: &record, db)
-            try OriginStore.apply(.fundsRemitted(remittanceID, form.totalRemitted, on: today), to: &record, db)
-            try OriginStore.apply(.relationshipTerminated(on: today), to: &record, db)
+            try OriginStore.apply(
+                [.formIssued(form, on: today), .fundsRemitted(remittanceID, form.totalRemitted, on: today), .relationshipTerminated(on: today)],
+                to: &record, db)
             try db.execute(
                 sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'remitted', ?, ?)",
                 arguments: [remittanceID.rawValue, record.caseId, form.totalRemitted.fen, today.description])

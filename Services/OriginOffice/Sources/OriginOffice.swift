@@ -108,9 +108,9 @@ public struct OriginOffice: OfficeService {
                 throw ValidationError(field: "months[\(index)].\(name)", reason: "must be at most 100%")
             }
         }
-        let periods = input.months.map(\.period)
-        if let repeated = periods.first(where: { period in periods.filter { $0 == period }.count > 1 }) {
-            throw ValidationError(field: "months", reason: "\(repeated) appears twice")
+        var seen: Set<YearMonth> = []
+        for month in input.months where !seen.insert(month.period).inserted {
+            throw ValidationError(field: "months", reason: "\(month.period) appears twice")
         }
         let office = context.office
         let result = try await context.database.writer.write { db -> OriginAPI.MonthsResult in
@@ -118,12 +118,17 @@ public struct OriginOffice: OfficeService {
             if person.status == .transferred { throw Problem.conflict("the relationship was transferred out") }
             var added = 0
             var unchanged = 0
+            // The months already recorded, read once (a history is hundreds of months).
+            var existingMonths: [String: MonthRecord] = [:]
+            for existing in try MonthRecord.filter(Column("citizenId") == id.rawValue).fetchAll(db) {
+                existingMonths[existing.period] = existing
+            }
             for (index, month) in input.months.enumerated() {
                 let record = MonthRecord(
                     citizenId: id.rawValue, period: month.period.description, baseFen: month.base.fen,
                     employerRate: month.employerRate.description, personalRate: month.personalRate.description,
                     placeCode: (month.placeCode ?? office).rawValue)
-                if let existing = try MonthRecord.fetchOne(db, key: ["citizenId": id.rawValue, "period": month.period.description]) {
+                if let existing = existingMonths[record.period] {
                     guard existing.baseFen == record.baseFen && existing.employerRate == record.employerRate
                         && existing.personalRate == record.personalRate && existing.placeCode == record.placeCode
                     else {
@@ -135,8 +140,7 @@ public struct OriginOffice: OfficeService {
                     added += 1
                 }
             }
-            let total = try MonthRecord.filter(Column("citizenId") == id.rawValue).fetchCount(db)
-            return .init(added: added, unchanged: unchanged, totalMonths: total)
+            return .init(added: added, unchanged: unchanged, totalMonths: existingMonths.count + added)
         }
         return try JSONBody.response(result, status: result.added > 0 ? .created : .ok)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OfficeRuntime
 import TransferDomain
 
 /// A person's relationship with this office, as stored.
@@ -80,17 +81,28 @@ enum OriginStore {
     /// Applies `event` to the stored case and saves it with its state.
     @discardableResult
     static func apply(_ event: OriginCaseEvent, to record: inout CaseRecord, _ db: Database) throws -> TransitionOutcome {
-        var events = try record.decodedEvents()
+        try apply([event], to: &record, db)[0]
+    }
+
+    /// Applies `events` in order to the stored case and saves it once: the stored history is
+    /// read once and the applied events appended to it (a form carries the whole ledger).
+    @discardableResult
+    static func apply(_ newEvents: [OriginCaseEvent], to record: inout CaseRecord, _ db: Database) throws -> [TransitionOutcome] {
         var domain = try OriginCase.replay(
             id: try CaseID(record.caseId), contactLetter: try ContactLetterNumber(record.contactLetterNo),
-            receivedOn: try LocalDate(record.receivedOn), events: events)
-        let outcome = try domain.apply(event)
-        guard outcome == .applied else { return outcome }
-        events.append(event)
-        record.events = String(decoding: try JSONEncoder().encode(events), as: UTF8.self)
+            receivedOn: try LocalDate(record.receivedOn), events: try record.decodedEvents())
+        var outcomes: [TransitionOutcome] = []
+        var applied: [OriginCaseEvent] = []
+        for event in newEvents {
+            let outcome = try domain.apply(event)
+            outcomes.append(outcome)
+            if outcome == .applied { applied.append(event) }
+        }
+        guard !applied.isEmpty else { return outcomes }
+        record.events = try CaseHistory.appending(applied, to: record.events)
         record.state = domain.state.rawValue
         record.updatedAt = Date()
         try record.save(db)
-        return outcome
+        return outcomes
     }
 }

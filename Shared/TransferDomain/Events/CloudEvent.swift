@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One event of the contract, whatever its type.
 public enum TransferEvent: Hashable, Sendable {
@@ -144,7 +145,13 @@ public struct CloudEvent: Hashable, Sendable {
     /// The violations of the produced JSON against the type's schema, strictly (no unknown
     /// properties); empty when the event honours the contract.
     public func schemaViolations() -> [String] {
-        guard let data = try? data(), let value = try? JSONValue.parse(data) else { return ["$: does not encode"] }
+        guard let data = try? data() else { return ["$: does not encode"] }
+        return schemaViolations(of: data)
+    }
+
+    /// The violations of `data` (this event's ``data()``, already encoded) against the type's schema.
+    public func schemaViolations(of data: Data) -> [String] {
+        guard let value = try? JSONValue.parse(data) else { return ["$: is not JSON"] }
         return (TransferEvent.schemas[type] ?? .boolean).validate(value, strict: true)
     }
 
@@ -170,16 +177,11 @@ public struct CloudEvent: Hashable, Sendable {
             throw .malformed("ce_time must be an RFC 3339 time")
         }
         guard let data, !data.isEmpty else { throw .malformed("the record has no data") }
-        do {
-            try StrictJSON.validate(data)
-        } catch {
-            throw .malformed("data is not JSON: \(error)")
-        }
         let value: JSONValue
         do {
-            value = try JSONValue.parse(data)
+            value = try StrictJSON.parse(data)
         } catch {
-            throw .malformed("data is not JSON")
+            throw .malformed("data is not JSON: \(error)")
         }
         let violations = (TransferEvent.schemas[type] ?? .boolean).validate(value, strict: false)
         guard violations.isEmpty else { throw .malformed(violations.joined(separator: "; ")) }
@@ -215,19 +217,28 @@ public struct CloudEvent: Hashable, Sendable {
         return type
     }
 
+    /// The formatters `ce_time` is written and read with, made once (making one costs far more
+    /// than using it) and used one caller at a time.
+    private struct TimeFormatters: @unchecked Sendable {
+        let fractional: ISO8601DateFormatter
+        let whole: ISO8601DateFormatter
+        init() {
+            fractional = ISO8601DateFormatter()
+            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            fractional.timeZone = TimeZone(identifier: "UTC")
+            whole = ISO8601DateFormatter()
+            whole.formatOptions = [.withInternetDateTime]
+        }
+    }
+    private static let timeFormatters = Mutex(TimeFormatters())
+
     static func formatTime(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        timeFormatters.withLock { $0.fractional.string(from: date) }
     }
 
     static func parseTime(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
+        if let date = RFC3339.parse(text) { return date }
+        return timeFormatters.withLock { $0.fractional.date(from: text) ?? $0.whole.date(from: text) }
     }
 
     public static func == (lhs: CloudEvent, rhs: CloudEvent) -> Bool {
@@ -237,5 +248,82 @@ public struct CloudEvent: Hashable, Sendable {
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(id)
+    }
+}
+
+/// The usual shape of an RFC 3339 time, read without a formatter (every record's `ce_time` is
+/// read, by every office and by the audit): `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`.
+/// Anything else (a leap second, another shape) is `nil`, left to the formatter.
+public enum RFC3339 {
+    public static func parse(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { parse($0) }
+    }
+
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+        guard bytes.count >= 20 else { return nil }
+        func number(_ start: Int, _ count: Int) -> Int? {
+            var value = 0
+            for index in start..<(start + count) {
+                let byte = bytes[index]
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0, 4), bytes[4] == UInt8(ascii: "-"), let month = number(5, 2), bytes[7] == UInt8(ascii: "-"),
+              let day = number(8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+              let hour = number(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = number(14, 2), bytes[16] == UInt8(ascii: ":"),
+              let second = number(17, 2)
+        else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour <= 23, minute <= 59, second <= 59 else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            var scale = 0.1
+            let start = index
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                fraction += Double(bytes[index] - UInt8(ascii: "0")) * scale
+                scale /= 10
+                index += 1
+            }
+            guard index > start else { return nil }
+        }
+        guard index < bytes.count else { return nil }
+        var offset = 0
+        switch bytes[index] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            index += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard bytes.count - index == 6, let hours = number(index + 1, 2), bytes[index + 3] == UInt8(ascii: ":"),
+                  let minutes = number(index + 4, 2), hours <= 23, minutes <= 59
+            else { return nil }
+            offset = (hours * 60 + minutes) * 60 * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
+            index += 6
+        default:
+            return nil
+        }
+        guard index == bytes.count else { return nil }
+        let seconds = daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 in the proleptic Gregorian calendar.
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }

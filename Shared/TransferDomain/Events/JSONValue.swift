@@ -42,9 +42,9 @@ public enum JSONValue: Hashable, Sendable, Codable {
         }
     }
 
-    /// Parses JSON text.
+    /// Parses JSON text, strictly (see ``StrictJSON``).
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try StrictJSON.parse(data)
     }
 
     /// Pretty, key-sorted JSON text with a final newline (the form of committed files).

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The subset of JSON Schema (2020-12) the event contract uses, as Swift values.
 ///
@@ -60,7 +61,7 @@ public indirect enum Schema: Sendable, Hashable {
             if let enumeration, !enumeration.contains(string) {
                 return ["\(path): \"\(string)\" is not one of \(enumeration.joined(separator: ", "))"]
             }
-            if let pattern, string.range(of: pattern, options: .regularExpression) == nil {
+            if let pattern, !CompiledPattern.matches(pattern, string) {
                 return ["\(path): \"\(string)\" does not match \(pattern)"]
             }
             return []
@@ -113,5 +114,26 @@ public indirect enum Schema: Sendable, Hashable {
             if minItems > 0 { result["minItems"] = .integer(minItems) }
             return .object(result)
         }
+    }
+}
+
+/// The schemas' patterns, each compiled once (compiling one costs far more than matching it:
+/// every event an office writes or reads is validated).
+enum CompiledPattern {
+    /// NSRegularExpression is immutable and safe to share between threads once compiled.
+    private struct Shared: @unchecked Sendable { let expression: NSRegularExpression }
+    private static let cache = Mutex<[String: Shared]>([:])
+
+    static func matches(_ pattern: String, _ string: String) -> Bool {
+        let expression: NSRegularExpression
+        if let cached = cache.withLock({ $0[pattern] }) {
+            expression = cached.expression
+        } else {
+            // The patterns are the schemas' own literals: one that does not compile is a bug.
+            guard let compiled = try? NSRegularExpression(pattern: pattern) else { preconditionFailure("schema pattern \(pattern) does not compile") }
+            cache.withLock { $0[pattern] = Shared(expression: compiled) }
+            expression = compiled
+        }
+        return expression.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) != nil
     }
 }
