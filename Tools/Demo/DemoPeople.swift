@@ -36,12 +36,19 @@ struct DemoRandom: RandomNumberGenerator {
 }
 
 enum CitizenIDFactory {
-    static func make(area: String, birth: LocalDate, male: Bool, index: Int) -> CitizenID {
+    /// A citizen ID for the area and birth date that is not in `taken` (large batches would
+    /// otherwise give two people born the same day the same ID now and then); added to `taken`.
+    static func make(area: String, birth: LocalDate, male: Bool, index: Int, taken: inout Set<String>) -> CitizenID {
         let birthText = String(format: "%04d%02d%02d", birth.year, birth.month, birth.day)
-        let sequence = (index % 499) * 2 + (male ? 1 : 0)
-        let first17 = area + birthText + String(format: "%03d", sequence)
-        // The check character is computed, so this cannot fail.
-        return (try? CitizenID(first17 + String(CitizenID.checkCharacter(forFirst17: first17))))!
+        var attempt = 0
+        while true {
+            let sequence = ((index + attempt) % 499) * 2 + (male ? 1 : 0)
+            let first17 = area + birthText + String(format: "%03d", sequence)
+            // The check character is computed, so this cannot fail.
+            let id = (try? CitizenID(first17 + String(CitizenID.checkCharacter(forFirst17: first17))))!
+            if taken.insert(id.rawValue).inserted { return id }
+            attempt += 1
+        }
     }
 }
 
@@ -52,7 +59,7 @@ func shanghaiToday() -> LocalDate {
 
 /// One generated person: their record at the origin, their registration at the destination and
 /// their application.
-struct Person {
+struct Person: Sendable {
     let index: Int
     let scenario: Scenario
     let id: CitizenID
@@ -69,7 +76,7 @@ struct Person {
     static let givenNames = ["Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Yan", "Jun", "Tao", "Ping", "Hui", "Xin", "Lin", "Bo", "Ying"]
     static let provinces = ["11", "31", "32", "33", "37", "42", "43", "44", "50", "61"]
 
-    static func make(index: Int, origins: [OfficeCode], destination: OfficeCode, using random: inout DemoRandom) -> Person {
+    static func make(index: Int, origins: [OfficeCode], destination: OfficeCode, using random: inout DemoRandom, taken: inout Set<String>) -> Person {
         let scenario = Scenario.of(index: index)
         let today = shanghaiToday()
         let origin: OfficeCode = scenario == .sameProvince ? (try? OfficeCode("510700"))! : origins[index % origins.count]
@@ -82,7 +89,7 @@ struct Person {
         var hukou = (try? ProvinceCode(provinces[Int.random(in: 0..<provinces.count, using: &random)]))!
         if scenario != .temporaryRule && ((male && age >= 50) || (!male && age >= 40)) { hukou = (try? ProvinceCode("51"))! }
         if scenario == .temporaryRule { hukou = (try? ProvinceCode("44"))! }
-        let id = CitizenIDFactory.make(area: origin.rawValue, birth: birth, male: male, index: index)
+        let id = CitizenIDFactory.make(area: origin.rawValue, birth: birth, male: male, index: index, taken: &taken)
         let name = surnames[Int.random(in: 0..<surnames.count, using: &random)] + " " + givenNames[Int.random(in: 0..<givenNames.count, using: &random)]
 
         // A multi-year ledger: work from age 18-25 (but some from before 1998), to two months ago.

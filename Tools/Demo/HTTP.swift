@@ -75,14 +75,14 @@ struct HTTP: Sendable {
 // MARK: - Views read from the offices
 
 struct CaseList: Decodable {
-    struct Item: Decodable { var caseId: String; var state: String }
+    struct Item: Decodable, Sendable { var caseId: String; var state: String; var closedAt: String? }
     var cases: [Item]
 }
 
-struct TimelineView: Decodable { var on: String; var what: String }
-struct DeadlineView: Decodable { var due: String; var provisional: Bool }
+struct TimelineView: Decodable, Sendable { var on: String; var what: String }
+struct DeadlineView: Decodable, Sendable { var due: String; var provisional: Bool }
 
-struct DestinationCaseView: Decodable {
+struct DestinationCaseView: Decodable, Sendable {
     var state: String
     var originOffice: String
     var contactLetterNo: String?
@@ -94,7 +94,7 @@ struct DestinationCaseView: Decodable {
     var timeline: [TimelineView]
 }
 
-struct OriginCaseView: Decodable {
+struct OriginCaseView: Decodable, Sendable {
     var state: String
     var remitted: String
     var timeline: [TimelineView]

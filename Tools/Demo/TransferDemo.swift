@@ -46,6 +46,27 @@ struct TransferDemo: AsyncParsableCommand {
     @Option(help: "Crediting rates the origin offices use (YEAR=PERCENT,...), to check amounts against.")
     var creditingRates = ProcessInfo.processInfo.environment["CREDITING_RATES"] ?? ""
 
+    @Option(help: "HTTP calls in flight at once while registering, filing and summarizing.")
+    var concurrency = 8
+
+    @Option(help: "Offered filing rate in applications per second (0: as fast as --concurrency allows). Each application is sent at its scheduled moment whatever the answers before it took, so a slow office shows up as latency.")
+    var rate: Double = 0
+
+    @Option(help: "Write the run's figures (durations, cases per second, application-to-completion latency percentiles) to this JSON file.")
+    var json: String?
+
+    @Option(help: "An office process to account CPU time to, as NAME=PID (repeat): the figures then give each office's CPU seconds while registering and while cases moved (Linux /proc).")
+    var watchPid: [String] = []
+
+    @Flag(help: "Skip the per-case summary (one GET per case at every office); the figures and the terminal check remain.")
+    var noSummary = false
+
+    mutating func validate() throws {
+        guard cases > 0 else { throw ValidationError("--cases must be at least 1") }
+        guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
+        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 or a positive number") }
+    }
+
     mutating func run() async throws {
         let started = Date()
         let origins = try origin.map { entry -> (OfficeCode, URL) in
@@ -58,40 +79,52 @@ struct TransferDemo: AsyncParsableCommand {
         let destinationCode = try await waitForOffices(client, destination: destinationURL, origins: origins.map(\.1))
 
         var generator = DemoRandom(seed: seed)
-        var people = (0..<cases).map { Person.make(index: $0, origins: origins.map(\.0), destination: destinationCode, using: &generator) }
-        print("demo: registering \(people.count) people at \(origins.count) origin offices and the destination \(destinationCode)")
-        for index in people.indices {
-            let originURL = origins.first { $0.0 == people[index].origin }?.1 ?? origins[0].1
-            try await people[index].register(client: client, origin: originURL, destination: destinationURL)
-            progress("registered \(index + 1)/\(people.count)")
+        var taken: Set<String> = []
+        let generated = (0..<cases).map {
+            Person.make(index: $0, origins: origins.map(\.0), destination: destinationCode, using: &generator, taken: &taken)
         }
-        endProgress()
+        let watched = try watchPid.map { entry -> (String, Int32) in
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let pid = Int32(parts[1]) else { throw ValidationError("--watch-pid must be NAME=PID, got \(entry)") }
+            return (String(parts[0]), pid)
+        }
+        let cpuAtStart = ProcessCPU.snapshot(watched)
+        print("demo: registering \(generated.count) people at \(origins.count) origin offices and the destination \(destinationCode)")
+        let registerStarted = Date()
+        let people = try await concurrentMap(generated, limit: concurrency, label: "registered") { _, person in
+            var person = person
+            let originURL = origins.first { $0.0 == person.origin }?.1 ?? origins[0].1
+            try await person.register(client: client, origin: originURL, destination: destinationURL)
+            return person
+        }
+        let registerSeconds = Date().timeIntervalSince(registerStarted)
 
-        print("demo: filing \(people.count) applications")
-        var filed: [(Person, String)] = []
-        for (index, person) in people.enumerated() {
+        print("demo: filing \(people.count) applications" + (rate > 0 ? " at \(rate) per second" : ""))
+        let cpuAtFiling = ProcessCPU.snapshot(watched)
+        let filingStarted = ContinuousClock.now
+        let filingStartedAt = Date()
+        let rate = self.rate
+        let filings = try await concurrentMap(people, limit: concurrency, label: "filed") { index, person -> (caseID: String, filedAt: Date) in
+            if rate > 0 { try await Task.sleep(until: filingStarted + .seconds(Double(index) / rate)) }
+            let filedAt = Date()
             let result: [String: JSONAny] = try await client.send(
                 "POST", destinationURL.appendingPathComponent("v1/applications"), body: person.application)
             guard let caseID = result["caseId"]?.string else { throw ValidationError("no case id for application \(index)") }
-            filed.append((person, caseID))
-            progress("filed \(index + 1)/\(people.count)")
+            return (caseID, filedAt)
         }
-        endProgress()
+        let filingDoneAt = Date()
+        let filed = zip(people, filings.map(\.caseID)).map { ($0, $1) }
 
         // Progress while cases move, until every one is terminal - or, for an application naming a
         // certificate the origin never issued, waiting for it (the review waits up to 5 working days
         // for the certificate, then rejects with D04: longer than a demo).
-        let terminal: Set<String> = ["rejected", "temporary-account-opened", "letter-returned", "completed"]
-        func settled(_ person: Person, _ state: String?) -> Bool {
-            terminal.contains(state ?? "") || (person.scenario == .certificateMismatch && state == "awaiting-certificate")
-        }
-        var states: [String: String] = [:]
+        var listed: [String: CaseList.Item] = [:]
         let deadline = Date().addingTimeInterval(TimeInterval(timeout))
         while true {
-            states = [:]
-            for item in try await allCases(client, destinationURL) { states[item.caseId] = item.state }
-            let open = filed.filter { !settled($0.0, states[$0.1]) }.count
-            let counts = Dictionary(grouping: states.values, by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }
+            listed = [:]
+            for item in try await allCases(client, destinationURL) { listed[item.caseId] = item }
+            let open = filed.filter { !Self.settled($0.0, listed[$0.1]?.state) }.count
+            let counts = Dictionary(grouping: listed.values, by: \.state).mapValues(\.count).sorted { $0.key < $1.key }
             progress("cases: " + counts.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + " | open \(open)")
             if open == 0 { break }
             if Date() > deadline {
@@ -99,11 +132,28 @@ struct TransferDemo: AsyncParsableCommand {
                 print("demo: \(open) cases still open after \(timeout) s")
                 throw ExitCode(1)
             }
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(rate > 0 || cases > 1000 ? 200 : 500))
         }
         endProgress()
-        let ok = try await summarize(client: client, filed: filed, destination: destinationURL, origins: origins, started: started)
+        let cpuAtEnd = ProcessCPU.snapshot(watched)
+        let figures = RunFigures(
+            cases: filed.count, concurrency: concurrency, offeredRate: rate > 0 ? rate : nil,
+            registerSeconds: registerSeconds, filingStartedAt: filingStartedAt, filingDoneAt: filingDoneAt,
+            filings: zip(filings, filed).map { filing, pair in (pair.0.scenario, filing.filedAt, listed[filing.caseID]) },
+            registerCPU: ProcessCPU.difference(cpuAtFiling, cpuAtStart), pipelineCPU: ProcessCPU.difference(cpuAtEnd, cpuAtFiling))
+        figures.print()
+        var ok = true
+        if !noSummary {
+            ok = try await summarize(client: client, filed: filed, destination: destinationURL, origins: origins, started: started)
+        }
+        if let json { try figures.write(to: json, moneyChecked: !noSummary, moneyConserved: ok) }
         if !ok { throw ExitCode(1) }
+    }
+
+    static let terminal: Set<String> = ["rejected", "temporary-account-opened", "letter-returned", "completed"]
+
+    static func settled(_ person: Person, _ state: String?) -> Bool {
+        terminal.contains(state ?? "") || (person.scenario == .certificateMismatch && state == "awaiting-certificate")
     }
 
     /// Every case an office lists, page by page.
@@ -143,8 +193,10 @@ struct TransferDemo: AsyncParsableCommand {
         var deadlinesProvisional = 0
         var deadlinesChecked = 0
         let rates = (try? OfficeRates.parse(creditingRates)) ?? CreditingRates()
-        for (person, caseID) in filed {
-            let view: DestinationCaseView = try await client.get(destination.appendingPathComponent("v1/cases/\(caseID)"))
+        let views = try await concurrentMap(filed.map(\.1), limit: concurrency, label: "read destination case") { _, caseID -> DestinationCaseView in
+            try await client.get(destination.appendingPathComponent("v1/cases/\(caseID)"))
+        }
+        for ((person, caseID), view) in zip(filed, views) {
             byState[view.state, default: 0] += 1
             for code in view.reviewReasons + view.returnReasons { reasons[code, default: 0] += 1 }
             received = try received + Money(view.received)
@@ -162,10 +214,11 @@ struct TransferDemo: AsyncParsableCommand {
         }
         var remitted = Money.zero
         for (_, url) in origins {
-            for summary in try await allCases(client, url) {
-                let view: OriginCaseView = try await client.get(url.appendingPathComponent("v1/cases/\(summary.caseId)"))
-                remitted = try remitted + Money(view.remitted)
+            let summaries = try await allCases(client, url)
+            let views = try await concurrentMap(summaries, limit: concurrency, label: "read origin case") { _, summary -> OriginCaseView in
+                try await client.get(url.appendingPathComponent("v1/cases/\(summary.caseId)"))
             }
+            for view in views { remitted = try remitted + Money(view.remitted) }
         }
         let completed = byState["completed"] ?? 0
         let elapsed = Date().timeIntervalSince(started)
