@@ -23,10 +23,57 @@ public struct Auditor: Sendable {
         var event: CloudEvent
     }
 
+    /// A record's signature and decoding, checked before the rebuild.
+    public enum Checked: Sendable {
+        case signatureRefused(SignatureFailure)
+        case undecodable(EventDecodingError)
+        case event(CloudEvent)
+    }
+
+    /// Verifies and decodes every record, on every core (each record on its own: the costly part
+    /// of an audit, an Ed25519 check and a schema-checked decode per record); results in order.
+    public static func check(_ records: [AuditRecord], keys: EventKeyDirectory?) -> [Checked] {
+        var results = [Checked?](repeating: nil, count: records.count)
+        let chunk = 256
+        let chunks = (records.count + chunk - 1) / chunk
+        results.withUnsafeMutableBufferPointer { buffer in
+            // Each slot is written by exactly one worker, and read after all of them finished.
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: chunks) { index in
+                for position in (index * chunk)..<min(records.count, (index + 1) * chunk) {
+                    slots[position] = check(records[position], keys: keys)
+                }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    public static func check(_ record: AuditRecord, keys: EventKeyDirectory?) -> Checked {
+        if let keys {
+            do throws(SignatureFailure) {
+                if let repeated = record.repeatedHeader { throw SignatureFailure.malformed("header \(repeated) appears more than once") }
+                try EventSignature.verify(headers: record.headers, value: Array(record.value ?? Data()), directory: keys)
+            } catch {
+                return .signatureRefused(error)
+            }
+        }
+        do throws(EventDecodingError) {
+            return .event(try CloudEvent.decode(headers: record.headers, data: record.value))
+        } catch {
+            return .undecodable(error)
+        }
+    }
+
     /// Audits `records` (both event topics, each partition in offset order) and `deadLetters`.
     /// - Parameter partial: the window does not start at the beginning of the topics: cases
     ///   whose opening event is not in it are reported as partial, without lost-event checks.
     public func audit(records: [AuditRecord], deadLetters: [AuditRecord], partial: Bool = false, notes: [String] = []) -> AuditReport {
+        audit(checked: Array(zip(records, Self.check(records, keys: keys))), deadLetters: deadLetters, partial: partial, notes: notes)
+    }
+
+    /// Audits records already checked with ``check(_:keys:)`` by this auditor's key directory
+    /// (`transfer-audit` checks them while it still reads), in the order given.
+    public func audit(checked: [(AuditRecord, Checked)], deadLetters: [AuditRecord], partial: Bool = false, notes: [String] = []) -> AuditReport {
         var findings: [Finding] = []
         var duplicates = 0
         var seen: [UUID: Entry] = [:]
@@ -40,29 +87,23 @@ public struct Auditor: Sendable {
         var notes = notes
         if keys == nil { notes.append("signatures were not checked (no office key directory given)") }
         var signatureRefused = 0
-        for record in records {
-            if let keys {
-                do throws(SignatureFailure) {
-                    if let repeated = record.repeatedHeader { throw SignatureFailure.malformed("header \(repeated) appears more than once") }
-                    try EventSignature.verify(headers: record.headers, value: Array(record.value ?? Data()), directory: keys)
-                } catch {
-                    // Forged, altered or unsigned: never part of a case, and always a violation
-                    // (somebody wrote to an inbox who may not), dead-lettered or not.
-                    findings.append(Finding(
-                        severity: .violation, rule: "signature", caseId: record.headers["ce_subject"],
-                        message: "\(error.reason): \(error); \(deadLettered.contains(record.place) ? "the consumer dead-lettered it" : "no dead-letter record refers to it")",
-                        evidence: [record.evidence]))
-                    rejected.append(RejectedRecord(
-                        evidence: record.evidence, caseId: record.headers["ce_subject"], reason: error.reason, message: error.description,
-                        deadLettered: deadLettered.contains(record.place)))
-                    signatureRefused += 1
-                    continue
-                }
-            }
+        for (record, checked) in checked {
             let event: CloudEvent
-            do {
-                event = try CloudEvent.decode(headers: record.headers, data: record.value)
-            } catch {
+            switch checked {
+            case .signatureRefused(let error):
+                // Forged, altered or unsigned: never part of a case, and always a violation
+                // (somebody wrote to an inbox who may not), dead-lettered or not.
+                findings.append(Finding(
+                    severity: .violation, rule: "signature", caseId: record.headers["ce_subject"],
+                    message: "\(error.reason): \(error); \(deadLettered.contains(record.place) ? "the consumer dead-lettered it" : "no dead-letter record refers to it")",
+                    evidence: [record.evidence]))
+                rejected.append(RejectedRecord(
+                    evidence: record.evidence, caseId: record.headers["ce_subject"], reason: error.reason, message: error.description,
+                    deadLettered: deadLettered.contains(record.place)))
+                signatureRefused += 1
+                continue
+            case .event(let decoded): event = decoded
+            case .undecodable(let error):
                 if deadLettered.contains(record.place) {
                     // Refused by the consumer, as the contract says: not part of any case.
                     rejected.append(RejectedRecord(
@@ -157,14 +198,14 @@ public struct Auditor: Sendable {
                 consumer: $0.headers["dlq_consumer"] ?? "?", detail: String(($0.headers["dlq_detail"] ?? "").prefix(300)))
         }
         return AuditReport(
-            asOf: asOf.description, recordsRead: records.count, distinctEvents: entries.count, duplicateEvents: duplicates,
+            asOf: asOf.description, recordsRead: checked.count, distinctEvents: entries.count, duplicateEvents: duplicates,
             casesByDestinationState: Dictionary(grouping: cases.compactMap(\.destinationState), by: { $0 }).mapValues(\.count),
             casesByOriginState: Dictionary(grouping: cases.compactMap(\.originState), by: { $0 }).mapValues(\.count),
             openCases: cases.filter { !$0.terminal },
             money: .init(remitted: remitted.description, refunded: refunded.description, completedReceived: completedReceived.description, inFlight: inFlight.description, conserved: conserved),
             deadlines: deadlineCounts, findings: findings.sorted { ($0.severity.rawValue, $0.rule, $0.caseId ?? "") < ($1.severity.rawValue, $1.rule, $1.caseId ?? "") },
             deadLetters: deadLetterEntries, rejected: rejected, notes: notes, cases: cases,
-            signatures: keys.map { _ in .init(verified: records.count - signatureRefused, refused: signatureRefused) })
+            signatures: keys.map { _ in .init(verified: checked.count - signatureRefused, refused: signatureRefused) })
     }
 
     /// One case's events in causal order: what each side wrote keeps its offset order (one case,

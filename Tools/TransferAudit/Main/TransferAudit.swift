@@ -167,14 +167,22 @@ struct TransferAudit: AsyncParsableCommand {
         var deadLetters: [AuditRecord] = []
         var ended = 0
         var skippedBeforeSince = 0
+        // Each batch's signatures and decoding are checked while the next batches are read.
+        var checking: [Task<[(AuditRecord, Auditor.Checked)], Never>] = []
+        let keys = keyDirectory
         for try await batch in consumer.replay() {
+            var batchRecords: [AuditRecord] = []
             for message in batch.messages {
                 if let sinceDate, let timestamp = message.timestamp, timestamp < sinceDate {
                     skippedBeforeSince += 1
                     continue
                 }
                 let record = AuditRecord(message)
-                if message.topic == deadLetterTopic { deadLetters.append(record) } else { records.append(record) }
+                if message.topic == deadLetterTopic { deadLetters.append(record) } else { batchRecords.append(record) }
+            }
+            records += batchRecords
+            if !batchRecords.isEmpty {
+                checking.append(Task.detached { batchRecords.map { ($0, Auditor.check($0, keys: keys)) } })
             }
             ended += batch.partitionEnds.count
             if showProgress, clock.now - lastProgress > .milliseconds(250) {
@@ -185,10 +193,15 @@ struct TransferAudit: AsyncParsableCommand {
         let elapsed = clock.now - started
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         // The queried watermark is only a cross-check: on the embedded broker it under-reports.
-        var disagreements = 0
-        for partition in starts.keys.sorted() {
-            guard let fetched = consumer.fetchedWatermarks(partition), let queried = try? await consumer.queryWatermarks(partition, timeout: .seconds(5)) else { continue }
-            if fetched.high != queried.high { disagreements += 1 }
+        // All partitions are asked at once.
+        let disagreements = await withTaskGroup(of: Bool.self) { group in
+            for partition in starts.keys {
+                group.addTask {
+                    guard let fetched = consumer.fetchedWatermarks(partition), let queried = try? await consumer.queryWatermarks(partition, timeout: .seconds(5)) else { return false }
+                    return fetched.high != queried.high
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         if disagreements > 0 {
             notes.append("the broker's watermark query disagreed with the fetched end on \(disagreements) partition(s); the audit used the fetched end")
@@ -199,9 +212,12 @@ struct TransferAudit: AsyncParsableCommand {
         let total = records.count + deadLetters.count
         FileHandle.standardError.write(Data(String(format: "transfer-audit: replayed %d records in %.2f s (%.0f records/s)\n", total, seconds, seconds > 0 ? Double(total) / seconds : 0).utf8))
 
-        records.sort { ($0.topic, $0.partition, $0.offset) < ($1.topic, $1.partition, $1.offset) }
+        var checked: [(AuditRecord, Auditor.Checked)] = []
+        checked.reserveCapacity(records.count)
+        for task in checking { checked += await task.value }
+        checked.sort { ($0.0.topic, $0.0.partition, $0.0.offset) < ($1.0.topic, $1.0.partition, $1.0.offset) }
         let auditor = Auditor(asOf: asOfDate, keys: keyDirectory)
-        var report = auditor.audit(records: records, deadLetters: deadLetters, partial: partial, notes: notes)
+        var report = auditor.audit(checked: checked, deadLetters: deadLetters, partial: partial, notes: notes)
         for entry in compareDB {
             report.findings += try Self.compare(entry, report: report)
         }
