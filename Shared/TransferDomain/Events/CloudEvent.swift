@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// One event of the contract, whatever its type.
 public enum TransferEvent: Hashable, Sendable {
@@ -219,26 +218,25 @@ public struct CloudEvent: Hashable, Sendable {
 
     /// The formatters `ce_time` is written and read with, made once (making one costs far more
     /// than using it) and used one caller at a time.
-    private struct TimeFormatters: @unchecked Sendable {
-        let fractional: ISO8601DateFormatter
-        let whole: ISO8601DateFormatter
+    private final class TimeFormatters: @unchecked Sendable {
+        let lock = NSLock()
+        let fractional = ISO8601DateFormatter()
+        let whole = ISO8601DateFormatter()
         init() {
-            fractional = ISO8601DateFormatter()
             fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             fractional.timeZone = TimeZone(identifier: "UTC")
-            whole = ISO8601DateFormatter()
             whole.formatOptions = [.withInternetDateTime]
         }
     }
-    private static let timeFormatters = Mutex(TimeFormatters())
+    private static let timeFormatters = TimeFormatters()
 
     static func formatTime(_ date: Date) -> String {
-        timeFormatters.withLock { $0.fractional.string(from: date) }
+        timeFormatters.lock.withLock { timeFormatters.fractional.string(from: date) }
     }
 
     static func parseTime(_ text: String) -> Date? {
         if let date = RFC3339.parse(text) { return date }
-        return timeFormatters.withLock { $0.fractional.date(from: text) ?? $0.whole.date(from: text) }
+        return timeFormatters.lock.withLock { timeFormatters.fractional.date(from: text) ?? timeFormatters.whole.date(from: text) }
     }
 
     public static func == (lhs: CloudEvent, rhs: CloudEvent) -> Bool {

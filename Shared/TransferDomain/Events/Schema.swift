@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The subset of JSON Schema (2020-12) the event contract uses, as Swift values.
 ///
@@ -120,19 +119,21 @@ public indirect enum Schema: Sendable, Hashable {
 /// The schemas' patterns, each compiled once (compiling one costs far more than matching it:
 /// every event an office writes or reads is validated).
 enum CompiledPattern {
-    /// NSRegularExpression is immutable and safe to share between threads once compiled.
-    private struct Shared: @unchecked Sendable { let expression: NSRegularExpression }
-    private static let cache = Mutex<[String: Shared]>([:])
+    /// The compiled expressions by pattern, behind a lock. NSRegularExpression is immutable and
+    /// safe to share between threads once compiled.
+    private final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var expressions: [String: NSRegularExpression] = [:]
+    }
+    private static let cache = Cache()
 
     static func matches(_ pattern: String, _ string: String) -> Bool {
-        let expression: NSRegularExpression
-        if let cached = cache.withLock({ $0[pattern] }) {
-            expression = cached.expression
-        } else {
+        let expression: NSRegularExpression = cache.lock.withLock {
+            if let cached = cache.expressions[pattern] { return cached }
             // The patterns are the schemas' own literals: one that does not compile is a bug.
             guard let compiled = try? NSRegularExpression(pattern: pattern) else { preconditionFailure("schema pattern \(pattern) does not compile") }
-            cache.withLock { $0[pattern] = Shared(expression: compiled) }
-            expression = compiled
+            cache.expressions[pattern] = compiled
+            return compiled
         }
         return expression.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) != nil
     }
