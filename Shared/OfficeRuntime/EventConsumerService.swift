@@ -107,8 +107,7 @@ public struct EventConsumerService: Service, CustomStringConvertible {
         // Records the handler refused inside the transaction, by index in the batch.
         var refusedInTransaction: [Int: (reason: String, detail: String)] = [:]
         var outcomes: [Int: Outcome] = [:]
-        // Every record before the first one to dead-letter is settled once the transaction commits.
-        let firstRefused = intakes.firstIndex { if case .refused = $0 { true } else { false } } ?? messages.count
+        let refusedBeforeWriting = intakes.contains { if case .refused = $0 { true } else { false } }
         var backoff = Duration.milliseconds(50)
         while true {
             do {
@@ -125,8 +124,9 @@ public struct EventConsumerService: Service, CustomStringConvertible {
                             refused[index] = (reason, "\(error)")
                         }
                     }
-                    let settledInTransaction = messages.prefix(min(firstRefused, refused.keys.min() ?? messages.count))
-                    try ConsumerPosition.record(Array(settledInTransaction), db)
+                    // The batch is done with this commit unless a record waits for its dead letter
+                    // (the position then follows the dead letters, in settle).
+                    if !refusedBeforeWriting && refused.isEmpty { try ConsumerPosition.record(messages, db) }
                     return (outcomes, refused)
                 }
                 break

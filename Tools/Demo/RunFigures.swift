@@ -1,4 +1,5 @@
 import Foundation
+import TransferDomain
 
 /// Runs `body` over `items` with at most `limit` calls in flight, showing progress; results in
 /// the order of `items`. The first error cancels the rest and is thrown.
@@ -32,40 +33,52 @@ func concurrentMap<T: Sendable, R: Sendable>(
 /// and each completed case's time from application to completion (the destination's `closedAt`
 /// minus the moment the application was sent; offices and driver share the machine's clock).
 struct RunFigures {
+    /// One application: when it was sent, and its case as last listed.
+    struct Filing {
+        var filedAt: Date
+        var state: String?
+        var closedAt: Date?
+
+        init(filedAt: Date, listed: CaseList.Item?) {
+            self.filedAt = filedAt
+            state = listed?.state
+            closedAt = listed?.closedAt.flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
+        }
+    }
+
     var cases: Int
     var concurrency: Int
     var offeredRate: Double?
     var registerSeconds: Double
     var filingStartedAt: Date
     var filingDoneAt: Date
-    /// Scenario, when its application was sent, the case as last listed.
-    var filings: [(Scenario, Date, CaseList.Item?)]
+    var filings: [Filing]
     /// CPU seconds of each watched office while registering people, and from the first
     /// application until every case was terminal (the last poll of the case list).
     var registerCPU: [String: Double] = [:]
     var pipelineCPU: [String: Double] = [:]
 
-    private static func instant(_ text: String?) -> Date? {
-        text.flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
-    }
-
     var filingSeconds: Double { filingDoneAt.timeIntervalSince(filingStartedAt) }
+    var filingRate: Double { Double(cases) / max(filingSeconds, 0.001) }
 
-    /// Milliseconds from application to terminal state, for the cases in `states`.
-    func latencies(_ states: Set<String>) -> [Double] {
-        filings.compactMap { _, filedAt, item in
-            guard let item, states.contains(item.state), let closed = Self.instant(item.closedAt) else { return nil }
-            return closed.timeIntervalSince(filedAt) * 1000
+    /// Milliseconds from application to terminal state, sorted: of completed cases, or of every
+    /// terminal one (a case has `closedAt` once it is terminal).
+    func latencies(completedOnly: Bool) -> [Double] {
+        filings.compactMap { filing in
+            guard let closed = filing.closedAt, !completedOnly || filing.state == DestinationCaseState.completed.rawValue else { return nil }
+            return closed.timeIntervalSince(filing.filedAt) * 1000
         }.sorted()
     }
 
-    var terminalCount: Int { filings.filter { Self.instant($0.2?.closedAt) != nil }.count }
-
-    /// The last moment a case became terminal.
-    var lastClosed: Date? { filings.compactMap { Self.instant($0.2?.closedAt) }.max() }
+    var terminalCount: Int { filings.filter { $0.closedAt != nil }.count }
 
     /// Seconds from the first application to the last case becoming terminal.
-    var pipelineSeconds: Double? { lastClosed.map { $0.timeIntervalSince(filingStartedAt) } }
+    var pipelineSeconds: Double? { filings.compactMap(\.closedAt).max().map { $0.timeIntervalSince(filingStartedAt) } }
+
+    /// Terminal cases per second over ``pipelineSeconds``.
+    var pipelineRate: Double? { pipelineSeconds.map { Double(terminalCount) / max($0, 0.001) } }
+
+    var pipelineCPUPerCase: Double { pipelineCPU.values.reduce(0, +) / Double(cases) * 1000 }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double? {
         guard !sorted.isEmpty else { return nil }
@@ -74,20 +87,19 @@ struct RunFigures {
     }
 
     func print() {
-        let completed = latencies(["completed"])
+        let completed = latencies(completedOnly: true)
         var line = "demo: figures: \(cases) applications filed in \(String(format: "%.2f", filingSeconds)) s"
-            + " (\(String(format: "%.0f", Double(cases) / max(filingSeconds, 0.001)))/s, \(concurrency) in flight"
+            + " (\(String(format: "%.0f", filingRate))/s, \(concurrency) in flight"
             + (offeredRate.map { ", offered \(String(format: "%g", $0))/s" } ?? "") + ")"
-        if let pipelineSeconds {
+        if let pipelineSeconds, let pipelineRate {
             line += "; \(terminalCount) terminal \(String(format: "%.2f", pipelineSeconds)) s after the first application"
-                + " (\(String(format: "%.0f", Double(terminalCount) / max(pipelineSeconds, 0.001))) cases/s)"
+                + " (\(String(format: "%.0f", pipelineRate)) cases/s)"
         }
         Swift.print(line)
         if !pipelineCPU.isEmpty {
-            let total = pipelineCPU.values.reduce(0, +)
             Swift.print("demo: office CPU from the first application to the last terminal case: "
                 + pipelineCPU.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value)) s" }.joined(separator: ", ")
-                + " (\(String(format: "%.2f", total / Double(cases) * 1000)) ms per case; registering took \(String(format: "%.1f", registerCPU.values.reduce(0, +))) s)")
+                + " (\(String(format: "%.2f", pipelineCPUPerCase)) ms per case; registering took \(String(format: "%.1f", registerCPU.values.reduce(0, +))) s)")
         }
         if let p50 = Self.percentile(completed, 50), let p99 = Self.percentile(completed, 99), let max = completed.last {
             Swift.print("demo: application to completion, \(completed.count) completed cases: p50 \(String(format: "%.0f", p50)) ms, p99 \(String(format: "%.0f", p99)) ms, max \(String(format: "%.0f", max)) ms")
@@ -95,18 +107,16 @@ struct RunFigures {
     }
 
     func write(to path: String, moneyChecked: Bool, moneyConserved: Bool) throws {
-        let completed = latencies(["completed"])
-        let terminal = latencies(["completed", "rejected", "temporary-account-opened", "letter-returned"])
+        let completed = latencies(completedOnly: true)
+        let terminal = latencies(completedOnly: false)
         var object: [String: Any] = [
             "cases": cases, "concurrency": concurrency, "register_seconds": registerSeconds,
-            "filing_seconds": filingSeconds, "filing_per_s": Double(cases) / max(filingSeconds, 0.001),
+            "filing_seconds": filingSeconds, "filing_per_s": filingRate,
             "terminal_cases": terminalCount, "completed_cases": completed.count,
         ]
         object["offered_rate_per_s"] = offeredRate
-        if let pipelineSeconds {
-            object["pipeline_seconds"] = pipelineSeconds
-            object["pipeline_cases_per_s"] = Double(terminalCount) / max(pipelineSeconds, 0.001)
-        }
+        object["pipeline_seconds"] = pipelineSeconds
+        object["pipeline_cases_per_s"] = pipelineRate
         for (name, values) in [("completion", completed), ("terminal", terminal)] {
             for p in [50.0, 90.0, 99.0, 99.9] {
                 object["\(name)_p\(String(format: "%g", p).replacingOccurrences(of: ".", with: ""))_ms"] = Self.percentile(values, p)
@@ -117,7 +127,7 @@ struct RunFigures {
         if !pipelineCPU.isEmpty {
             object["pipeline_cpu_seconds"] = pipelineCPU
             object["register_cpu_seconds"] = registerCPU
-            object["pipeline_cpu_ms_per_case"] = pipelineCPU.values.reduce(0, +) / Double(cases) * 1000
+            object["pipeline_cpu_ms_per_case"] = pipelineCPUPerCase
         }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path))

@@ -139,7 +139,7 @@ struct TransferDemo: AsyncParsableCommand {
         let figures = RunFigures(
             cases: filed.count, concurrency: concurrency, offeredRate: rate > 0 ? rate : nil,
             registerSeconds: registerSeconds, filingStartedAt: filingStartedAt, filingDoneAt: filingDoneAt,
-            filings: zip(filings, filed).map { filing, pair in (pair.0.scenario, filing.filedAt, listed[filing.caseID]) },
+            filings: filings.map { RunFigures.Filing(filedAt: $0.filedAt, listed: listed[$0.caseID]) },
             registerCPU: ProcessCPU.difference(cpuAtFiling, cpuAtStart), pipelineCPU: ProcessCPU.difference(cpuAtEnd, cpuAtFiling))
         figures.print()
         var ok = true
@@ -150,10 +150,9 @@ struct TransferDemo: AsyncParsableCommand {
         if !ok { throw ExitCode(1) }
     }
 
-    static let terminal: Set<String> = ["rejected", "temporary-account-opened", "letter-returned", "completed"]
-
     static func settled(_ person: Person, _ state: String?) -> Bool {
-        terminal.contains(state ?? "") || (person.scenario == .certificateMismatch && state == "awaiting-certificate")
+        guard let state = state.flatMap(DestinationCaseState.init(rawValue:)) else { return false }
+        return state.isTerminal || (person.scenario == .certificateMismatch && state == .awaitingCertificate)
     }
 
     /// Every case an office lists, page by page.

@@ -30,24 +30,8 @@ public struct Auditor: Sendable {
         case event(CloudEvent)
     }
 
-    /// Verifies and decodes every record, on every core (each record on its own: the costly part
-    /// of an audit, an Ed25519 check and a schema-checked decode per record); results in order.
-    public static func check(_ records: [AuditRecord], keys: EventKeyDirectory?) -> [Checked] {
-        var results = [Checked?](repeating: nil, count: records.count)
-        let chunk = 256
-        let chunks = (records.count + chunk - 1) / chunk
-        results.withUnsafeMutableBufferPointer { buffer in
-            // Each slot is written by exactly one worker, and read after all of them finished.
-            nonisolated(unsafe) let slots = buffer
-            DispatchQueue.concurrentPerform(iterations: chunks) { index in
-                for position in (index * chunk)..<min(records.count, (index + 1) * chunk) {
-                    slots[position] = check(records[position], keys: keys)
-                }
-            }
-        }
-        return results.map { $0! }
-    }
-
+    /// Verifies and decodes one record (`transfer-audit` runs this for each batch while it reads
+    /// the next one).
     public static func check(_ record: AuditRecord, keys: EventKeyDirectory?) -> Checked {
         if let keys {
             do throws(SignatureFailure) {
@@ -68,10 +52,10 @@ public struct Auditor: Sendable {
     /// - Parameter partial: the window does not start at the beginning of the topics: cases
     ///   whose opening event is not in it are reported as partial, without lost-event checks.
     public func audit(records: [AuditRecord], deadLetters: [AuditRecord], partial: Bool = false, notes: [String] = []) -> AuditReport {
-        audit(checked: Array(zip(records, Self.check(records, keys: keys))), deadLetters: deadLetters, partial: partial, notes: notes)
+        audit(checked: records.map { ($0, Self.check($0, keys: keys)) }, deadLetters: deadLetters, partial: partial, notes: notes)
     }
 
-    /// Audits records already checked with ``check(_:keys:)`` by this auditor's key directory
+    /// Audits records already checked with ``check(_:keys:)`` against this auditor's key directory
     /// (`transfer-audit` checks them while it still reads), in the order given.
     public func audit(checked: [(AuditRecord, Checked)], deadLetters: [AuditRecord], partial: Bool = false, notes: [String] = []) -> AuditReport {
         var findings: [Finding] = []
