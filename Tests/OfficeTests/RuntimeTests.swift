@@ -494,9 +494,15 @@ struct RuntimeTests {
         #expect(((body["problems"] as? [String: String])?["outbox"] ?? "").contains("oldest unsent"), "\(body)")
         try cluster.setUp(broker: 1)
         _ = try await client.waitFor(health, limit: .seconds(30)) { $0["status"] as? String == "ok" }
-        // A parked row: the office works, an operator should look.
-        try await Self.outboxRow(process.context.database, Self.event(), topic: Topics.inbox(RuntimeTests.destination))
-        try await process.context.database.writer.write { try $0.execute(sql: "UPDATE outbox SET parkedAt = ?, parkReason = 'test' WHERE sentAt IS NULL", arguments: [Date()]) }
+        // A parked row: the office works, an operator should look. Written parked in one
+        // transaction: a row committed unparked first could be published by the relay before the
+        // update parks it (the broker is back), and the office would never be degraded.
+        let parked = Self.event()
+        try await process.context.database.writer.write { db in
+            try Outbox.append(parked, topic: Topics.inbox(RuntimeTests.destination), signer: Support.eventKeys.signers[parked.source.rawValue]!, in: db)
+            try db.execute(
+                sql: "UPDATE outbox SET parkedAt = ?, parkReason = 'test' WHERE eventId = ?", arguments: [Date(), parked.id.uuidString.lowercased()])
+        }
         let degraded = try await client.waitFor(health) { $0["status"] as? String == "degraded" }
         #expect((degraded["outbox"] as? [String: Any])?["parked"] as? Int == 1)
         await process.serviceGroup.triggerGracefulShutdown()
