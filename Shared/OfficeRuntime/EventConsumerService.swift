@@ -9,11 +9,12 @@ import TransferDomain
 
 /// What a service does with an event addressed to it.
 public protocol OfficeEventHandler: Sendable {
-    /// Applies `event` inside the transaction `db`, appending the events it causes to the outbox.
+    /// Applies `event` inside `transaction`, appending the events it causes to the outbox through
+    /// it (``OfficeContext/publish(_:to:in:)``).
     /// Throwing rolls the transaction back. What happens next depends on the error (see
     /// ``EventFailure``): a fault of the record (a broken rule, an illegal transition, a
     /// constraint) sends it to the dead-letter topic; anything else is retried.
-    func handle(_ event: CloudEvent, in db: Database) throws
+    func handle(_ event: CloudEvent, in transaction: any StoreTransaction) throws
 }
 
 /// Reads the incoming topic in batches and applies each event exactly once.
@@ -213,7 +214,7 @@ public struct EventConsumerService: Service, CustomStringConvertible {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM inbox WHERE eventId = ?", arguments: [eventID]) == true {
                 return .commit
             }
-            try handler.handle(event, in: db)
+            try handler.handle(event, in: SQLiteTransaction(db))
             try db.execute(
                 sql: "INSERT INTO inbox (eventId, eventType, topic, partition, offset, processedAt) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [eventID, event.type.rawValue, message.topic, message.partition, message.offset, Date()])

@@ -47,8 +47,8 @@ public struct OfficeContext: Sendable {
     }
 
     /// Appends `event`, signed, to the outbox for the recipient's inbox, in the caller's transaction.
-    public func publish(_ event: TransferEvent, to recipient: OfficeCode, in db: Database) throws {
-        try Outbox.append(cloudEvent(event, to: recipient), topic: configuration.inboxTopic(for: recipient), signer: signer, in: db)
+    public func publish(_ event: TransferEvent, to recipient: OfficeCode, in transaction: any StoreTransaction) throws {
+        try transaction.appendToOutbox(cloudEvent(event, to: recipient), topic: configuration.inboxTopic(for: recipient), signer: signer)
     }
 }
 
@@ -56,7 +56,7 @@ public struct OfficeContext: Sendable {
 public protocol OfficeService: Sendable {
     static var role: OfficeRole { get }
     /// Registers the service's own named migrations.
-    static func registerMigrations(_ migrator: inout DatabaseMigrator)
+    static func registerMigrations(_ migrator: inout SQLiteMigrator)
     init(context: OfficeContext)
     /// The office this service instance is.
     var office: OfficeCode { get }

@@ -121,28 +121,36 @@ public struct OfficeDatabaseError: Error, CustomStringConvertible {
 
 /// Document numbers: a per-office, per-year counter for each kind of document.
 public enum DocumentSequence {
-    /// The next number of `Number`'s kind issued by `office` in `year`, inside the caller's transaction.
-    public static func next<Number: DocumentNumber>(_: Number.Type, office: OfficeCode, year: Int, in db: Database) throws -> Number {
-        let name = "\(Number.prefix)-\(office.rawValue)-\(year)"
-        try db.execute(
-            sql: "INSERT INTO documentSequence (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
-            arguments: [name])
-        let value = try Int.fetchOne(db, sql: "SELECT value FROM documentSequence WHERE name = ?", arguments: [name]) ?? 1
-        return Number(office: office, year: year, sequence: value)
+    /// The next number of `Number`'s kind issued by `office` in `year`, inside the caller's
+    /// transaction: unique and gap-free, since a rolled-back transaction takes its number back.
+    public static func next<Number: DocumentNumber>(_: Number.Type, office: OfficeCode, year: Int, in transaction: any StoreTransaction) throws -> Number {
+        Number(office: office, year: year, sequence: try transaction.nextInSequence("\(Number.prefix)-\(office.rawValue)-\(year)"))
     }
 }
 
-/// A row of an office's `remittance` table (both offices keep one).
-public struct RemittanceRow: Codable, FetchableRecord, Sendable {
+/// A row of an office's `remittance` table (both offices keep one, of this shape).
+public struct RemittanceRow: Codable, FetchableRecord, PersistableRecord, Sendable {
+    public static let databaseTableName = "remittance"
     public var remittanceId: String
+    public var caseId: String
+    /// What the money was (each office's schema lists its kinds).
     public var kind: String
     public var amountFen: Int
     public var valueDate: String
 
-    /// The remittances of a case, in the order they were posted.
+    public init(remittanceId: RemittanceID, caseId: String, kind: String, amount: Money, valueDate: LocalDate) {
+        self.remittanceId = remittanceId.rawValue
+        self.caseId = caseId
+        self.kind = kind
+        self.amountFen = amount.fen
+        self.valueDate = valueDate.description
+    }
+
+    /// The remittances of a case, in the order they were posted (SQLite repositories).
     public static func forCase(_ caseID: CaseID, _ db: Database) throws -> [RemittanceRow] {
         try RemittanceRow.fetchAll(
-            db, sql: "SELECT remittanceId, kind, amountFen, valueDate FROM remittance WHERE caseId = ? ORDER BY rowid", arguments: [caseID.description])
+            db, sql: "SELECT remittanceId, caseId, kind, amountFen, valueDate FROM remittance WHERE caseId = ? ORDER BY rowid",
+            arguments: [caseID.description])
     }
 }
 
@@ -161,15 +169,26 @@ public struct RemittanceView: Encodable, Sendable {
     }
 }
 
-/// The `state` filter of a case list: validated against the case's states.
-public enum CaseStateFilter {
-    /// `nil` when absent; a ``ValidationError`` on `state` when not one of `states`.
-    public static func parse(_ value: String?, states: [String]) throws -> String? {
-        guard let value else { return nil }
-        guard states.contains(value) else {
-            throw ValidationError(field: "state", reason: "must be one of \(states.joined(separator: ", "))")
+/// The filters of a case list: `state` (one of the case's states) and `overdue`.
+public struct CaseFilter<State: CaseLifecycle>: Sendable {
+    public var state: State?
+    /// Only cases overdue on this day (the domain's ``CaseLifecycle/overdueRules``).
+    public var overdueOn: LocalDate?
+
+    public init(state: State? = nil, overdueOn: LocalDate? = nil) {
+        self.state = state
+        self.overdueOn = overdueOn
+    }
+
+    /// From the query parameters; a ``ValidationError`` on `state` when it is not one of the states.
+    public init(state: String?, overdue: Bool, today: LocalDate) throws {
+        if let state {
+            guard let value = State(rawValue: state) else {
+                throw ValidationError(field: "state", reason: "must be one of \(State.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            self.state = value
         }
-        return value
+        overdueOn = overdue ? today : nil
     }
 }
 
@@ -212,16 +231,6 @@ public struct PageBody<Item: Encodable & Sendable>: Encodable, Sendable {
     public var offset: Int
 }
 
-/// How many cases are in each state (for the `cases{state}` gauge).
-public struct StateCount: Codable, FetchableRecord, Sendable {
-    public var state: String
-    public var n: Int
-
-    public static func fetch(table: String, _ db: Database) throws -> [StateCount] {
-        try StateCount.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM \(table) GROUP BY state")
-    }
-}
-
 /// The consumer's progress: the next offset it will read, per partition.
 public enum ConsumerPosition {
     public static func record(_ messages: [KafkaMessage], _ db: Database) throws {
@@ -247,20 +256,20 @@ public enum ConsumerPosition {
     }
 }
 
-/// The `cases{state}` and `cases_overdue` gauges, from a service's case table.
-public enum CaseGauges {
-    /// - Parameters:
-    ///   - overdueCondition: an SQL condition on the table with one `?` per `today` it uses.
-    /// - Throws: when the database cannot be read (the caller logs it).
-    public static func record(_ database: OfficeDatabase, table: String, states: [String], overdueCondition: String, today: LocalDate) async throws {
-        let parameters = Array(repeating: today.description, count: overdueCondition.filter { $0 == "?" }.count)
-        let (byState, overdue) = try await database.writer.read { db in
-            (try StateCount.fetch(table: table, db),
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(overdueCondition)", arguments: StatementArguments(parameters)) ?? 0)
-        }
-        var counts = Dictionary(uniqueKeysWithValues: states.map { ($0, 0) })
-        for row in byState { counts[row.state] = row.n }
-        for (state, count) in counts { Gauge(label: "cases", dimensions: [("state", state)]).record(count) }
+/// How many cases are in each state and how many are overdue (the `cases{state}` and
+/// `cases_overdue` gauges), as a service's repository counts them.
+public struct CaseCounts<State: CaseLifecycle>: Sendable {
+    public var byState: [State: Int]
+    public var overdue: Int
+
+    public init(byState: [State: Int], overdue: Int) {
+        self.byState = byState
+        self.overdue = overdue
+    }
+
+    /// Records the gauges (every state, zero included).
+    public func record() {
+        for state in State.allCases { Gauge(label: "cases", dimensions: [("state", state.rawValue)]).record(byState[state] ?? 0) }
         Gauge(label: "cases_overdue").record(overdue)
     }
 }

@@ -52,11 +52,6 @@ public enum DestinationCaseState: String, Codable, Sendable, Hashable, CaseItera
     case discrepancy
     case matched
     case completed
-
-    /// The states a case ends in: nothing happens to it any more.
-    public static let terminalStates: [DestinationCaseState] = [.rejected, .temporaryAccountOpened, .letterReturned, .completed]
-
-    public var isTerminal: Bool { Self.terminalStates.contains(self) }
 }
 
 public enum DestinationCaseEvent: Hashable, Sendable, Codable {
@@ -262,8 +257,6 @@ public enum OriginCaseState: String, Codable, Sendable, Hashable, CaseIterable {
     /// The destination reported a discrepancy not yet settled.
     case discrepancy
     case closed
-
-    public var isTerminal: Bool { self == .returned || self == .closed }
 }
 
 public enum OriginCaseEvent: Hashable, Sendable, Codable {

@@ -48,7 +48,7 @@ struct DestinationRulesTests {
     /// Applies an event as the consumer would (one transaction).
     func deliver(_ event: TransferEvent, from source: OfficeCode? = nil) async throws {
         let cloud = CloudEvent(source: source ?? shenzhen.code, recipient: context.office, time: manual.now, event: event)
-        try await context.database.writer.write { db in try office.eventHandler.handle(cloud, in: db) }
+        try await context.database.writer.write { db in try office.eventHandler.handle(cloud, in: SQLiteTransaction(db)) }
     }
 
     func caseView(_ id: String) async throws -> [String: Any] {

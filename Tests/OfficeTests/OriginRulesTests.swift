@@ -38,7 +38,7 @@ struct OriginRulesTests {
 
     func deliver(_ event: TransferEvent, from source: OfficeCode? = nil) async throws {
         let cloud = CloudEvent(source: source ?? chengdu.code, recipient: context.office, time: Date(), event: event)
-        try await context.database.writer.write { db in try office.eventHandler.handle(cloud, in: db) }
+        try await context.database.writer.write { db in try office.eventHandler.handle(cloud, in: SQLiteTransaction(db)) }
     }
 
     @Test("a stored status the office cannot read stops the transfer instead of being taken for 'suspended'")

@@ -31,7 +31,8 @@ struct RuntimeTests {
             self.failure = failure
         }
 
-        func handle(_ event: CloudEvent, in db: Database) throws {
+        func handle(_ event: CloudEvent, in transaction: any StoreTransaction) throws {
+            let db = try SQLiteTransaction.of(transaction)
             attempts.withLock { $0 += 1 }
             let fail = remaining.withLock { remaining -> Bool in
                 guard remaining != 0 else { return false }
@@ -283,7 +284,8 @@ struct RuntimeTests {
     final class RefusingHandler: OfficeEventHandler, Sendable {
         let refuse: Set<UUID>
         init(refuse: Set<UUID>) { self.refuse = refuse }
-        func handle(_ event: CloudEvent, in db: Database) throws {
+        func handle(_ event: CloudEvent, in transaction: any StoreTransaction) throws {
+            let db = try SQLiteTransaction.of(transaction)
             try db.execute(sql: "INSERT INTO applied (eventId) VALUES (?)", arguments: [event.id.uuidString])
             if refuse.contains(event.id) { throw RuntimeTests.illegalTransition() }
         }

@@ -15,7 +15,7 @@ struct ShutdownTests {
     struct SlowOffice: OfficeService {
         static let role = OfficeRole.origin
         static let started = Mutex(false)
-        static func registerMigrations(_ migrator: inout DatabaseMigrator) {
+        static func registerMigrations(_ migrator: inout SQLiteMigrator) {
             migrator.registerMigration("slow") { db in try db.create(table: "applied") { $0.primaryKey("eventId", .text) } }
         }
         init(context: OfficeContext) {}
@@ -25,7 +25,8 @@ struct ShutdownTests {
         func recordGauges() async throws {}
 
         struct Handler: OfficeEventHandler {
-            func handle(_ event: CloudEvent, in db: Database) throws {
+            func handle(_ event: CloudEvent, in transaction: any StoreTransaction) throws {
+            let db = try SQLiteTransaction.of(transaction)
                 SlowOffice.started.withLock { $0 = true }
                 Thread.sleep(forTimeInterval: 8)  // not cancellable, on purpose
                 try db.execute(sql: "INSERT INTO applied (eventId) VALUES (?)", arguments: [event.id.uuidString])

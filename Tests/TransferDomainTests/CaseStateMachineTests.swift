@@ -120,4 +120,33 @@ struct CaseStateMachineTests {
         #expect(throws: IllegalTransition.self) { try origin.apply(.formIssued(Self.form, on: Self.day)) }
         #expect(origin.deadline().due == Fixtures.date("2026-03-23"))
     }
+
+    @Test("open, terminal and overdue are defined once: terminal states take no more events; overdue is past the watched deadline in the watched states")
+    func caseQuestions() throws {
+        #expect(Set(DestinationCaseState.terminalStates) == [.rejected, .temporaryAccountOpened, .letterReturned, .completed])
+        #expect(Set(OriginCaseState.terminalStates) == [.returned, .closed])
+        #expect(DestinationCaseState.openStates.count + DestinationCaseState.terminalStates.count == DestinationCaseState.allCases.count)
+        #expect(OriginCaseState.openStates.allSatisfy { !$0.isTerminal })
+        let today = Fixtures.date("2026-06-15")
+        let yesterday = today.adding(days: -1)
+        // The origin owes its answer while the letter is out or half answered; completion is owed once matched.
+        for state in [DestinationCaseState.contactLetterSent, .awaitingForm, .awaitingFunds] {
+            #expect(state.isOverdue(today: today) { $0 == .originAnswer ? yesterday : nil })
+            #expect(!state.isOverdue(today: today) { $0 == .originAnswer ? today : nil })
+            #expect(!state.isOverdue(today: today) { $0 == .completion ? yesterday : nil })
+            #expect(state.isOverdue(on: .originAnswer, today: today, due: yesterday))
+        }
+        for state in [DestinationCaseState.matched, .discrepancy] {
+            #expect(state.isOverdue(today: today) { $0 == .completion ? yesterday : nil })
+            #expect(!state.isOverdue(on: .originAnswer, today: today, due: yesterday))
+        }
+        // A terminal or not-yet-sent case is never overdue, whatever its dates say.
+        for state in DestinationCaseState.terminalStates + [.submitted, .awaitingCertificate] {
+            #expect(!state.isOverdue(today: today) { _ in yesterday })
+        }
+        #expect(OriginCaseState.letterReceived.isOverdue(today: today) { _ in yesterday })
+        for state in OriginCaseState.allCases where state != .letterReceived {
+            #expect(!state.isOverdue(today: today) { _ in yesterday })
+        }
+    }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import OfficeRuntime
 import TransferDomain
@@ -10,36 +9,35 @@ import TransferDomain
 struct DestinationEventHandler: OfficeEventHandler {
     let context: OfficeContext
 
-    func handle(_ event: CloudEvent, in db: Database) throws {
+    func handle(_ event: CloudEvent, in transaction: any StoreTransaction) throws {
+        let records = try DestinationRepository.records(in: transaction)
         switch event.event {
         case .paymentCertificateIssued(let certificate):
-            try db.execute(
-                sql: "INSERT INTO certificate (certificateNo, citizenId, origin, issuedOn) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                arguments: [certificate.certificateNo.rawValue, certificate.person.citizenId.rawValue, certificate.origin.code.rawValue, certificate.issuedOn.description])
-            try DestinationReviewer(context: context).certificateArrived(certificate.certificateNo, db)
+            try records.addCertificate(
+                certificate.certificateNo, citizen: certificate.person.citizenId, origin: certificate.origin.code, issuedOn: certificate.issuedOn)
+            try DestinationReviewer(context: context).certificateArrived(certificate.certificateNo, records)
         case .contactLetterReturned(let returned):
-            var record = try admittedCase(returned.caseId, event, db)
-            try DestinationStore.apply(.letterReturned(returned.reasons, on: returned.returnedOn), to: &record, calendar: context.calendar, db)
+            var record = try admittedCase(returned.caseId, event, records)
+            try records.apply(.letterReturned(returned.reasons, on: returned.returnedOn), to: &record, calendar: context.calendar)
         case .infoFormIssued(let issued):
-            var record = try admittedCase(issued.caseId, event, db)
+            var record = try admittedCase(issued.caseId, event, records)
             // Received today: the completion deadline counts from the day the later of form and
             // funds reached this office.
-            let (outcome, domain) = try DestinationStore.apply(.formReceived(issued.form, on: context.clock.today), to: &record, calendar: context.calendar, db)
-            if outcome == .applied { try afterReconciliation(domain, &record, db) }
+            let (outcome, domain) = try records.apply(.formReceived(issued.form, on: context.clock.today), to: &record, calendar: context.calendar)
+            if outcome == .applied { try afterReconciliation(domain, &record, records) }
         case .fundsRemitted(let funds):
-            var record = try admittedCase(funds.caseId, event, db)
-            let (outcome, domain) = try DestinationStore.apply(
-                .fundsReceived(funds.remittanceId, funds.amount, on: context.clock.today), to: &record, calendar: context.calendar, db)
+            var record = try admittedCase(funds.caseId, event, records)
+            let (outcome, domain) = try records.apply(
+                .fundsReceived(funds.remittanceId, funds.amount, on: context.clock.today), to: &record, calendar: context.calendar)
             guard outcome == .applied else { return }
-            try db.execute(
-                sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'received', ?, ?)",
-                arguments: [funds.remittanceId.rawValue, record.caseId, funds.amount.fen, funds.valueDate.description])
-            try afterReconciliation(domain, &record, db)
+            try records.addRemittance(
+                RemittanceRow(remittanceId: funds.remittanceId, caseId: record.caseId, kind: "received", amount: funds.amount, valueDate: funds.valueDate))
+            try afterReconciliation(domain, &record, records)
         case .originRelationshipTerminated(let terminated):
-            var record = try admittedCase(terminated.caseId, event, db)
+            var record = try admittedCase(terminated.caseId, event, records)
             if record.originTerminatedOn == nil {
                 record.originTerminatedOn = terminated.terminatedOn.description
-                try record.update(db)
+                try records.update(record)
             }
         case .contactLetterIssued, .applicationRejected, .temporaryAccountOpened, .reconciliationDiscrepancyRaised, .excessRefunded,
             .transferCompleted:
@@ -49,7 +47,7 @@ struct DestinationEventHandler: OfficeEventHandler {
 
     /// After form or funds: complete on a match; otherwise raise the discrepancy, refunding an
     /// excess at once (a shortfall waits for the origin's supplementary remittance).
-    private func afterReconciliation(_ domain: DestinationCase, _ record: inout DestinationCaseRecord, _ db: Database) throws {
+    private func afterReconciliation(_ domain: DestinationCase, _ record: inout DestinationCaseRecord, _ records: any DestinationRecords) throws {
         let origin = try OfficeCode(record.origin)
         guard let letter = domain.contactLetter, let expected = domain.expected else { return }
         var current = domain
@@ -58,33 +56,33 @@ struct DestinationEventHandler: OfficeEventHandler {
             try context.publish(
                 .reconciliationDiscrepancyRaised(ReconciliationDiscrepancyRaised(
                     caseId: current.id, contactLetterNo: letter, expected: expected, received: current.received, raisedOn: today)),
-                to: origin, in: db)
+                to: origin, in: records.transaction)
             if current.received > expected {
                 let excess = try current.received - expected
-                let refundID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: db)
-                (_, current) = try DestinationStore.apply(.excessRefunded(refundID, excess, on: today), to: &record, from: current, calendar: context.calendar, db)
-                try db.execute(
-                    sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'refunded', ?, ?)",
-                    arguments: [refundID.rawValue, record.caseId, excess.fen, today.description])
+                let refundID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: records.transaction)
+                (_, current) = try records.apply(.excessRefunded(refundID, excess, on: today), to: &record, from: current, calendar: context.calendar)
+                try records.addRemittance(RemittanceRow(remittanceId: refundID, caseId: record.caseId, kind: "refunded", amount: excess, valueDate: today))
                 try context.publish(
                     .excessRefunded(ExcessRefunded(
                         caseId: current.id, contactLetterNo: letter, refundId: refundID, amount: excess,
                         payerAccount: try context.directory.office(context.office).account,
                         payeeAccount: try context.directory.office(origin).account, valueDate: today)),
-                    to: origin, in: db)
+                    to: origin, in: records.transaction)
             }
         }
         if current.state == .matched {
-            try complete(current, letter: letter, origin: origin, &record, db)
+            try complete(current, letter: letter, origin: origin, &record, records)
         }
     }
 
     /// Posts the origin's ledger to the person's history (contribution periods accumulate),
     /// completes the case and tells the origin.
-    private func complete(_ domain: DestinationCase, letter: ContactLetterNumber, origin: OfficeCode, _ record: inout DestinationCaseRecord, _ db: Database) throws {
+    private func complete(
+        _ domain: DestinationCase, letter: ContactLetterNumber, origin: OfficeCode, _ record: inout DestinationCaseRecord, _ records: any DestinationRecords
+    ) throws {
         let today = context.clock.today
         guard let form = domain.form else { return }
-        try DestinationStore.apply(.completed(on: today), to: &record, from: domain, calendar: context.calendar, db)
+        try records.apply(.completed(on: today), to: &record, from: domain, calendar: context.calendar)
         // Each place keeps its own months, summed over the ledger years (a year split between two
         // places credits each its part), and its real last month of contribution.
         var places: [(place: OfficeCode, months: Int, last: YearMonth)] = []
@@ -99,23 +97,20 @@ struct DestinationEventHandler: OfficeEventHandler {
             }
         }
         for place in places where place.months > 0 {
-            try db.execute(
-                sql: """
-                    INSERT INTO historyPlace (citizenId, placeCode, accountKind, months, lastContribution, sourceCaseId)
-                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """,
-                arguments: [record.citizenId, place.place.rawValue, form.accountKind.rawValue, place.months, place.last.description, record.caseId])
+            try records.addHistoryPlace(
+                HistoryPlaceRecord(placeCode: place.place.rawValue, accountKind: form.accountKind, months: place.months, lastContribution: place.last.description),
+                citizen: record.citizenId, sourceCase: record.caseId)
         }
         try context.publish(
             .transferCompleted(TransferCompleted(caseId: domain.id, contactLetterNo: letter, receivedTotal: domain.received, completedOn: today)),
-            to: origin, in: db)
+            to: origin, in: records.transaction)
         context.logger.info("Transfer completed", metadata: ["case.id": .string(record.caseId), "amount": .string(domain.received.description)])
     }
 
     /// The case `id`, once the event passed the intake checks the audit applies too
     /// (``DestinationIntake``): from the case's origin, naming the case's letter, a form that adds up.
-    private func admittedCase(_ id: CaseID, _ event: CloudEvent, _ db: Database) throws -> DestinationCaseRecord {
-        guard let record = try DestinationStore.caseRecord(id, db) else {
+    private func admittedCase(_ id: CaseID, _ event: CloudEvent, _ records: any DestinationRecords) throws -> DestinationCaseRecord {
+        guard let record = try records.caseRecord(id) else {
             throw DomainError("no case \(id) at destination \(context.office)", code: "unknown-case")
         }
         try DestinationIntake.check(

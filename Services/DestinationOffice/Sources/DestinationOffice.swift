@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import OfficeRuntime
 import TransferDomain
@@ -9,14 +8,16 @@ import TransferDomain
 public struct DestinationOffice: OfficeService {
     public static let role = OfficeRole.destination
     let context: OfficeContext
+    let repository: DestinationRepository
 
     public init(context: OfficeContext) {
         self.context = context
+        repository = DestinationRepository(store: context.database)
     }
 
     public var office: OfficeCode { context.office }
 
-    public static func registerMigrations(_ migrator: inout DatabaseMigrator) {
+    public static func registerMigrations(_ migrator: inout SQLiteMigrator) {
         DestinationSchema.register(&migrator)
     }
 
@@ -60,38 +61,27 @@ public struct DestinationOffice: OfficeService {
             throw ValidationError(field: "cards[\(index)].issuedOn", reason: "\(card.issuedOn) is not between the birth date and today")
         }
         let office = context.office
-        let (created, view) = try await context.database.writer.write { db -> (Bool, DestinationAPI.PersonView) in
-            let existing = try DestinationStore.person(id, db)
+        let (created, view) = try await repository.write { records -> (Bool, DestinationAPI.PersonView) in
+            let existing = try records.person(id)
             let record = DestinationPersonRecord(
                 citizenId: id.rawValue, name: input.name, hukouProvince: input.hukouProvince.rawValue,
                 registeredOn: input.registeredOn.description, contributing: input.contributing ?? true,
                 receivesPension: input.receivesPension ?? false,
                 contributingSince: (input.contributingSince ?? input.registeredOn.yearMonth).description, updatedAt: Date())
-            try record.save(db)
+            try records.save(record)
             for card in input.cards ?? [] {
-                try db.execute(
-                    sql: "INSERT INTO card (citizenId, issuer, issuedOn) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    arguments: [id.rawValue, card.issuer.rawValue, card.issuedOn.description])
+                try records.addCard(SocialSecurityCard(holder: id, issuer: card.issuer, issuedOn: card.issuedOn))
             }
-            let cards = try Self.cards(id, db)
             var issued = false
-            if cards.needsNewCard(at: office) {
-                try db.execute(
-                    sql: "INSERT INTO card (citizenId, issuer, issuedOn) VALUES (?, ?, ?)",
-                    arguments: [id.rawValue, office.rawValue, input.registeredOn.description])
+            if try records.cards(of: id).needsNewCard(at: office) {
+                try records.addCard(SocialSecurityCard(holder: id, issuer: office, issuedOn: input.registeredOn))
                 issued = true
             }
-            var view = try personView(id, db)
+            var view = try personView(id, records)
             view.cardIssued = issued
             return (existing == nil, view)
         }
         return try JSONBody.response(view, status: created ? .created : .ok)
-    }
-
-    static func cards(_ id: CitizenID, _ db: Database) throws -> [SocialSecurityCard] {
-        try Row.fetchAll(db, sql: "SELECT issuer, issuedOn FROM card WHERE citizenId = ? ORDER BY issuedOn", arguments: [id.rawValue]).map {
-            SocialSecurityCard(holder: id, issuer: try OfficeCode($0["issuer"]), issuedOn: try LocalDate($0["issuedOn"]))
-        }
     }
 
     func getPerson(_ requestContext: OfficeRequestContext) async throws -> Response {
@@ -99,13 +89,11 @@ public struct DestinationOffice: OfficeService {
     }
 
     func personView(_ id: CitizenID) async throws -> DestinationAPI.PersonView {
-        try await context.database.writer.read { db in try personView(id, db) }
+        try await repository.read { records in try personView(id, records) }
     }
 
-    func personView(_ id: CitizenID, _ db: Database) throws -> DestinationAPI.PersonView {
-        let (person, cards, history) = (
-            try DestinationStore.person(id, db), try Self.cards(id, db),
-            try HistoryRow.fetchAll(db, sql: "SELECT placeCode, accountKind, months, lastContribution FROM historyPlace WHERE citizenId = ? ORDER BY lastContribution", arguments: [id.rawValue]))
+    func personView(_ id: CitizenID, _ records: any DestinationRecords) throws -> DestinationAPI.PersonView {
+        let (person, cards, history) = (try records.person(id), try records.cards(of: id), try records.historyPlaces(of: id))
         guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
         var places = try history.map {
             DestinationAPI.PlaceView(
@@ -150,8 +138,8 @@ public struct DestinationOffice: OfficeService {
         guard origin.code != context.office else { throw ValidationError(field: "originOffice", reason: "is this office") }
         let today = context.clock.today
         let reviewer = DestinationReviewer(context: context)
-        let result = try await context.database.writer.write { db -> DestinationAPI.ApplicationResult in
-            let person = try DestinationStore.person(input.citizenId, db)
+        let result = try await repository.write { records -> DestinationAPI.ApplicationResult in
+            let person = try records.person(input.citizenId)
             guard let name = person?.name ?? input.name, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ValidationError(field: "name", reason: "is required for a person not registered here")
             }
@@ -163,8 +151,8 @@ public struct DestinationOffice: OfficeService {
                 caseId: caseID.description, citizenId: input.citizenId.rawValue, name: name, hukouProvince: hukou.rawValue,
                 origin: origin.code.rawValue, submittedOn: today.description, state: DestinationCaseState.submitted.rawValue,
                 certificateNo: input.certificateNo?.rawValue, approvedTransfer: input.approvedTransfer ?? false, events: "[]", updatedAt: Date())
-            try record.insert(db)
-            let domain = try reviewer.review(&record, mayWait: true, db)
+            try records.insert(record)
+            let domain = try reviewer.review(&record, mayWait: true, records)
             return .init(caseId: caseID, state: domain.state, contactLetterNo: domain.contactLetter, reasons: domain.reviewCodes)
         }
         context.doorbell.ring()
@@ -177,7 +165,7 @@ public struct DestinationOffice: OfficeService {
     /// Reviews applications whose wait for their payment certificate has ended.
     public func performScheduledWork() async throws {
         let reviewer = DestinationReviewer(context: context)
-        let reviewed = try await context.database.writer.write { db in try reviewer.endExpiredWaits(db) }
+        let reviewed = try await repository.write { records in try reviewer.endExpiredWaits(records) }
         if reviewed > 0 {
             context.doorbell.ring()
             context.logger.info("Applications reviewed after their certificate wait ended", metadata: ["count": "\(reviewed)"])
@@ -188,9 +176,7 @@ public struct DestinationOffice: OfficeService {
 
     func getCase(_ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try CaseID(requestContext.parameters.get("caseId") ?? "", field: "caseId")
-        let (record, remittances) = try await context.database.writer.read { db in
-            (try DestinationStore.caseRecord(id, db), try RemittanceRow.forCase(id, db))
-        }
+        let (record, remittances) = try await repository.read { records in (try records.caseRecord(id), try records.remittances(of: id)) }
         guard let record else { throw Problem.notFound("no case \(id) at office \(context.office)") }
         let domain = try record.domainCase()
         let deadlines = domain.deadlines(calendar: context.calendar)
@@ -207,76 +193,38 @@ public struct DestinationOffice: OfficeService {
                 returnReasons: domain.returnCodes, expected: expected, received: received,
                 difference: difference, originTerminatedOn: record.originTerminatedOn,
                 deadlines: deadlines,
-                originOverdue: [.contactLetterSent, .awaitingForm, .awaitingFunds].contains(domain.state) && (deadlines["originAnswer"].map { today > $0.due } ?? false),
+                originOverdue: domain.state.isOverdue(on: .originAnswer, today: today, due: deadlines["originAnswer"]?.due),
                 remittances: remittances.map(RemittanceView.init),
                 timeline: domain.timeline, closedAt: record.closedAt.map(JSONBody.timestamp)))
     }
 
-    /// `GET /v1/cases?state=...&overdue=true`: overdue means the origin is past its deadline to
-    /// answer (or, once matched, completion is past its own).
+    /// `GET /v1/cases?state=...&overdue=true`: overdue as the domain defines it for a destination
+    /// case (``DestinationCaseState/overdueRules``): the origin is past its deadline to answer, or
+    /// form and funds are in and completion is past its own.
     func listCases(_ request: Request) async throws -> Response {
-        var sql = "SELECT caseId, citizenId, origin, state, submittedOn, originDueOn, completionDueOn, closedAt FROM destinationCase"
-        var conditions: [String] = []
-        var arguments: [String] = []
-        if let state = try CaseStateFilter.parse(try request.query("state"), states: DestinationCaseState.allCases.map(\.rawValue)) {
-            conditions.append("state = ?")
-            arguments.append(state)
-        }
-        let today = context.clock.today.description
-        if try request.queryFlag("overdue") {
-            conditions.append(Self.overdueCondition)
-            arguments += [today, today]
-        }
+        let today = context.clock.today
+        let filter = try CaseFilter<DestinationCaseState>(state: try request.query("state"), overdue: try request.queryFlag("overdue"), today: today)
         let page = try Page(limit: try request.query("limit"), offset: try request.query("offset"))
-        let table = "destinationCase"
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        sql += filter + " ORDER BY submittedOn, caseId" + page.sql
-        let (rows, total) = try await context.database.writer.read { [sql, arguments, filter, table] db in
-            (try CaseRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)),
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)\(filter)", arguments: StatementArguments(arguments)) ?? 0)
-        }
-        let cases = rows.map { row -> DestinationAPI.CaseSummary in
-            let state = row.state
-            let originDue = row.originDueOn
-            let completionDue = row.completionDueOn
-            let overdue = (["contact-letter-sent", "awaiting-form", "awaiting-funds"].contains(state) && (originDue.map { $0 < today } ?? false))
-                || (["matched", "discrepancy"].contains(state) && (completionDue.map { $0 < today } ?? false))
+        let (rows, total) = try await repository.read { records in try records.cases(filter, page) }
+        let cases = try rows.map { row -> DestinationAPI.CaseSummary in
+            guard let state = DestinationCaseState(rawValue: row.state) else {
+                throw DomainError("case \(row.caseId) is stored in an unknown state \(row.state)")
+            }
+            let due: [DestinationDeadlineKind: LocalDate] = [
+                .originAnswer: try row.originDueOn.map { try LocalDate($0) }, .completion: try row.completionDueOn.map { try LocalDate($0) },
+            ].compactMapValues { $0 }
             return .init(
-                caseId: row.caseId, citizenId: row.citizenId, originOffice: row.origin, state: state, submittedOn: row.submittedOn,
-                originDueOn: originDue, overdue: overdue, closedAt: row.closedAt.map(JSONBody.timestamp))
+                caseId: row.caseId, citizenId: row.citizenId, originOffice: row.origin, state: row.state, submittedOn: row.submittedOn,
+                originDueOn: row.originDueOn, overdue: state.isOverdue(today: today) { due[$0] }, closedAt: row.closedAt.map(JSONBody.timestamp))
         }
         return try JSONBody.response(page.body(cases, total: total))
-    }
-
-    /// Overdue: the origin is past its deadline to answer, or a matched case past its completion deadline.
-    static let overdueCondition =
-        "((state IN ('contact-letter-sent', 'awaiting-form', 'awaiting-funds') AND originDueOn < ?) OR (state IN ('matched', 'discrepancy') AND completionDueOn < ?))"
-
-    struct CaseRow: Codable, FetchableRecord, Sendable {
-        var caseId: String
-        var citizenId: String
-        var origin: String
-        var state: String
-        var submittedOn: String
-        var originDueOn: String?
-        var completionDueOn: String?
-        var closedAt: Date?
-    }
-
-    struct HistoryRow: Codable, FetchableRecord, Sendable {
-        var placeCode: String
-        /// Decoded strictly: an unknown kind fails the read instead of passing for `general`.
-        var accountKind: AccountKind
-        var months: Int
-        var lastContribution: String
     }
 
     // MARK: - Gauges
 
     public func recordGauges() async throws {
-        try await CaseGauges.record(
-            context.database, table: "destinationCase", states: DestinationCaseState.allCases.map(\.rawValue),
-            overdueCondition: Self.overdueCondition, today: context.clock.today)
+        let today = context.clock.today
+        try await repository.read { records in try records.counts(today: today) }.record()
     }
 
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import OfficeRuntime
 import TransferDomain
 
@@ -15,25 +14,24 @@ struct DestinationReviewer {
     ///   that certificate is the only thing missing (``DestinationReview/shouldWaitForCertificate(_:)``).
     /// - Returns: the case after the review (or the hold).
     @discardableResult
-    func review(_ record: inout DestinationCaseRecord, mayWait: Bool, _ db: Database) throws -> DestinationCase {
+    func review(_ record: inout DestinationCaseRecord, mayWait: Bool, _ records: any DestinationRecords) throws -> DestinationCase {
         let today = context.clock.today
         let citizen = try CitizenID(record.citizenId)
         let origin = try context.directory.office(try OfficeCode(record.origin))
         let destination = try context.directory.office(context.office)
-        let person = try DestinationStore.person(citizen, db)
+        let person = try records.person(citizen)
         let facts = PersonFacts(citizenID: citizen, name: record.name, hukouProvince: try ProvinceCode(record.hukouProvince))
-        let open = try DestinationStore.openCases(of: citizen, excluding: record.caseId, db)
-        let certificates = try String.fetchAll(
-            db, sql: "SELECT certificateNo FROM certificate WHERE citizenId = ? AND origin = ?", arguments: [citizen.rawValue, origin.code.rawValue])
+        let open = try records.openCases(of: citizen, excluding: record.caseId)
+        let certificates = try records.certificates(of: citizen, from: origin.code)
         let input = DestinationReview.Input(
             person: facts, origin: origin.code, destination: context.office,
             registeredOn: try person.map { try LocalDate($0.registeredOn) }, contributingHere: person?.contributing ?? false,
             receivesPension: person?.receivesPension ?? false, certificateNumber: try record.certificateNo.map { try CertificateNumber($0) },
-            certificatesFromOrigin: Set(try certificates.map { try CertificateNumber($0) }), hasOpenTransfer: open > 0,
+            certificatesFromOrigin: Set(certificates), hasOpenTransfer: open > 0,
             approvedTransfer: record.approvedTransfer)
         if mayWait && DestinationReview.shouldWaitForCertificate(input) {
             let until = context.calendar.adding(workingDays: TimeLimits.certificateWait, after: today).due
-            let (_, held) = try DestinationStore.apply(.heldForCertificate(until: until, on: today), to: &record, calendar: context.calendar, db)
+            let (_, held) = try records.apply(.heldForCertificate(until: until, on: today), to: &record, calendar: context.calendar)
             return held
         }
         let outcome = DestinationReview.review(input)
@@ -43,43 +41,43 @@ struct DestinationReviewer {
         var letter: ContactLetterNumber?
         switch outcome {
         case .contactLetter:
-            let number = try DocumentSequence.next(ContactLetterNumber.self, office: context.office, year: today.year, in: db)
+            let number = try DocumentSequence.next(ContactLetterNumber.self, office: context.office, year: today.year, in: records.transaction)
             letter = number
             try context.publish(
                 .contactLetterIssued(ContactLetterIssued(
                     caseId: caseID, contactLetterNo: number, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination),
                     destinationAccount: destination.account, certificateNo: input.certificateNumber, applicationDate: submittedOn, issuedOn: today)),
-                to: origin.code, in: db)
+                to: origin.code, in: records.transaction)
         case .rejected(let codes):
             try context.publish(
                 .applicationRejected(ApplicationRejected(
                     caseId: caseID, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination), reasons: codes, decidedOn: today)),
-                to: origin.code, in: db)
+                to: origin.code, in: records.transaction)
         case .temporaryAccount:
             try context.publish(
                 .temporaryAccountOpened(TemporaryAccountOpened(
                     caseId: caseID, person: personRef, origin: OfficeRef(origin), destination: OfficeRef(destination), openedOn: today)),
-                to: origin.code, in: db)
+                to: origin.code, in: records.transaction)
         }
-        let (_, reviewed) = try DestinationStore.apply(.reviewed(outcome, letter: letter, on: today), to: &record, calendar: context.calendar, db)
+        let (_, reviewed) = try records.apply(.reviewed(outcome, letter: letter, on: today), to: &record, calendar: context.calendar)
         return reviewed
     }
 
     /// Reviews the applications that wait for `certificate`, now that it has arrived.
-    func certificateArrived(_ certificate: CertificateNumber, _ db: Database) throws {
-        for var record in try DestinationStore.awaitingCertificate(db) where record.certificateNo == certificate.rawValue {
-            try review(&record, mayWait: false, db)
+    func certificateArrived(_ certificate: CertificateNumber, _ records: any DestinationRecords) throws {
+        for var record in try records.awaitingCertificate() where record.certificateNo == certificate.rawValue {
+            try review(&record, mayWait: false, records)
         }
     }
 
     /// Reviews the applications whose wait for their certificate has ended (D04 if it never came).
     /// - Returns: how many were reviewed.
-    func endExpiredWaits(_ db: Database) throws -> Int {
+    func endExpiredWaits(_ records: any DestinationRecords) throws -> Int {
         let today = context.clock.today
         var reviewed = 0
-        for var record in try DestinationStore.awaitingCertificate(db) {
+        for var record in try records.awaitingCertificate() {
             guard let ends = try record.domainCase().certificateWaitEnds, today > ends else { continue }
-            try review(&record, mayWait: false, db)
+            try review(&record, mayWait: false, records)
             reviewed += 1
         }
         return reviewed

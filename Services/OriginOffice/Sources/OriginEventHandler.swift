@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import OfficeRuntime
 import TransferDomain
@@ -9,36 +8,36 @@ import TransferDomain
 struct OriginEventHandler: OfficeEventHandler {
     let context: OfficeContext
 
-    func handle(_ event: CloudEvent, in db: Database) throws {
+    func handle(_ event: CloudEvent, in transaction: any StoreTransaction) throws {
+        let records = try OriginRepository.records(in: transaction)
         // Who may send what: checked against the office directory before anything is applied.
         let caseDestination: OfficeCode?
         switch event.event {
         case .contactLetterIssued: caseDestination = nil
         case .applicationRejected(let rejected): caseDestination = rejected.destination.code
         case .temporaryAccountOpened(let opened): caseDestination = opened.destination.code
-        default: caseDestination = try event.event.payload.caseID.map { try existingCase($0, db).destination }.map { try OfficeCode($0) }
+        default: caseDestination = try event.event.payload.caseID.map { try existingCase($0, records).destination }.map { try OfficeCode($0) }
         }
         try OriginIntake.check(event.event, source: event.source, origin: context.office, caseDestination: caseDestination, directory: context.directory)
         switch event.event {
         case .contactLetterIssued(let letter):
-            try answer(letter, from: event.source, db)
+            try answer(letter, from: event.source, records)
         case .reconciliationDiscrepancyRaised(let discrepancy):
-            try settle(discrepancy, db)
+            try settle(discrepancy, records)
         case .excessRefunded(let refund):
-            var record = try existingCase(refund.caseId, db)
-            if try OriginStore.apply(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), to: &record, db) == .applied {
-                try db.execute(
-                    sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'refundReceived', ?, ?)",
-                    arguments: [refund.refundId.rawValue, record.caseId, refund.amount.fen, refund.valueDate.description])
+            var record = try existingCase(refund.caseId, records)
+            if try records.apply(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), to: &record) == .applied {
+                try records.addRemittance(
+                    RemittanceRow(remittanceId: refund.refundId, caseId: record.caseId, kind: "refundReceived", amount: refund.amount, valueDate: refund.valueDate))
             }
         case .transferCompleted(let completed):
-            var record = try existingCase(completed.caseId, db)
-            try OriginStore.apply(.completed(on: completed.completedOn), to: &record, db)
+            var record = try existingCase(completed.caseId, records)
+            try records.apply(.completed(on: completed.completedOn), to: &record)
         case .applicationRejected(let rejected):
-            try recordNotice(event, caseId: rejected.caseId, person: rejected.person.citizenId, reasons: rejected.reasons.map(\.rawValue), on: rejected.decidedOn, db)
+            try recordNotice(event, caseId: rejected.caseId, person: rejected.person.citizenId, reasons: rejected.reasons.map(\.rawValue), on: rejected.decidedOn, records)
         case .temporaryAccountOpened(let opened):
             // The origin keeps the relationship: nothing changes here but the record of it.
-            try recordNotice(event, caseId: opened.caseId, person: opened.person.citizenId, reasons: opened.reasons.map(\.rawValue), on: opened.openedOn, db)
+            try recordNotice(event, caseId: opened.caseId, person: opened.person.citizenId, reasons: opened.reasons.map(\.rawValue), on: opened.openedOn, records)
         case .paymentCertificateIssued, .contactLetterReturned, .infoFormIssued, .fundsRemitted, .originRelationshipTerminated:
             throw DomainError("\(event.type.ceType) is written by origin offices; an origin office does not take it", code: "wrong-direction")
         }
@@ -46,13 +45,13 @@ struct OriginEventHandler: OfficeEventHandler {
 
     /// Step 3: check the letter, then either return it or, in this one transaction, issue the
     /// form, remit ⑥ and terminate the relationship.
-    private func answer(_ letter: ContactLetterIssued, from destination: OfficeCode, _ db: Database) throws {
-        if try OriginStore.caseRecord(letter: letter.contactLetterNo, db) != nil {
+    private func answer(_ letter: ContactLetterIssued, from destination: OfficeCode, _ records: any OriginRecords) throws {
+        if try records.caseRecord(letter: letter.contactLetterNo) != nil {
             context.logger.info("Duplicate contact letter ignored", metadata: ["contact.letter": .string(letter.contactLetterNo.rawValue)])
             return
         }
         let today = context.clock.today
-        let person = try OriginStore.person(letter.person.citizenId, db)
+        let person = try records.person(letter.person.citizenId)
         let relationship = try person.map {
             OriginCheck.Relationship(
                 citizenID: letter.person.citizenId, name: $0.name, status: $0.status, arrears: Money(fen: $0.arrearsFen),
@@ -71,62 +70,59 @@ struct OriginEventHandler: OfficeEventHandler {
             citizenId: letter.person.citizenId.rawValue, destination: destination.rawValue, receivedOn: today.description,
             dueOn: context.calendar.adding(workingDays: TimeLimits.originAnswer, after: today).due.description,
             state: OriginCaseState.letterReceived.rawValue, events: "[]", updatedAt: Date())
-        try record.insert(db)
+        try records.insert(record)
 
         switch outcome {
         case .duplicate:
             return
         case .returned(let codes):
-            try OriginStore.apply(.returned(codes, on: today), to: &record, db)
+            try records.apply(.returned(codes, on: today), to: &record)
             try context.publish(
                 .contactLetterReturned(ContactLetterReturned(caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, reasons: codes, returnedOn: today)),
-                to: destination, in: db)
+                to: destination, in: records.transaction)
         case .transfer:
             guard var person else { return }
             let form = try TransferCalculator.informationForm(
-                months: try OriginStore.months(letter.person.citizenId, db), pre1998Account: Money(fen: person.pre1998Fen),
+                months: try records.months(of: letter.person.citizenId), pre1998Account: Money(fen: person.pre1998Fen),
                 kind: person.accountKind, transferYear: today.year, rates: context.configuration.creditingRates)
-            let remittanceID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: db)
-            try OriginStore.apply(
+            let remittanceID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: records.transaction)
+            try records.apply(
                 [.formIssued(form, on: today), .fundsRemitted(remittanceID, form.totalRemitted, on: today), .relationshipTerminated(on: today)],
-                to: &record, db)
-            try db.execute(
-                sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'remitted', ?, ?)",
-                arguments: [remittanceID.rawValue, record.caseId, form.totalRemitted.fen, today.description])
+                to: &record)
+            try records.addRemittance(
+                RemittanceRow(remittanceId: remittanceID, caseId: record.caseId, kind: "remitted", amount: form.totalRemitted, valueDate: today))
             person.status = .transferred
             person.transferredBy = letter.contactLetterNo.rawValue
             person.updatedAt = Date()
-            try person.update(db)
+            try records.update(person)
             let ourAccount = try context.directory.office(context.office).account
             try context.publish(
                 .infoFormIssued(InfoFormIssued(caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, person: letter.person, form: form, issuedOn: today)),
-                to: destination, in: db)
+                to: destination, in: records.transaction)
             try context.publish(
                 .fundsRemitted(FundsRemitted(
                     caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, remittanceId: remittanceID, amount: form.totalRemitted,
                     payerAccount: ourAccount, payeeAccount: letter.destinationAccount, valueDate: today)),
-                to: destination, in: db)
+                to: destination, in: records.transaction)
             try context.publish(
                 .originRelationshipTerminated(OriginRelationshipTerminated(
                     caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, citizenId: letter.person.citizenId, terminatedOn: today)),
-                to: destination, in: db)
+                to: destination, in: records.transaction)
         }
     }
 
     /// A shortfall is answered with a supplementary remittance; an excess waits for the
     /// destination's refund.
-    private func settle(_ discrepancy: ReconciliationDiscrepancyRaised, _ db: Database) throws {
-        var record = try existingCase(discrepancy.caseId, db)
-        let outcome = try OriginStore.apply(
-            .discrepancyRaised(expected: discrepancy.expected, received: discrepancy.received, on: discrepancy.raisedOn), to: &record, db)
+    private func settle(_ discrepancy: ReconciliationDiscrepancyRaised, _ records: any OriginRecords) throws {
+        var record = try existingCase(discrepancy.caseId, records)
+        let outcome = try records.apply(
+            .discrepancyRaised(expected: discrepancy.expected, received: discrepancy.received, on: discrepancy.raisedOn), to: &record)
         guard outcome == .applied, discrepancy.received < discrepancy.expected else { return }
         let today = context.clock.today
         let shortfall = try discrepancy.expected - discrepancy.received
-        let remittanceID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: db)
-        try OriginStore.apply(.supplementaryRemitted(remittanceID, shortfall, on: today), to: &record, db)
-        try db.execute(
-            sql: "INSERT INTO remittance (remittanceId, caseId, kind, amountFen, valueDate) VALUES (?, ?, 'supplementary', ?, ?)",
-            arguments: [remittanceID.rawValue, record.caseId, shortfall.fen, today.description])
+        let remittanceID = try DocumentSequence.next(RemittanceID.self, office: context.office, year: today.year, in: records.transaction)
+        try records.apply(.supplementaryRemitted(remittanceID, shortfall, on: today), to: &record)
+        try records.addRemittance(RemittanceRow(remittanceId: remittanceID, caseId: record.caseId, kind: "supplementary", amount: shortfall, valueDate: today))
         let destination = try OfficeCode(record.destination)
         let ourAccount = try context.directory.office(context.office).account
         let theirAccount = try context.directory.office(destination).account
@@ -134,19 +130,17 @@ struct OriginEventHandler: OfficeEventHandler {
             .fundsRemitted(FundsRemitted(
                 caseId: discrepancy.caseId, contactLetterNo: discrepancy.contactLetterNo, remittanceId: remittanceID, amount: shortfall,
                 payerAccount: ourAccount, payeeAccount: theirAccount, valueDate: today, supplementary: true)),
-            to: destination, in: db)
+            to: destination, in: records.transaction)
     }
 
-    private func existingCase(_ id: CaseID, _ db: Database) throws -> CaseRecord {
-        guard let record = try OriginStore.caseRecord(id: id, db) else {
+    private func existingCase(_ id: CaseID, _ records: any OriginRecords) throws -> CaseRecord {
+        guard let record = try records.caseRecord(id: id) else {
             throw DomainError("no case \(id) at origin \(context.office)", code: "unknown-case")
         }
         return record
     }
 
-    private func recordNotice(_ event: CloudEvent, caseId: CaseID, person: CitizenID, reasons: [String], on: LocalDate, _ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO notice (caseId, eventType, citizenId, reasons, receivedOn) VALUES (?, ?, ?, ?, ?)",
-            arguments: [caseId.description, event.type.rawValue, person.rawValue, reasons.joined(separator: ","), on.description])
+    private func recordNotice(_ event: CloudEvent, caseId: CaseID, person: CitizenID, reasons: [String], on: LocalDate, _ records: any OriginRecords) throws {
+        try records.addNotice(caseId: caseId, eventType: event.type, citizen: person, reasons: reasons, receivedOn: on)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import OfficeRuntime
 import TransferDomain
@@ -9,14 +8,16 @@ import TransferDomain
 public struct OriginOffice: OfficeService {
     public static let role = OfficeRole.origin
     let context: OfficeContext
+    let repository: OriginRepository
 
     public init(context: OfficeContext) {
         self.context = context
+        repository = OriginRepository(store: context.database)
     }
 
     public var office: OfficeCode { context.office }
 
-    public static func registerMigrations(_ migrator: inout DatabaseMigrator) {
+    public static func registerMigrations(_ migrator: inout SQLiteMigrator) {
         OriginSchema.register(&migrator)
     }
 
@@ -51,8 +52,8 @@ public struct OriginOffice: OfficeService {
         if let arrears = input.arrears { try AmountLimits.check(arrears, atMost: AmountLimits.personAmount, field: "arrears") }
         if let pre = input.pre1998Account { try AmountLimits.check(pre, atMost: AmountLimits.personAmount, field: "pre1998Account") }
         // Written and answered in one transaction: nothing is stored for a request that fails.
-        let (created, view) = try await context.database.writer.write { db -> (Bool, OriginAPI.PersonView) in
-            let existing = try OriginStore.person(id, db)
+        let (created, view) = try await repository.write { records -> (Bool, OriginAPI.PersonView) in
+            let existing = try records.person(id)
             if existing?.status == .transferred {
                 throw Problem.conflict("the relationship of \(id) was transferred out by \(existing?.transferredBy ?? "a transfer")")
             }
@@ -63,8 +64,8 @@ public struct OriginOffice: OfficeService {
                 pre1998Fen: (input.pre1998Account ?? existing.map { Money(fen: $0.pre1998Fen) } ?? .zero).fen,
                 receivesPension: input.receivesPension ?? existing?.receivesPension ?? false,
                 accountKind: input.accountKind ?? existing?.accountKind ?? .general, transferredBy: nil, updatedAt: Date())
-            try record.save(db)
-            return (existing == nil, try personView(id, db))
+            try records.save(record)
+            return (existing == nil, try personView(id, records))
         }
         context.logger.info("Person registered", metadata: ["citizen.id": .string(id.masked), "created": "\(created)"])
         return try JSONBody.response(view, status: created ? .created : .ok)
@@ -73,12 +74,12 @@ public struct OriginOffice: OfficeService {
     func getPerson(_ requestContext: OfficeRequestContext) async throws -> Response {
         let withLedger = requestContext.identity?.has(.auditor) ?? false
         let id = try citizenID(requestContext)
-        return try JSONBody.response(try await context.database.writer.read { db in try personView(id, db, withLedger: withLedger) })
+        return try JSONBody.response(try await repository.read { records in try personView(id, records, withLedger: withLedger) })
     }
 
     /// - Parameter withLedger: include the yearly ledger (auditors only).
-    func personView(_ id: CitizenID, _ db: Database, withLedger: Bool = false) throws -> OriginAPI.PersonView {
-        let (person, months) = (try OriginStore.person(id, db), try OriginStore.months(id, db))
+    func personView(_ id: CitizenID, _ records: any OriginRecords, withLedger: Bool = false) throws -> OriginAPI.PersonView {
+        let (person, months) = (try records.person(id), try records.months(of: id))
         guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
         var balance: Money?
         var balanceError: String?
@@ -113,14 +114,14 @@ public struct OriginOffice: OfficeService {
             throw ValidationError(field: "months", reason: "\(month.period) appears twice")
         }
         let office = context.office
-        let result = try await context.database.writer.write { db -> OriginAPI.MonthsResult in
-            guard let person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
+        let result = try await repository.write { records -> OriginAPI.MonthsResult in
+            guard let person = try records.person(id) else { throw Problem.notFound("no person \(id.masked)") }
             if person.status == .transferred { throw Problem.conflict("the relationship was transferred out") }
             var added = 0
             var unchanged = 0
             // The months already recorded, read once (a history is hundreds of months).
             var existingMonths: [String: MonthRecord] = [:]
-            for existing in try MonthRecord.filter(Column("citizenId") == id.rawValue).fetchAll(db) {
+            for existing in try records.monthRecords(of: id) {
                 existingMonths[existing.period] = existing
             }
             for (index, month) in input.months.enumerated() {
@@ -136,7 +137,7 @@ public struct OriginOffice: OfficeService {
                     }
                     unchanged += 1
                 } else {
-                    try record.insert(db)
+                    try records.insert(record)
                     added += 1
                 }
             }
@@ -148,17 +149,17 @@ public struct OriginOffice: OfficeService {
     func suspend(_ request: Request, _ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         _ = try await JSONBody.decode(OriginAPI.SuspensionInput.self, from: request)
-        let view = try await context.database.writer.write { db in
-            guard var person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
+        let view = try await repository.write { records in
+            guard var person = try records.person(id) else { throw Problem.notFound("no person \(id.masked)") }
             switch person.status {
             case .transferred, .retired:
                 throw Problem.conflict("a \(person.status) relationship cannot be suspended")
             case .contributing, .suspended:
                 person.status = .suspended
                 person.updatedAt = Date()
-                try person.update(db)
+                try records.update(person)
             }
-            return try personView(id, db)
+            return try personView(id, records)
         }
         return try JSONBody.response(view)
     }
@@ -177,27 +178,25 @@ public struct OriginOffice: OfficeService {
         let destination = try context.directory.office(input.destinationOffice, field: "destinationOffice")
         let today = context.clock.today
         let rates = context.configuration.creditingRates
-        let result = try await context.database.writer.write { db -> OriginAPI.CertificateResult in
-            guard let person = try OriginStore.person(id, db) else { throw Problem.notFound("no person \(id.masked)") }
+        let result = try await repository.write { records -> OriginAPI.CertificateResult in
+            guard let person = try records.person(id) else { throw Problem.notFound("no person \(id.masked)") }
             guard person.status == .suspended else {
                 throw Problem.conflict("a payment certificate is issued after employment ended (status is \(person.status))")
             }
-            let months = try OriginStore.months(id, db)
+            let months = try records.months(of: id)
             guard let first = months.first, let last = months.last else { throw Problem.conflict("no contribution months recorded") }
             let form = try TransferCalculator.informationForm(
                 months: months, pre1998Account: Money(fen: person.pre1998Fen), kind: person.accountKind, transferYear: today.year, rates: rates)
-            let number = try DocumentSequence.next(CertificateNumber.self, office: context.office, year: today.year, in: db)
+            let number = try DocumentSequence.next(CertificateNumber.self, office: context.office, year: today.year, in: records.transaction)
             let materialsText = String(decoding: try JSONEncoder().encode(materials), as: UTF8.self)
-            try db.execute(
-                sql: "INSERT INTO certificate (certificateNo, citizenId, destination, issuedOn, materials) VALUES (?, ?, ?, ?, ?)",
-                arguments: [number.rawValue, id.rawValue, destination.code.rawValue, today.description, materialsText])
+            try records.addCertificate(number, citizen: id, destination: destination.code, issuedOn: today, materials: materialsText)
             let personRef = PersonRef(PersonFacts(citizenID: id, name: person.name, hukouProvince: try ProvinceCode(person.hukouProvince)))
             let origin = OfficeRef(try context.directory.office(context.office))
             try context.publish(
                 .paymentCertificateIssued(PaymentCertificateIssued(
                     certificateNo: number, person: personRef, origin: origin, insuredFrom: first.period, insuredTo: last.period,
                     monthsPaid: months.count, individualAccountBalance: form.individualAccountTotal, issuedOn: today)),
-                to: destination.code, in: db)
+                to: destination.code, in: records.transaction)
             return .init(
                 certificateNo: number, citizenId: id, destinationOffice: destination.code, insuredFrom: first.period, insuredTo: last.period,
                 monthsPaid: months.count, individualAccountBalance: form.individualAccountTotal, issuedOn: today)
@@ -210,9 +209,7 @@ public struct OriginOffice: OfficeService {
 
     func getCase(_ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try CaseID(requestContext.parameters.get("caseId") ?? "", field: "caseId")
-        let (record, remittances) = try await context.database.writer.read { db in
-            (try OriginStore.caseRecord(id: id, db), try RemittanceRow.forCase(id, db))
-        }
+        let (record, remittances) = try await repository.read { records in (try records.caseRecord(id: id), try records.remittances(of: id)) }
         guard let record else { throw Problem.notFound("no case \(id) at office \(context.office)") }
         let domain = try record.domainCase()
         let deadline = domain.deadline(calendar: context.calendar)
@@ -220,57 +217,35 @@ public struct OriginOffice: OfficeService {
             OriginAPI.CaseView(
                 caseId: record.caseId, contactLetterNo: record.contactLetterNo, citizenId: record.citizenId,
                 destinationOffice: record.destination, state: domain.state, receivedOn: record.receivedOn, deadline: deadline,
-                overdue: domain.state == .letterReceived && context.clock.today > deadline.due, returnCodes: domain.returnCodes,
+                overdue: domain.state.isOverdue(on: .answer, today: context.clock.today, due: deadline.due), returnCodes: domain.returnCodes,
                 form: domain.form, remitted: domain.remitted,
                 remittances: remittances.map(RemittanceView.init),
                 timeline: domain.timeline))
     }
 
-    /// `GET /v1/cases?state=...&overdue=true`: overdue means the letter is unanswered past its deadline.
+    /// `GET /v1/cases?state=...&overdue=true`: overdue as the domain defines it for an origin case
+    /// (``OriginCaseState/overdueRules``): the letter is unanswered past its deadline.
     func listCases(_ request: Request) async throws -> Response {
-        var sql = "SELECT caseId, contactLetterNo, destination, state, receivedOn, dueOn FROM originCase"
-        var conditions: [String] = []
-        var arguments: [String] = []
-        if let state = try CaseStateFilter.parse(try request.query("state"), states: OriginCaseState.allCases.map(\.rawValue)) {
-            conditions.append("state = ?")
-            arguments.append(state)
-        }
-        let today = context.clock.today.description
-        if try request.queryFlag("overdue") {
-            conditions.append("state = 'letter-received' AND dueOn < ?")
-            arguments.append(today)
-        }
+        let today = context.clock.today
+        let filter = try CaseFilter<OriginCaseState>(state: try request.query("state"), overdue: try request.queryFlag("overdue"), today: today)
         let page = try Page(limit: try request.query("limit"), offset: try request.query("offset"))
-        let table = "originCase"
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        sql += filter + " ORDER BY receivedOn, caseId" + page.sql
-        let (rows, total) = try await context.database.writer.read { [sql, arguments, filter, table] db in
-            (try CaseRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)),
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)\(filter)", arguments: StatementArguments(arguments)) ?? 0)
-        }
-        let cases = rows.map { row in
-            OriginAPI.CaseSummary(
+        let (rows, total) = try await repository.read { records in try records.cases(filter, page) }
+        let cases = try rows.map { row in
+            guard let state = OriginCaseState(rawValue: row.state) else {
+                throw DomainError("case \(row.caseId) is stored in an unknown state \(row.state)")
+            }
+            return OriginAPI.CaseSummary(
                 caseId: row.caseId, contactLetterNo: row.contactLetterNo, destinationOffice: row.destination, state: row.state,
-                receivedOn: row.receivedOn, dueOn: row.dueOn, overdue: row.state == "letter-received" && row.dueOn < today)
+                receivedOn: row.receivedOn, dueOn: row.dueOn, overdue: state.isOverdue(on: .answer, today: today, due: try LocalDate(row.dueOn)))
         }
         return try JSONBody.response(page.body(cases, total: total))
-    }
-
-    struct CaseRow: Codable, FetchableRecord, Sendable {
-        var caseId: String
-        var contactLetterNo: String
-        var destination: String
-        var state: String
-        var receivedOn: String
-        var dueOn: String
     }
 
     // MARK: - Gauges
 
     public func recordGauges() async throws {
-        try await CaseGauges.record(
-            context.database, table: "originCase", states: OriginCaseState.allCases.map(\.rawValue),
-            overdueCondition: "state = 'letter-received' AND dueOn < ?", today: context.clock.today)
+        let today = context.clock.today
+        try await repository.read { records in try records.counts(today: today) }.record()
     }
 
 }

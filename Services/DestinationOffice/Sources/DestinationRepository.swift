@@ -1,0 +1,155 @@
+import Foundation
+import OfficeRuntime
+import TransferDomain
+
+/// A person registered at this office, as stored.
+struct DestinationPersonRecord: Codable, Sendable {
+    var citizenId: String
+    var name: String
+    var hukouProvince: String
+    var registeredOn: String
+    var contributing: Bool
+    var receivesPension: Bool
+    var contributingSince: String
+    var updatedAt: Date
+}
+
+/// A case at the destination, as stored: its facts, the history it is replayed from, and the
+/// columns the lists filter on (state and due dates), kept in step by ``DestinationRecords/apply(_:to:from:calendar:)``.
+struct DestinationCaseRecord: Codable, Sendable {
+    var caseId: String
+    var citizenId: String
+    var name: String
+    var hukouProvince: String
+    var origin: String
+    var submittedOn: String
+    var state: String
+    var contactLetterNo: String?
+    var certificateNo: String?
+    var approvedTransfer: Bool
+    var originDueOn: String?
+    var completionDueOn: String?
+    var originTerminatedOn: String?
+    /// JSON array of the DestinationCaseEvents applied, in order: the case is their replay.
+    var events: String
+    var updatedAt: Date
+    /// When the case reached a terminal state (wall clock); nil while it is open.
+    var closedAt: Date? = nil
+
+    func decodedEvents() throws -> [DestinationCaseEvent] {
+        try JSONDecoder().decode([DestinationCaseEvent].self, from: Data(events.utf8))
+    }
+
+    func domainCase() throws -> DestinationCase {
+        try DestinationCase.replay(id: try CaseID(caseId), submittedOn: try LocalDate(submittedOn), events: try decodedEvents())
+    }
+}
+
+/// A place a person contributed before, posted by a completed transfer.
+struct HistoryPlaceRecord: Codable, Sendable {
+    var placeCode: String
+    /// Decoded strictly: an unknown kind fails the read instead of passing for `general`.
+    var accountKind: AccountKind
+    var months: Int
+    var lastContribution: String
+}
+
+/// A line of the case list.
+struct DestinationCaseSummaryRecord: Codable, Sendable {
+    var caseId: String
+    var citizenId: String
+    var origin: String
+    var state: String
+    var submittedOn: String
+    var originDueOn: String?
+    var completionDueOn: String?
+    var closedAt: Date?
+}
+
+/// The destination's tables within one transaction: what its routes, event handler and reviewer
+/// read and write. Each backend implements it (``SQLiteDestinationRecords``); the business
+/// questions (open, terminal, overdue) come from the domain (``CaseLifecycle``).
+protocol DestinationRecords {
+    /// The transaction these records live in (to publish events and take document numbers in it).
+    var transaction: any StoreTransaction { get }
+
+    func person(_ id: CitizenID) throws -> DestinationPersonRecord?
+    /// Inserts or replaces the person.
+    func save(_ person: DestinationPersonRecord) throws
+    /// Adds `card` unless its holder already has one from that issuer.
+    func addCard(_ card: SocialSecurityCard) throws
+    /// The person's cards, oldest first.
+    func cards(of id: CitizenID) throws -> [SocialSecurityCard]
+    /// The places the person contributed before, by last contribution.
+    func historyPlaces(of id: CitizenID) throws -> [HistoryPlaceRecord]
+    /// Posts a place from a completed case (once per case and place, whatever the redelivery).
+    func addHistoryPlace(_ place: HistoryPlaceRecord, citizen: String, sourceCase: String) throws
+
+    /// Records a payment certificate that arrived (once).
+    func addCertificate(_ number: CertificateNumber, citizen: CitizenID, origin: OfficeCode, issuedOn: LocalDate) throws
+    /// The certificates `origin` issued for `citizen`.
+    func certificates(of citizen: CitizenID, from origin: OfficeCode) throws -> [CertificateNumber]
+
+    func caseRecord(_ id: CaseID) throws -> DestinationCaseRecord?
+    func insert(_ record: DestinationCaseRecord) throws
+    func update(_ record: DestinationCaseRecord) throws
+    /// How many open cases `citizen` has other than `caseId`.
+    func openCases(of citizen: CitizenID, excluding caseId: String) throws -> Int
+    /// Cases held until the payment certificate they name arrives, oldest first.
+    func awaitingCertificate() throws -> [DestinationCaseRecord]
+
+    /// Posts a remittance (its id is unique: a second post of it fails).
+    func addRemittance(_ remittance: RemittanceRow) throws
+    /// A case's remittances in the order they were posted.
+    func remittances(of id: CaseID) throws -> [RemittanceRow]
+
+    /// One page of the case list, ordered by submission day then case id, and the total matching.
+    func cases(_ filter: CaseFilter<DestinationCaseState>, _ page: Page) throws -> (cases: [DestinationCaseSummaryRecord], total: Int)
+    /// Cases by state and overdue on `today`.
+    func counts(today: LocalDate) throws -> CaseCounts<DestinationCaseState>
+}
+
+extension DestinationRecords {
+    /// Applies `event` to the stored case and saves it; returns the outcome and the case after.
+    ///
+    /// `current` is the case as `record` holds it, when the caller has it from the `apply` just
+    /// before (the stored history, which carries the origin's whole ledger, is then not read
+    /// again); the event is appended to the stored history without rewriting it.
+    @discardableResult
+    func apply(
+        _ event: DestinationCaseEvent, to record: inout DestinationCaseRecord, from current: DestinationCase? = nil,
+        calendar: WorkingDayCalendar
+    ) throws -> (TransitionOutcome, DestinationCase) {
+        var domain = try current ?? record.domainCase()
+        let outcome = try domain.apply(event)
+        guard outcome == .applied else { return (outcome, domain) }
+        record.events = try CaseHistory.appending(event, to: record.events)
+        record.state = domain.state.rawValue
+        record.contactLetterNo = domain.contactLetter?.rawValue
+        let deadlines = domain.deadlines(calendar: calendar)
+        record.originDueOn = deadlines["originAnswer"]?.due.description
+        record.completionDueOn = deadlines["completion"]?.due.description
+        record.updatedAt = Date()
+        if domain.state.isTerminal, record.closedAt == nil { record.closedAt = record.updatedAt }
+        try update(record)
+        return (outcome, domain)
+    }
+}
+
+/// Opens transactions on the office's store and gives the destination's records in them.
+struct DestinationRepository: Sendable {
+    let store: OfficeDatabase
+
+    /// The records in a transaction the runtime opened (the consumer's, for an event).
+    static func records(in transaction: any StoreTransaction) throws -> any DestinationRecords {
+        try SQLiteDestinationRecords(transaction)
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any DestinationRecords) throws -> T) async throws -> T {
+        try await store.write { transaction in try body(try Self.records(in: transaction)) }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any DestinationRecords) throws -> T) async throws -> T {
+        try await store.read { transaction in try body(try Self.records(in: transaction)) }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import OfficeRuntime
+import TransferDomain
+
+/// A person's relationship with this office, as stored.
+struct PersonRecord: Codable, Sendable {
+    var citizenId: String
+    var name: String
+    var hukouProvince: String
+    /// Decoded strictly: a value the schema does not know fails the read (it is never taken for
+    /// another status, which could make a person transferable).
+    var status: RelationshipStatus
+    var arrearsFen: Int
+    var pre1998Fen: Int
+    var receivesPension: Bool
+    var accountKind: AccountKind
+    var transferredBy: String?
+    var updatedAt: Date
+}
+
+/// One month of contributions, as stored.
+struct MonthRecord: Codable, Sendable {
+    var citizenId: String
+    var period: String
+    var baseFen: Int
+    var employerRate: String
+    var personalRate: String
+    var placeCode: String
+
+    func month() throws -> ContributionMonth {
+        ContributionMonth(
+            period: try YearMonth(period), base: Money(fen: baseFen), employerRate: try Rate(percent: employerRate),
+            personalRate: try Rate(percent: personalRate), placeCode: try OfficeCode(placeCode))
+    }
+}
+
+/// A case at the origin, as stored: its facts, the history it is replayed from, and the state
+/// column the lists filter on, kept in step by ``OriginRecords/apply(_:to:)``.
+struct CaseRecord: Codable, Sendable {
+    var caseId: String
+    var contactLetterNo: String
+    var citizenId: String
+    var destination: String
+    var receivedOn: String
+    var dueOn: String
+    var state: String
+    /// JSON array of the OriginCaseEvents applied, in order: the case is their replay.
+    var events: String
+    var updatedAt: Date
+
+    func decodedEvents() throws -> [OriginCaseEvent] {
+        try JSONDecoder().decode([OriginCaseEvent].self, from: Data(events.utf8))
+    }
+
+    func domainCase() throws -> OriginCase {
+        try OriginCase.replay(
+            id: try CaseID(caseId), contactLetter: try ContactLetterNumber(contactLetterNo), receivedOn: try LocalDate(receivedOn),
+            events: try decodedEvents())
+    }
+}
+
+/// A line of the case list.
+struct OriginCaseSummaryRecord: Codable, Sendable {
+    var caseId: String
+    var contactLetterNo: String
+    var destination: String
+    var state: String
+    var receivedOn: String
+    var dueOn: String
+}
+
+/// The origin's tables within one transaction: what its routes and event handler read and
+/// write. Each backend implements it (``SQLiteOriginRecords``); the business questions (open,
+/// terminal, overdue) come from the domain (``CaseLifecycle``).
+protocol OriginRecords {
+    /// The transaction these records live in (to publish events and take document numbers in it).
+    var transaction: any StoreTransaction { get }
+
+    func person(_ id: CitizenID) throws -> PersonRecord?
+    /// Inserts or replaces the person.
+    func save(_ person: PersonRecord) throws
+    func update(_ person: PersonRecord) throws
+    /// The person's months as stored, oldest first.
+    func monthRecords(of id: CitizenID) throws -> [MonthRecord]
+    func insert(_ month: MonthRecord) throws
+    /// Records an issued payment certificate with the materials it was issued on (JSON).
+    func addCertificate(_ number: CertificateNumber, citizen: CitizenID, destination: OfficeCode, issuedOn: LocalDate, materials: String) throws
+
+    func caseRecord(id: CaseID) throws -> CaseRecord?
+    func caseRecord(letter: ContactLetterNumber) throws -> CaseRecord?
+    func insert(_ record: CaseRecord) throws
+    func update(_ record: CaseRecord) throws
+
+    /// Posts a remittance (its id is unique: a second post of it fails).
+    func addRemittance(_ remittance: RemittanceRow) throws
+    /// A case's remittances in the order they were posted.
+    func remittances(of id: CaseID) throws -> [RemittanceRow]
+    /// Records a destination's decision that ends a case before any letter (rejection, temporary account).
+    func addNotice(caseId: CaseID, eventType: EventType, citizen: CitizenID, reasons: [String], receivedOn: LocalDate) throws
+
+    /// One page of the case list, ordered by the day the letter arrived then case id, and the total matching.
+    func cases(_ filter: CaseFilter<OriginCaseState>, _ page: Page) throws -> (cases: [OriginCaseSummaryRecord], total: Int)
+    /// Cases by state and overdue on `today`.
+    func counts(today: LocalDate) throws -> CaseCounts<OriginCaseState>
+}
+
+extension OriginRecords {
+    /// The person's contribution months, oldest first.
+    func months(of id: CitizenID) throws -> [ContributionMonth] {
+        try monthRecords(of: id).map { try $0.month() }
+    }
+
+    /// Applies `event` to the stored case and saves it with its state.
+    @discardableResult
+    func apply(_ event: OriginCaseEvent, to record: inout CaseRecord) throws -> TransitionOutcome {
+        try apply([event], to: &record)[0]
+    }
+
+    /// Applies `events` in order to the stored case and saves it once: the stored history is
+    /// read once and the applied events appended to it (a form carries the whole ledger).
+    @discardableResult
+    func apply(_ newEvents: [OriginCaseEvent], to record: inout CaseRecord) throws -> [TransitionOutcome] {
+        var domain = try record.domainCase()
+        var outcomes: [TransitionOutcome] = []
+        var applied: [OriginCaseEvent] = []
+        for event in newEvents {
+            let outcome = try domain.apply(event)
+            outcomes.append(outcome)
+            if outcome == .applied { applied.append(event) }
+        }
+        guard !applied.isEmpty else { return outcomes }
+        record.events = try CaseHistory.appending(applied, to: record.events)
+        record.state = domain.state.rawValue
+        record.updatedAt = Date()
+        try update(record)
+        return outcomes
+    }
+}
+
+/// Opens transactions on the office's store and gives the origin's records in them.
+struct OriginRepository: Sendable {
+    let store: OfficeDatabase
+
+    /// The records in a transaction the runtime opened (the consumer's, for an event).
+    static func records(in transaction: any StoreTransaction) throws -> any OriginRecords {
+        try SQLiteOriginRecords(transaction)
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any OriginRecords) throws -> T) async throws -> T {
+        try await store.write { transaction in try body(try Self.records(in: transaction)) }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any OriginRecords) throws -> T) async throws -> T {
+        try await store.read { transaction in try body(try Self.records(in: transaction)) }
+    }
+}
