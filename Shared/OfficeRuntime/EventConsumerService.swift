@@ -1,6 +1,5 @@
 import Foundation
 import EventSigning
-import GRDB
 import Kafka
 import Logging
 import Metrics
@@ -36,7 +35,7 @@ public struct EventConsumerService: Service, CustomStringConvertible {
     public var description: String { "EventConsumerService" }
 
     let consumer: KafkaConsumer
-    let database: OfficeDatabase
+    let database: any OfficeStore
     let handler: any OfficeEventHandler
     let office: OfficeCode
     let eventKeys: EventKeyDirectory
@@ -46,7 +45,7 @@ public struct EventConsumerService: Service, CustomStringConvertible {
     let logger: Logger
 
     public init(
-        consumer: KafkaConsumer, database: OfficeDatabase, handler: any OfficeEventHandler, office: OfficeCode, eventKeys: EventKeyDirectory,
+        consumer: KafkaConsumer, database: any OfficeStore, handler: any OfficeEventHandler, office: OfficeCode, eventKeys: EventKeyDirectory,
         deadLetters: DeadLetterSender, doorbell: Doorbell, health: OfficeHealth, logger: Logger
     ) {
         self.consumer = consumer
@@ -112,13 +111,13 @@ public struct EventConsumerService: Service, CustomStringConvertible {
         var backoff = Duration.milliseconds(50)
         while true {
             do {
-                (outcomes, refusedInTransaction) = try await database.writer.write { [handler] db in
+                (outcomes, refusedInTransaction) = try await database.write { [handler] transaction in
                     var outcomes: [Int: Outcome] = [:]
                     var refused: [Int: (reason: String, detail: String)] = [:]
                     for (index, intake) in intakes.enumerated() {
                         guard case .event(let event) = intake else { continue }
                         do {
-                            outcomes[index] = try Self.apply(event, from: messages[index], handler: handler, db)
+                            outcomes[index] = try Self.apply(event, from: messages[index], handler: handler, transaction)
                         } catch {
                             // The savepoint is rolled back: the record's fault undoes only its own changes.
                             guard case .record(let reason) = EventFailure.classify(error) else { throw error }
@@ -127,7 +126,7 @@ public struct EventConsumerService: Service, CustomStringConvertible {
                     }
                     // The batch is done with this commit unless a record waits for its dead letter
                     // (the position then follows the dead letters, in settle).
-                    if !refusedBeforeWriting && refused.isEmpty { try ConsumerPosition.record(messages, db) }
+                    if !refusedBeforeWriting && refused.isEmpty { try transaction.recordPositions(ConsumerPosition.next(after: messages)) }
                     return (outcomes, refused)
                 }
                 break
@@ -207,21 +206,17 @@ public struct EventConsumerService: Service, CustomStringConvertible {
 
     /// Applies one event inside the batch's transaction, in a savepoint: the handler's changes and
     /// the event's inbox row together, or nothing. A `ce_id` already in the inbox changes nothing.
-    static func apply(_ event: CloudEvent, from message: KafkaMessage, handler: any OfficeEventHandler, _ db: Database) throws -> Outcome {
-        var outcome = Outcome.duplicate
-        try db.inSavepoint {
-            let eventID = event.id.uuidString.lowercased()
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM inbox WHERE eventId = ?", arguments: [eventID]) == true {
-                return .commit
-            }
-            try handler.handle(event, in: SQLiteTransaction(db))
-            try db.execute(
-                sql: "INSERT INTO inbox (eventId, eventType, topic, partition, offset, processedAt) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [eventID, event.type.rawValue, message.topic, message.partition, message.offset, Date()])
-            outcome = .applied
-            return .commit
+    static func apply(_ event: CloudEvent, from message: KafkaMessage, handler: any OfficeEventHandler, _ transaction: any StoreTransaction) throws -> Outcome {
+        try transaction.savepoint {
+            // The inbox row first: a concurrent instance applying the same event (a rebalance
+            // overlap) waits on it, then finds it taken.
+            guard try transaction.claimInbox(
+                eventId: event.id.uuidString.lowercased(), eventType: event.type.rawValue, topic: message.topic,
+                partition: Int(message.partition), offset: message.offset)
+            else { return .duplicate }
+            try handler.handle(event, in: transaction)
+            return .applied
         }
-        return outcome
     }
 
     /// Commits the offsets of `messages` (all applied or dead-lettered), recording the consumer
@@ -231,7 +226,8 @@ public struct EventConsumerService: Service, CustomStringConvertible {
         guard !messages.isEmpty else { return }
         if recordPosition {
             do {
-                try await database.writer.write { db in try ConsumerPosition.record(messages, db) }
+                let next = ConsumerPosition.next(after: messages)
+                try await database.write { transaction in try transaction.recordPositions(next) }
             } catch {
                 logger.warning("Could not record the consumer position", metadata: ["error": "\(error)"])
             }

@@ -24,6 +24,8 @@ public enum EventFailure: Equatable, Sendable {
         case is DecodingError: return .record(reason: "malformed")
         case let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT:
             return .record(reason: "constraint")
+        case is StoreConstraintViolation:
+            return .record(reason: "constraint")
         default: return .infrastructure
         }
     }

@@ -122,6 +122,8 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             // A write that races another one for the same thing (two requests at once): the
             // database kept the first; this one changed nothing.
             throw Problem.conflict("conflicts with what another request stored at the same time; nothing was changed (\(error.message ?? "constraint"))")
+        } catch let error as StoreConstraintViolation {
+            throw Problem.conflict("conflicts with what another request stored at the same time; nothing was changed (\(error.description))")
         } catch {
             context.logger.error("Unhandled error", metadata: ["error": "\(error)"])
             throw Problem(status: .internalServerError, title: "Internal error", detail: "the request could not be completed")

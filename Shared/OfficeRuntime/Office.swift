@@ -12,7 +12,9 @@ import TransferDomain
 /// What a service's routes and event handler work with.
 public struct OfficeContext: Sendable {
     public let configuration: OfficeConfiguration
-    public let database: OfficeDatabase
+    /// Where the office keeps its state (SQLite or PostgreSQL): services reach it through their
+    /// repositories, the runtime through ``StoreTransaction``.
+    public let database: any OfficeStore
     public let doorbell: Doorbell
     public let clock: BusinessClock
     public let directory: OfficeDirectory
@@ -24,7 +26,7 @@ public struct OfficeContext: Sendable {
     public let logger: Logger
 
     public init(
-        configuration: OfficeConfiguration, database: OfficeDatabase, signer: EventSigner, eventKeys: EventKeyDirectory,
+        configuration: OfficeConfiguration, database: any OfficeStore, signer: EventSigner, eventKeys: EventKeyDirectory,
         doorbell: Doorbell = Doorbell(), clock: BusinessClock = BusinessClock(), directory: OfficeDirectory = .standard,
         calendar: WorkingDayCalendar = .standard, logger: Logger
     ) {
@@ -55,8 +57,10 @@ public struct OfficeContext: Sendable {
 /// A service plugged into the runtime: its tables, routes, event handler and gauges.
 public protocol OfficeService: Sendable {
     static var role: OfficeRole { get }
-    /// Registers the service's own named migrations.
+    /// Registers the service's own named migrations (SQLite).
     static func registerMigrations(_ migrator: inout SQLiteMigrator)
+    /// The service's own named migrations on PostgreSQL: the same tables and constraints.
+    static var postgresMigrations: [PostgresMigration] { get }
     init(context: OfficeContext)
     /// The office this service instance is.
     var office: OfficeCode { get }
@@ -71,6 +75,20 @@ public protocol OfficeService: Sendable {
 
 extension OfficeService {
     public func performScheduledWork() async throws {}
+}
+
+/// Opens the store an office's configuration names.
+public enum OfficeStores {
+    /// PostgreSQL when ``OfficeConfiguration/databaseURL`` is set, else the SQLite file at
+    /// ``OfficeConfiguration/databasePath``; migrated either way.
+    public static func open<S: OfficeService>(_: S.Type, configuration: OfficeConfiguration, logger: Logger) async throws -> any OfficeStore {
+        if let url = configuration.databaseURL {
+            return try await PostgresStore(
+                url: url, lockName: "outbox-relay-\(configuration.officeCode.rawValue)", migrations: S.postgresMigrations,
+                connections: configuration.databasePoolSize, logger: logger)
+        }
+        return try OfficeDatabase(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
+    }
 }
 
 /// One office process: database, Kafka clients, outbox relay, event consumer and HTTP API in
@@ -96,7 +114,7 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
     ) async throws {
         let authentication = try await configuration.authentication()
         let (signer, eventKeys) = try configuration.eventKeys()
-        let database = try OfficeDatabase(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
+        let database = try await OfficeStores.open(S.self, configuration: configuration, logger: logger)
         let clock = clock ?? configuration.businessClock
         let context = OfficeContext(
             configuration: configuration, database: database, signer: signer, eventKeys: eventKeys, clock: clock, logger: logger)
@@ -188,9 +206,15 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
                 "office.code": .string(context.office.rawValue), "office.role": .string(S.role.rawValue),
                 "http": .string("\(context.configuration.httpHost):\(context.configuration.httpPort)"),
                 "kafka.bootstrap": .string(context.configuration.kafka.bootstrapServers.joined(separator: ",")),
-                "database": .string(context.configuration.databasePath),
+                "database": .string(context.database.location),
             ])
-        try await serviceGroup.run()
+        do {
+            try await serviceGroup.run()
+        } catch {
+            await context.database.close()
+            throw error
+        }
+        await context.database.close()
         context.logger.info("Office stopped")
     }
 }

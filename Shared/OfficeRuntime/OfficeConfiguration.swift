@@ -36,6 +36,8 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "http.idle.timeout.seconds", defaultValue: "30", help: "close a connection idle (or stuck in a partial request) this long"),
             Key(name: "http.max.connections", defaultValue: "256", help: "connections served at once; more wait to be accepted"),
             Key(name: "database.path", defaultValue: "data/\(role.rawValue)-\(defaultCode).sqlite", help: "SQLite file; created with its folder on first start"),
+            Key(name: "database.url", defaultValue: "", help: "PostgreSQL instead of SQLite: postgres://user[:password]@host[:port]/database; instances of one office share it"),
+            Key(name: "database.pool.size", defaultValue: "8", help: "PostgreSQL connections per instance"),
             Key(name: "kafka.bootstrap.servers", defaultValue: "127.0.0.1:9092", help: "comma-separated host:port of Kafka brokers"),
             Key(name: "kafka.client.id", defaultValue: "", help: "client id (default: <role>-office-<code>)"),
             Key(name: "kafka.group.id", defaultValue: "", help: "consumer group (default: <role>-office-<code>)"),
@@ -71,6 +73,9 @@ public struct OfficeConfiguration: Sendable {
     public var httpIdleTimeout: Duration
     public var httpMaxConnections: Int
     public var databasePath: String
+    /// PostgreSQL connection URL; nil: the SQLite file at ``databasePath``.
+    public var databaseURL: String?
+    public var databasePoolSize: Int
     public var kafka: KafkaConfiguration
     public var groupID: String
     public var sessionTimeout: Duration
@@ -171,6 +176,16 @@ public struct OfficeConfiguration: Sendable {
         httpMaxConnections = connections
         databasePath = value("database.path").isEmpty
             ? "data/\(role.rawValue)-\(officeCode.rawValue).sqlite" : value("database.path")
+        if value("database.url").isEmpty {
+            databaseURL = nil
+        } else {
+            _ = try PostgresURL(value("database.url"))
+            databaseURL = value("database.url")
+        }
+        guard let poolSize = Int(value("database.pool.size")), (1...100).contains(poolSize) else {
+            throw ValidationError(field: "database.pool.size", reason: "must be a number from 1 to 100")
+        }
+        databasePoolSize = poolSize
         let clientID = value("kafka.client.id").isEmpty ? "\(role.rawValue)-office-\(officeCode.rawValue)" : value("kafka.client.id")
         groupID = value("kafka.group.id").isEmpty ? "\(role.rawValue)-office-\(officeCode.rawValue)" : value("kafka.group.id")
         guard let statistics = Int(value("kafka.statistics.interval.ms")), statistics >= 0 else {

@@ -9,6 +9,8 @@ import TransferDomain
 /// named migrations that are never edited once shipped.
 public struct OfficeDatabase: Sendable {
     public let writer: any DatabaseWriter
+    /// The file, or nil in memory.
+    public let path: String?
 
     /// Opens (creating the file and its folder when missing) and migrates.
     ///
@@ -20,6 +22,7 @@ public struct OfficeDatabase: Sendable {
     /// - Parameter path: a file path, or `nil` for an in-memory database.
     /// - Throws: ``OfficeDatabaseError`` naming the path when the file cannot be opened or migrated.
     public init(path: String?, migrations: @Sendable (inout DatabaseMigrator) -> Void) throws {
+        self.path = path
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         // A writer waits for a busy lock instead of failing at once.
@@ -103,13 +106,6 @@ public struct OfficeDatabase: Sendable {
             }
         }
     }
-
-    /// Writes to the scratch table: succeeds only when the database takes writes (for `/health`).
-    public func probeWrite() async throws {
-        try await writer.write { db in
-            try db.execute(sql: "INSERT INTO healthProbe (id, checkedAt) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET checkedAt = excluded.checkedAt", arguments: [Date()])
-        }
-    }
 }
 
 /// The office database could not be opened or migrated.
@@ -137,6 +133,14 @@ public struct RemittanceRow: Codable, FetchableRecord, PersistableRecord, Sendab
     public var kind: String
     public var amountFen: Int
     public var valueDate: String
+
+    public init(remittanceId: String, caseId: String, kind: String, amountFen: Int, valueDate: String) {
+        self.remittanceId = remittanceId
+        self.caseId = caseId
+        self.kind = kind
+        self.amountFen = amountFen
+        self.valueDate = valueDate
+    }
 
     public init(remittanceId: RemittanceID, caseId: String, kind: String, amount: Money, valueDate: LocalDate) {
         self.remittanceId = remittanceId.rawValue
@@ -233,17 +237,11 @@ public struct PageBody<Item: Encodable & Sendable>: Encodable, Sendable {
 
 /// The consumer's progress: the next offset it will read, per partition.
 public enum ConsumerPosition {
-    public static func record(_ messages: [KafkaMessage], _ db: Database) throws {
+    /// The next offset of each partition after `messages`.
+    public static func next(after messages: [KafkaMessage]) -> [TopicPartition: Int64] {
         var next: [TopicPartition: Int64] = [:]
         for message in messages { next[message.topicPartition] = max(next[message.topicPartition] ?? 0, message.offset + 1) }
-        for (partition, offset) in next {
-            try db.execute(
-                sql: """
-                    INSERT INTO consumerPosition (topic, partition, nextOffset, updatedAt) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(topic, partition) DO UPDATE SET nextOffset = max(nextOffset, excluded.nextOffset), updatedAt = excluded.updatedAt
-                    """,
-                arguments: [partition.topic, partition.partition, offset, Date()])
-        }
+        return next
     }
 
     /// Next offsets by partition.

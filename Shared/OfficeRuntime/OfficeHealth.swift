@@ -58,7 +58,7 @@ public final class OfficeHealth: Sendable {
 /// producer's own connections; both answers are cached for a couple of seconds, so frequent
 /// probes cost nothing.
 final class HealthCheck: Sendable {
-    let database: OfficeDatabase
+    let database: any OfficeStore
     let producer: ProducerSlot
     let consumer: KafkaConsumer
     let health: OfficeHealth
@@ -66,7 +66,7 @@ final class HealthCheck: Sendable {
     let logger: Logger
     private let cache = Mutex<(database: (at: ContinuousClock.Instant, error: String?)?, broker: (at: ContinuousClock.Instant, error: String?)?)>((nil, nil))
 
-    init(database: OfficeDatabase, producer: ProducerSlot, consumer: KafkaConsumer, health: OfficeHealth, maxOutboxAge: Duration, logger: Logger) {
+    init(database: any OfficeStore, producer: ProducerSlot, consumer: KafkaConsumer, health: OfficeHealth, maxOutboxAge: Duration, logger: Logger) {
         self.database = database
         self.producer = producer
         self.consumer = consumer
@@ -97,7 +97,7 @@ final class HealthCheck: Sendable {
         let error: String? = await withTaskGroup(of: String?.self) { group in
             group.addTask {
                 do {
-                    try await database.probeWrite()
+                    try await database.write { transaction in try transaction.probeWrite() }
                     return nil
                 } catch {
                     return "does not take writes: \(error)"
@@ -135,7 +135,7 @@ final class HealthCheck: Sendable {
 
     func outbox() async -> (OutboxBody?, String?) {
         do {
-            let stats = try await database.writer.read { db in try Outbox.statistics(db) }
+            let stats = try await database.read { transaction in try transaction.outboxStatistics() }
             let age = stats.oldestUnsent.map { Date().timeIntervalSince($0) }
             return (OutboxBody(pending: stats.pending, parked: stats.parked, oldestUnsentSeconds: age.map { ($0 * 10).rounded() / 10 }), nil)
         } catch {

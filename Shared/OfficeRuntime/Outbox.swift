@@ -9,22 +9,58 @@ import Synchronization
 import TransferDomain
 
 /// A row of the transactional outbox: an event waiting to be (or already) published.
-struct OutboxRow: Codable, FetchableRecord, PersistableRecord, Sendable {
-    static let databaseTableName = "outbox"
-    var seq: Int64?
-    var eventId: String
-    var eventType: String
-    var topic: String
-    var key: String
+public struct OutboxRow: Codable, FetchableRecord, PersistableRecord, Sendable {
+    public static let databaseTableName = "outbox"
+    public var seq: Int64?
+    public var eventId: String
+    public var eventType: String
+    public var topic: String
+    public var key: String
     /// JSON array of [name, value] pairs, in header order.
-    var headers: String
-    var payload: Data
-    var createdAt: Date
-    var sentAt: Date?
-    var partition: Int64?
-    var offset: Int64?
-    var parkedAt: Date?
-    var parkReason: String?
+    public var headers: String
+    public var payload: Data
+    public var createdAt: Date
+    public var sentAt: Date?
+    public var partition: Int64?
+    public var offset: Int64?
+    public var parkedAt: Date?
+    public var parkReason: String?
+
+    /// A row for `event`, stored exactly as it will be sent: the signature covers those bytes.
+    /// - Throws: `DomainError` when the event breaks its own schema: a contract violation is a
+    ///   bug to stop at the source, never something to publish.
+    public init(_ event: CloudEvent, topic: String, signer: EventSigner) throws {
+        let payload = try event.data()
+        let violations = event.schemaViolations(of: payload)
+        guard violations.isEmpty else {
+            throw DomainError("refusing to publish \(event.type.ceType) that breaks its schema: \(violations.joined(separator: "; "))")
+        }
+        let headers = event.headers
+        let signed = headers + (try signer.signatureHeaders(headers: headers, value: Array(payload)))
+        let storedHeaders = try JSONEncoder().encode(signed.map { [$0.name, $0.value] })
+        self.init(
+            eventId: event.id.uuidString.lowercased(), eventType: event.type.rawValue, topic: topic, key: event.key,
+            headers: String(decoding: storedHeaders, as: UTF8.self), payload: payload, createdAt: Date())
+    }
+
+    public init(
+        seq: Int64? = nil, eventId: String, eventType: String, topic: String, key: String, headers: String, payload: Data, createdAt: Date,
+        sentAt: Date? = nil, partition: Int64? = nil, offset: Int64? = nil, parkedAt: Date? = nil, parkReason: String? = nil
+    ) {
+        self.seq = seq
+        self.eventId = eventId
+        self.eventType = eventType
+        self.topic = topic
+        self.key = key
+        self.headers = headers
+        self.payload = payload
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+        self.partition = partition
+        self.offset = offset
+        self.parkedAt = parkedAt
+        self.parkReason = parkReason
+    }
 }
 
 /// The transactional outbox: events are written in the same transaction as the state change
@@ -36,18 +72,7 @@ public enum Outbox {
     /// - Throws: `DomainError` when the event breaks its own schema: a contract violation is a
     ///   bug to stop at the source, never something to publish.
     public static func append(_ event: CloudEvent, topic: String, signer: EventSigner, in db: Database) throws {
-        let payload = try event.data()
-        let violations = event.schemaViolations(of: payload)
-        guard violations.isEmpty else {
-            throw DomainError("refusing to publish \(event.type.ceType) that breaks its schema: \(violations.joined(separator: "; "))")
-        }
-        let headers = event.headers
-        let signed = headers + (try signer.signatureHeaders(headers: headers, value: Array(payload)))
-        let storedHeaders = try JSONEncoder().encode(signed.map { [$0.name, $0.value] })
-        let row = OutboxRow(
-            eventId: event.id.uuidString.lowercased(), eventType: event.type.rawValue, topic: topic, key: event.key,
-            headers: String(decoding: storedHeaders, as: UTF8.self), payload: payload, createdAt: Date())
-        try row.insert(db)
+        try OutboxRow(event, topic: topic, signer: signer).insert(db)
     }
 
     /// Events not yet published (parked ones included).
@@ -222,7 +247,7 @@ public struct OutboxRelay: Service, CustomStringConvertible {
     /// How ServiceLifecycle names it in logs (not every field, which would print the configuration).
     public var description: String { "OutboxRelay" }
 
-    let database: OfficeDatabase
+    let database: any OfficeStore
     let producer: ProducerSlot
     let doorbell: Doorbell
     let health: OfficeHealth
@@ -230,14 +255,14 @@ public struct OutboxRelay: Service, CustomStringConvertible {
     let idlePoll: Duration
 
     public init(
-        database: OfficeDatabase, producer: KafkaProducer, doorbell: Doorbell, health: OfficeHealth = OfficeHealth(), logger: Logger,
+        database: any OfficeStore, producer: KafkaProducer, doorbell: Doorbell, health: OfficeHealth = OfficeHealth(), logger: Logger,
         idlePoll: Duration = .milliseconds(500)
     ) {
         self.init(database: database, producers: ProducerSlot(producer), doorbell: doorbell, health: health, logger: logger, idlePoll: idlePoll)
     }
 
     public init(
-        database: OfficeDatabase, producers: ProducerSlot, doorbell: Doorbell, health: OfficeHealth = OfficeHealth(), logger: Logger,
+        database: any OfficeStore, producers: ProducerSlot, doorbell: Doorbell, health: OfficeHealth = OfficeHealth(), logger: Logger,
         idlePoll: Duration = .milliseconds(500)
     ) {
         self.database = database
@@ -264,8 +289,15 @@ public struct OutboxRelay: Service, CustomStringConvertible {
         relay: while !Task.isStopping {
             let rows: [OutboxRow]
             do {
-                let (next, statistics) = try await database.writer.read { db in
-                    (try Outbox.publishable(limit: 1000, db), try Outbox.statistics(db))
+                // Several instances of an office share its outbox: one relay publishes (the
+                // lease holder); the others wait, ready to take over when it dies.
+                guard try await database.holdsRelayLease() else {
+                    health.clear(.relay)
+                    await pause(idlePoll)
+                    continue
+                }
+                let (next, statistics) = try await database.read { transaction in
+                    (try transaction.publishableOutbox(limit: 1000), try transaction.outboxStatistics())
                 }
                 rows = next
                 pending.record(statistics.pending)
@@ -312,7 +344,7 @@ public struct OutboxRelay: Service, CustomStringConvertible {
 
     private func park(_ row: OutboxRow, reason: String) async throws {
         guard let seq = row.seq else { return }
-        try await writeRetrying { db in try Outbox.park(seq: seq, reason: reason, db) }
+        try await writeRetrying { transaction in try transaction.park(seq: seq, reason: reason) }
         Counter(label: "outbox_parked_total", dimensions: [("type", row.eventType)]).increment()
         logger.error(
             "Outbox event parked: the broker can never take it as it is; later events of its case wait behind it",
@@ -364,7 +396,7 @@ public struct OutboxRelay: Service, CustomStringConvertible {
         }
         guard !sent.isEmpty else { return outcome }
         let now = Date()
-        try await markSent(sent.map { ($0.row.seq, $0.report) }, at: now)
+        try await markSent(sent.compactMap { sent in sent.row.seq.map { ($0, sent.report) } }, at: now)
         for (row, report) in sent {
             Counter(label: "events_published_total", dimensions: [("type", row.eventType)]).increment()
             logger.debug(
@@ -376,24 +408,19 @@ public struct OutboxRelay: Service, CustomStringConvertible {
 
     /// Marks rows sent in one transaction (see ``writeRetrying(_:)``: the rows are on the
     /// broker; sending them again would only make duplicates the receivers absorb).
-    private func markSent(_ rows: [(seq: Int64?, report: DeliveryReport)], at time: Date) async throws {
-        try await writeRetrying { db in
-            for (seq, report) in rows {
-                try db.execute(
-                    sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ?",
-                    arguments: [time, report.partition, report.offset, seq])
-            }
-        }
+    private func markSent(_ rows: [(seq: Int64, report: DeliveryReport)], at time: Date) async throws {
+        let marks = rows.map { (seq: $0.seq, partition: Int($0.report.partition), offset: $0.report.offset) }
+        try await writeRetrying { transaction in try transaction.markSent(marks, at: time) }
     }
 
     /// A write the relay must not lose: a database error is reported to `/health` and retried
     /// with backoff; at shutdown it gives up (``ShutdownInterruption``) and the rows stay as
     /// they were, to be handled again after the restart.
-    private func writeRetrying(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
+    private func writeRetrying(_ body: @escaping @Sendable (any StoreTransaction) throws -> Void) async throws {
         var backoff = Duration.milliseconds(100)
         while true {
             do {
-                try await database.writer.write(body)
+                try await database.write(body)
                 return
             } catch {
                 if Task.isStopping { throw ShutdownInterruption(underlying: error) }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// `<office> outbox parked|release`: what an operator does with outbox events the relay set aside.
 enum OutboxCommand {
@@ -22,23 +23,23 @@ enum OutboxCommand {
         do {
             // The command serves no API: the token settings do not matter to it.
             let configuration = try await OfficeConfiguration.load(role: S.role, arguments: [name] + rest + ["--auth-disabled", "true"])
-            let database = try OfficeDatabase(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
+            let database = try await OfficeStores.open(S.self, configuration: configuration, logger: Logger(label: name))
             if let seq {
-                let released = try await database.writer.write { db in try Outbox.release(seq: seq, db) }
-                guard released else { return fail("no parked event with seq \(seq) in \(configuration.databasePath)", status: 1) }
+                let released = try await database.write { transaction in try transaction.release(seq: seq) }
+                guard released else { return fail("no parked event with seq \(seq) in \(database.location)", status: 1) }
                 print("released outbox event \(seq): the relay publishes it next (a running office within its idle poll)")
                 return 0
             }
-            let rows = try await database.writer.read { db in try Outbox.parked(db) }
+            let rows = try await database.read { transaction in try transaction.parkedOutbox() }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 encoder.dateEncodingStrategy = .iso8601
                 print(String(decoding: try encoder.encode(rows), as: UTF8.self))
             } else if rows.isEmpty {
-                print("no parked outbox events in \(configuration.databasePath)")
+                print("no parked outbox events in \(database.location)")
             } else {
-                print("parked outbox events in \(configuration.databasePath):")
+                print("parked outbox events in \(database.location):")
                 for row in rows {
                     print("  seq \(row.seq)  \(row.eventType)  key \(row.key)  \(row.bytes) bytes  parked \(CloudEventTime.format(row.parkedAt))  \(row.heldBehind) held behind")
                     print("      \(row.reason)")

@@ -1,24 +1,79 @@
 import Foundation
 import EventSigning
 import GRDB
+import Kafka
 import TransferDomain
 
-/// One open transaction on an office's store, as a service sees it.
+/// Where an office keeps its state: SQLite (one process, the default) or PostgreSQL (one or
+/// more instances sharing it). Chosen by configuration (``OfficeConfiguration/databaseURL``).
+public protocol OfficeStore: Sendable {
+    /// Runs `body` in one write transaction: committed when it returns, rolled back when it
+    /// throws. A backend may run `body` again after a serialization conflict with another
+    /// instance, so `body` does nothing outside the transaction but compute.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+    /// Runs `body` on a consistent snapshot; writing through it fails.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+    /// Whether this process may run the outbox relay now: always for SQLite; on PostgreSQL the
+    /// one instance of the office holding the relay lock (taken over when its holder dies).
+    func holdsRelayLease() async throws -> Bool
+    /// Where the data is, for logs and messages (no password).
+    var location: String { get }
+    /// Closes connections (PostgreSQL); a no-op for SQLite.
+    func close() async
+}
+
+/// One open transaction on an office's store.
 ///
 /// Routes and event handlers never hold a database connection: they reach their own tables
 /// through their service's repository, which is made from this transaction, and the runtime's
-/// tables (the outbox, document numbers) through the methods below. Everything done through one
-/// transaction commits or rolls back together.
+/// tables (outbox, inbox, document numbers, consumer position) through the methods below.
+/// Everything done through one transaction commits or rolls back together.
 ///
-/// Transactions are synchronous closures run on the store's own threads (GRDB's model, and a
-/// backend with an asynchronous driver runs its closure on a thread it may block): a handler's
-/// writes and the events it publishes never straddle an `await`.
+/// Transactions are synchronous closures run on the store's own threads (GRDB's model; the
+/// PostgreSQL store runs its closure on a thread it may block): a handler's writes and the
+/// events it publishes never straddle an `await`.
 public protocol StoreTransaction {
     /// Appends `event` for `topic`, signed by `signer`, to the outbox in this transaction.
     func appendToOutbox(_ event: CloudEvent, topic: String, signer: EventSigner) throws
     /// The next value (1, 2, ...) of the counter `name`: gap-free, since it is rolled back with
-    /// the transaction that took it.
+    /// the transaction that took it, and unique across instances (the counter row is locked
+    /// until the transaction ends).
     func nextInSequence(_ name: String) throws -> Int
+
+    /// Runs `body` in a savepoint: its changes are undone when it throws, the rest of the
+    /// transaction stays.
+    func savepoint<T>(_ body: () throws -> T) throws -> T
+    /// Records that the event `eventId` is being applied; false when it already was (the inbox's
+    /// unique event id: a redelivery, or another instance applying it, changes nothing).
+    func claimInbox(eventId: String, eventType: String, topic: String, partition: Int, offset: Int64) throws -> Bool
+    /// Moves the consumer's recorded position forward (never back) for each partition.
+    func recordPositions(_ next: [TopicPartition: Int64]) throws
+    /// The consumer's recorded next offset by partition.
+    func positions() throws -> [TopicPartition: Int64]
+
+    /// Unsent rows, parked rows and the age of the oldest unsent.
+    func outboxStatistics() throws -> Outbox.Statistics
+    /// The next rows the relay publishes, in order (see ``Outbox``).
+    func publishableOutbox(limit: Int) throws -> [OutboxRow]
+    /// Marks rows the broker acknowledged.
+    func markSent(_ rows: [(seq: Int64, partition: Int, offset: Int64)], at time: Date) throws
+    /// Sets a row aside that the broker can never take.
+    func park(seq: Int64, reason: String) throws
+    /// Puts a parked row back in line; false when there is no parked row `seq`.
+    func release(seq: Int64) throws -> Bool
+    /// The parked rows, for `<office> outbox parked`.
+    func parkedOutbox() throws -> [Outbox.ParkedRow]
+    /// Published events, of one type or all.
+    func sentCount(eventType: String?) throws -> Int
+    /// Writes the health probe row: succeeds only when the store takes writes.
+    func probeWrite() throws
+}
+
+/// A constraint of the schema refused a write (a unique key, a check): the data is wrong, not
+/// the store. An incoming event that causes it is dead-lettered; an API request gets 409.
+public struct StoreConstraintViolation: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A transaction on the SQLite store (``OfficeDatabase``).
@@ -34,10 +89,59 @@ public struct SQLiteTransaction: StoreTransaction {
     }
 
     public func nextInSequence(_ name: String) throws -> Int {
-        // One statement: the row is locked by the update that reads its value.
         try Int.fetchOne(
             db, sql: "INSERT INTO documentSequence (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
             arguments: [name]) ?? 1
+    }
+
+    public func savepoint<T>(_ body: () throws -> T) throws -> T {
+        var result: T?
+        try db.inSavepoint {
+            result = try body()
+            return .commit
+        }
+        return result!
+    }
+
+    public func claimInbox(eventId: String, eventType: String, topic: String, partition: Int, offset: Int64) throws -> Bool {
+        try db.execute(
+            sql: "INSERT INTO inbox (eventId, eventType, topic, partition, offset, processedAt) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(eventId) DO NOTHING",
+            arguments: [eventId, eventType, topic, partition, offset, Date()])
+        return db.changesCount > 0
+    }
+
+    public func recordPositions(_ next: [TopicPartition: Int64]) throws {
+        for (partition, offset) in next {
+            try db.execute(
+                sql: """
+                    INSERT INTO consumerPosition (topic, partition, nextOffset, updatedAt) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(topic, partition) DO UPDATE SET nextOffset = max(nextOffset, excluded.nextOffset), updatedAt = excluded.updatedAt
+                    """,
+                arguments: [partition.topic, partition.partition, offset, Date()])
+        }
+    }
+
+    public func positions() throws -> [TopicPartition: Int64] { try ConsumerPosition.all(db) }
+    public func outboxStatistics() throws -> Outbox.Statistics { try Outbox.statistics(db) }
+    public func publishableOutbox(limit: Int) throws -> [OutboxRow] { try Outbox.publishable(limit: limit, db) }
+
+    public func markSent(_ rows: [(seq: Int64, partition: Int, offset: Int64)], at time: Date) throws {
+        for row in rows {
+            try db.execute(sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ?", arguments: [time, row.partition, row.offset, row.seq])
+        }
+    }
+
+    public func park(seq: Int64, reason: String) throws { try Outbox.park(seq: seq, reason: reason, db) }
+    public func release(seq: Int64) throws -> Bool { try Outbox.release(seq: seq, db) }
+    public func parkedOutbox() throws -> [Outbox.ParkedRow] { try Outbox.parked(db) }
+
+    public func sentCount(eventType: String?) throws -> Int {
+        try Outbox.sentCount(db, type: eventType.flatMap(EventType.init(rawValue:)))
+    }
+
+    public func probeWrite() throws {
+        try db.execute(
+            sql: "INSERT INTO healthProbe (id, checkedAt) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET checkedAt = excluded.checkedAt", arguments: [Date()])
     }
 
     /// The SQLite connection behind `transaction`.
@@ -61,16 +165,21 @@ public struct StoreMismatch: Error, CustomStringConvertible {
     public var description: String { "a \(expected) repository was given a \(got)" }
 }
 
-extension OfficeDatabase {
-    /// Runs `body` in one write transaction: committed when it returns, rolled back when it throws.
+extension OfficeDatabase: OfficeStore {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         try await writer.write { db in try body(SQLiteTransaction(db)) }
     }
 
-    /// Runs `body` on a consistent snapshot; writing through it fails.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         try await writer.read { db in try body(SQLiteTransaction(db)) }
     }
+
+    /// One process per SQLite file: it always runs the relay.
+    public func holdsRelayLease() async throws -> Bool { true }
+
+    public var location: String { path ?? ":memory:" }
+
+    public func close() async {}
 }
 
 /// How the SQLite repositories turn the domain's case questions (``CaseLifecycle``) into SQL.

@@ -152,7 +152,7 @@ struct RunningOffice<S: OfficeService>: Sendable {
     let task: Task<Void, any Error>
     let url: URL
 
-    var database: OfficeDatabase { process.context.database }
+    var database: any OfficeStore { process.context.database }
 
     func stop() async throws {
         await process.serviceGroup.triggerGracefulShutdown()

@@ -13,7 +13,7 @@ struct EndToEndTests {
     let client = Client()
     
     /// Waits until `office` has consumed every record in `messages`.
-    func waitConsumed(_ database: OfficeDatabase, _ messages: [KafkaMessage], limit: Duration = .seconds(30)) async throws {
+    func waitConsumed(_ database: any OfficeStore, _ messages: [KafkaMessage], limit: Duration = .seconds(30)) async throws {
         var needed: [TopicPartition: Int64] = [:]
         for message in messages { needed[message.topicPartition] = max(needed[message.topicPartition] ?? 0, message.offset + 1) }
         let clock = ContinuousClock()

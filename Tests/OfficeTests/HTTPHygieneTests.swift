@@ -79,7 +79,7 @@ struct HTTPHygieneTests {
         Bad(.patch, "/v1/applications", 405),
     ]
 
-    func check<S: OfficeService>(_ service: S, _ database: OfficeDatabase, _ bad: Bad) async throws {
+    func check<S: OfficeService>(_ service: S, _ database: any OfficeStore, _ bad: Bad) async throws {
         let before = try Support.fingerprint(database)
         let (status, headers, body) = try await Support.callRaw(service, bad.method, bad.uri, bad.body)
         #expect(Int(status.code) == bad.status, "\(bad): \(body)")

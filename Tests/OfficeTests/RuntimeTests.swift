@@ -484,7 +484,7 @@ struct RuntimeTests {
         let health = URL(string: "http://127.0.0.1:\(port)/health")!
         _ = try await client.waitFor(health) { $0["status"] as? String == "ok" }
         try cluster.setDown(broker: 1)
-        try await Self.outboxRow(process.context.database, Self.event(), topic: Topics.inbox(RuntimeTests.destination))
+        try await Self.outboxRow(process.context.database.sqlite, Self.event(), topic: Topics.inbox(RuntimeTests.destination))
         try await process.context.database.writer.write { try $0.execute(sql: "UPDATE outbox SET createdAt = ?", arguments: [Date().addingTimeInterval(-120)]) }
         var body: [String: Any] = [:]
         #expect(try await Self.eventually {

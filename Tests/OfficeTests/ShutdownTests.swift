@@ -15,6 +15,7 @@ struct ShutdownTests {
     struct SlowOffice: OfficeService {
         static let role = OfficeRole.origin
         static let started = Mutex(false)
+        static let postgresMigrations: [PostgresMigration] = []
         static func registerMigrations(_ migrator: inout SQLiteMigrator) {
             migrator.registerMigration("slow") { db in try db.create(table: "applied") { $0.primaryKey("eventId", .text) } }
         }

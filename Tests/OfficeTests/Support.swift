@@ -122,7 +122,7 @@ enum Support {
     }
 
     /// Events waiting in an office's outbox, by type.
-    static func outbox(_ database: OfficeDatabase) throws -> [(type: String, recipient: String, payload: [String: Any])] {
+    static func outbox(_ database: any OfficeStore) throws -> [(type: String, recipient: String, payload: [String: Any])] {
         try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT eventType, headers, payload FROM outbox ORDER BY seq").map { row in
                 let headers = (try? JSONDecoder().decode([[String]].self, from: Data((row["headers"] as String).utf8))) ?? []
@@ -136,7 +136,7 @@ enum Support {
 
 extension Support {
     /// The events in an office's outbox, decoded as a consumer would.
-    static func outboxEvents(_ database: OfficeDatabase) throws -> [CloudEvent] {
+    static func outboxEvents(_ database: any OfficeStore) throws -> [CloudEvent] {
         try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT headers, payload FROM outbox ORDER BY seq").map { row in
                 let pairs = try JSONDecoder().decode([[String]].self, from: Data((row["headers"] as String).utf8))
@@ -193,7 +193,7 @@ extension Support {
 
     /// A digest of every row of every table: equal before and after a request means the request
     /// changed nothing.
-    static func fingerprint(_ database: OfficeDatabase) throws -> String {
+    static func fingerprint(_ database: any OfficeStore) throws -> String {
         try database.writer.read { db in
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('healthProbe') ORDER BY name")
             var text = ""
@@ -292,4 +292,11 @@ extension Support {
         for office in testOffices { try cluster.createTopic(Topics.inbox(try OfficeCode(office)), partitions: 1) }
         try cluster.createTopic(Topics.deadLetter, partitions: 1)
     }
+}
+
+extension OfficeStore {
+    /// The SQLite store behind an in-process test office (they run on SQLite unless a test opens
+    /// a PostgreSQL store itself).
+    var sqlite: OfficeDatabase { self as! OfficeDatabase }
+    var writer: any DatabaseWriter { sqlite.writer }
 }

@@ -17,6 +17,8 @@ public struct DestinationOffice: OfficeService {
 
     public var office: OfficeCode { context.office }
 
+    public static var postgresMigrations: [PostgresMigration] { DestinationPostgresSchema.migrations }
+
     public static func registerMigrations(_ migrator: inout SQLiteMigrator) {
         DestinationSchema.register(&migrator)
     }

@@ -67,7 +67,8 @@ struct DestinationCaseSummaryRecord: Codable, Sendable {
 }
 
 /// The destination's tables within one transaction: what its routes, event handler and reviewer
-/// read and write. Each backend implements it (``SQLiteDestinationRecords``); the business
+/// read and write. Each backend implements it (``SQLiteDestinationRecords``,
+/// ``PostgresDestinationRecords``); the business
 /// questions (open, terminal, overdue) come from the domain (``CaseLifecycle``).
 protocol DestinationRecords {
     /// The transaction these records live in (to publish events and take document numbers in it).
@@ -138,11 +139,11 @@ extension DestinationRecords {
 
 /// Opens transactions on the office's store and gives the destination's records in them.
 struct DestinationRepository: Sendable {
-    let store: OfficeDatabase
+    let store: any OfficeStore
 
     /// The records in a transaction the runtime opened (the consumer's, for an event).
     static func records(in transaction: any StoreTransaction) throws -> any DestinationRecords {
-        try SQLiteDestinationRecords(transaction)
+        transaction is PostgresTransaction ? try PostgresDestinationRecords(transaction) : try SQLiteDestinationRecords(transaction)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any DestinationRecords) throws -> T) async throws -> T {

@@ -17,6 +17,8 @@ public struct OriginOffice: OfficeService {
 
     public var office: OfficeCode { context.office }
 
+    public static var postgresMigrations: [PostgresMigration] { OriginPostgresSchema.migrations }
+
     public static func registerMigrations(_ migrator: inout SQLiteMigrator) {
         OriginSchema.register(&migrator)
     }

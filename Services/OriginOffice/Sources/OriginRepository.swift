@@ -70,7 +70,8 @@ struct OriginCaseSummaryRecord: Codable, Sendable {
 }
 
 /// The origin's tables within one transaction: what its routes and event handler read and
-/// write. Each backend implements it (``SQLiteOriginRecords``); the business questions (open,
+/// write. Each backend implements it (``SQLiteOriginRecords``, ``PostgresOriginRecords``); the
+/// business questions (open,
 /// terminal, overdue) come from the domain (``CaseLifecycle``).
 protocol OriginRecords {
     /// The transaction these records live in (to publish events and take document numbers in it).
@@ -139,11 +140,11 @@ extension OriginRecords {
 
 /// Opens transactions on the office's store and gives the origin's records in them.
 struct OriginRepository: Sendable {
-    let store: OfficeDatabase
+    let store: any OfficeStore
 
     /// The records in a transaction the runtime opened (the consumer's, for an event).
     static func records(in transaction: any StoreTransaction) throws -> any OriginRecords {
-        try SQLiteOriginRecords(transaction)
+        transaction is PostgresTransaction ? try PostgresOriginRecords(transaction) : try SQLiteOriginRecords(transaction)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any OriginRecords) throws -> T) async throws -> T {

@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
+import OfficeRuntime
 import TransferDomain
 
 /// `transfer-audit`: replays the topics between offices and proves every case consistent.
@@ -27,8 +28,9 @@ struct TransferAudit: AsyncParsableCommand {
             deadlines per step (working-day calendar), lost events, per-case order, schema. Duplicate deliveries of \
             the same event (same ce_id) are counted, not violations; duplicate effects are violations.
 
-            --compare-db opens an office's SQLite database read-only and reports every case whose stored state or \
-            amount differs from the rebuilt one (run it when no events are in flight).
+            --compare-db opens an office's database read-only (a SQLite file, or a PostgreSQL URL \
+            postgres://user@host:port/database) and reports every case whose stored state or amount differs from \
+            the rebuilt one (run it when no events are in flight).
 
             A secured cluster: the same variables as the offices, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, \
             KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SSL_CA_LOCATION (the auditor's principal needs read \
@@ -64,7 +66,7 @@ struct TransferAudit: AsyncParsableCommand {
     @Option(help: "Output: text or json.")
     var format: OutputFormat = .text
 
-    @Option(help: "An office database to compare with the rebuild: PATH or PATH@OFFICECODE (repeatable).")
+    @Option(help: "An office database to compare with the rebuild: a SQLite PATH or a postgres:// URL, optionally followed by @OFFICECODE (repeatable).")
     var compareDB: [String] = []
 
     @Flag(help: "Print every finding (text format shows the first 50).")
@@ -219,7 +221,7 @@ struct TransferAudit: AsyncParsableCommand {
         let auditor = Auditor(asOf: asOfDate, keys: keyDirectory)
         var report = auditor.audit(checked: checked, deadLetters: deadLetters, partial: partial, notes: notes)
         for entry in compareDB {
-            report.findings += try Self.compare(entry, report: report)
+            report.findings += try await Self.compare(entry, report: report)
         }
         switch format {
         case .text: print(report.text(maxFindings: all ? Int.max : 50))
@@ -277,41 +279,96 @@ struct TransferAudit: AsyncParsableCommand {
         return (result, "--since: the broker's offsets-for-times was verified on \(verified) partition(s); \(fallback) partition(s) were scanned from the beginning and filtered by record timestamps")
     }
 
+    /// What `--compare-db` reads of an office database.
+    struct StoredTables {
+        var isDestination = false
+        var isOrigin = false
+        /// Names of the document counters (`CL-510100-2026`, ...): they tell whose database it is.
+        var sequences: [String] = []
+        /// caseId, the day the case started, its contact letter (origin), its stored history.
+        var cases: [(caseId: String, startedOn: String, letter: String?, events: String)] = []
+    }
+
     /// Compares one office database with the rebuild.
-    static func compare(_ entry: String, report: AuditReport) throws -> [Finding] {
-        let parts = entry.split(separator: "@", maxSplits: 1).map(String.init)
-        let path = parts[0]
+    static func compare(_ entry: String, report: AuditReport) async throws -> [Finding] {
+        var location = entry
+        var office: String?
+        if let at = entry.lastIndex(of: "@"), entry[entry.index(after: at)...].count == 6, entry[entry.index(after: at)...].allSatisfy(\.isNumber) {
+            location = String(entry[..<at])
+            office = String(entry[entry.index(after: at)...])
+        }
+        let tables = location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+            ? try await postgresTables(location) : try sqliteTables(location)
+        guard tables.isDestination || tables.isOrigin else { throw ValidationError("--compare-db: \(location) is not an office database") }
+        let prefix = tables.isDestination ? "CL-" : "RM-"
+        let names = tables.sequences.sorted()
+        guard let office = office ?? (names.first { $0.hasPrefix(prefix) } ?? names.first).map({ String($0.dropFirst(3).prefix(6)) }) else {
+            throw ValidationError("--compare-db: cannot tell which office \(location) belongs to; write \(location)@OFFICECODE")
+        }
+        var stored: [StoredCase] = []
+        for row in tables.cases {
+            if tables.isDestination {
+                let events = try JSONDecoder().decode([DestinationCaseEvent].self, from: Data(row.events.utf8))
+                let rebuilt = try DestinationCase.replay(id: try CaseID(row.caseId), submittedOn: try LocalDate(row.startedOn), events: events)
+                stored.append(StoredCase(caseId: row.caseId, state: rebuilt.state.rawValue, amount: rebuilt.received))
+            } else {
+                let events = try JSONDecoder().decode([OriginCaseEvent].self, from: Data(row.events.utf8))
+                let rebuilt = try OriginCase.replay(
+                    id: try CaseID(row.caseId), contactLetter: try ContactLetterNumber(row.letter ?? ""), receivedOn: try LocalDate(row.startedOn),
+                    events: events)
+                stored.append(StoredCase(caseId: row.caseId, state: rebuilt.state.rawValue, amount: rebuilt.remitted))
+            }
+        }
+        return LiveComparison.compare(report, stored: stored, role: tables.isDestination ? .destination : .origin, office: office)
+    }
+
+    static func sqliteTables(_ path: String) throws -> StoredTables {
         guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("--compare-db: no database at \(path)") }
         var configuration = Configuration()
         configuration.readonly = true
         let database = try DatabaseQueue(path: path, configuration: configuration)
-        return try database.read { db -> [Finding] in
-            let isDestination = try db.tableExists("destinationCase")
-            let isOrigin = try db.tableExists("originCase")
-            guard isDestination || isOrigin else { throw ValidationError("--compare-db: \(path) is not an office database") }
-            let prefix = isDestination ? "CL-" : "RM-"
-            let office = parts.count > 1 ? parts[1]
-                : try String.fetchOne(db, sql: "SELECT substr(name, 4, 6) FROM documentSequence WHERE name LIKE ? LIMIT 1", arguments: ["\(prefix)%"])
-                    ?? String.fetchOne(db, sql: "SELECT substr(name, 4, 6) FROM documentSequence LIMIT 1")
-            guard let office else { throw ValidationError("--compare-db: cannot tell which office \(path) belongs to; write PATH@OFFICECODE") }
-            var stored: [StoredCase] = []
-            if isDestination {
-                for row in try Row.fetchAll(db, sql: "SELECT caseId, submittedOn, events FROM destinationCase") {
-                    let events = try JSONDecoder().decode([DestinationCaseEvent].self, from: Data((row["events"] as String).utf8))
-                    let rebuilt = try DestinationCase.replay(id: try CaseID(row["caseId"] as String), submittedOn: try LocalDate(row["submittedOn"] as String), events: events)
-                    stored.append(StoredCase(caseId: row["caseId"], state: rebuilt.state.rawValue, amount: rebuilt.received))
-                }
-            } else {
-                for row in try Row.fetchAll(db, sql: "SELECT caseId, contactLetterNo, receivedOn, events FROM originCase") {
-                    let events = try JSONDecoder().decode([OriginCaseEvent].self, from: Data((row["events"] as String).utf8))
-                    let rebuilt = try OriginCase.replay(
-                        id: try CaseID(row["caseId"] as String), contactLetter: try ContactLetterNumber(row["contactLetterNo"] as String),
-                        receivedOn: try LocalDate(row["receivedOn"] as String), events: events)
-                    stored.append(StoredCase(caseId: row["caseId"], state: rebuilt.state.rawValue, amount: rebuilt.remitted))
-                }
-            }
-            return LiveComparison.compare(report, stored: stored, role: isDestination ? .destination : .origin, office: office)
+        return try database.read { db in
+            var tables = StoredTables(isDestination: try db.tableExists("destinationCase"), isOrigin: try db.tableExists("originCase"))
+            guard tables.isDestination || tables.isOrigin else { return tables }
+            tables.sequences = try String.fetchAll(db, sql: "SELECT name FROM documentSequence")
+            let sql = tables.isDestination
+                ? "SELECT caseId, submittedOn AS startedOn, NULL AS letter, events FROM destinationCase"
+                : "SELECT caseId, receivedOn AS startedOn, contactLetterNo AS letter, events FROM originCase"
+            tables.cases = try Row.fetchAll(db, sql: sql).map { ($0["caseId"], $0["startedOn"], $0["letter"], $0["events"]) }
+            return tables
         }
+    }
+
+    static func postgresTables(_ url: String) async throws -> StoredTables {
+        let store = try await PostgresStore(url: url, lockName: "audit", migrations: [], connections: 1, migrate: false, logger: Logger(label: "transfer-audit"))
+        do {
+            let tables = try await store.read { transaction -> StoredTablesBox in
+                let sql = try PostgresTransaction.of(transaction)
+                let present = try sql.query(
+                    "SELECT to_regclass('destinationcase') IS NOT NULL AS destination, to_regclass('origincase') IS NOT NULL AS origin")[0]
+                var tables = StoredTables(isDestination: try present.bool("destination"), isOrigin: try present.bool("origin"))
+                guard tables.isDestination || tables.isOrigin else { return StoredTablesBox(tables) }
+                tables.sequences = try sql.query("SELECT name FROM documentSequence").map { try $0.string("name") }
+                let query = tables.isDestination
+                    ? "SELECT caseId, submittedOn AS startedOn, NULL::text AS letter, events FROM destinationCase"
+                    : "SELECT caseId, receivedOn AS startedOn, contactLetterNo AS letter, events FROM originCase"
+                tables.cases = try sql.query(query).map {
+                    (try $0.string("caseId"), try $0.string("startedOn"), try $0.optionalString("letter"), try $0.string("events"))
+                }
+                return StoredTablesBox(tables)
+            }
+            await store.close()
+            return tables.tables
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// Carries the tables out of the store's transaction (a tuple array is not Sendable).
+    struct StoredTablesBox: @unchecked Sendable {
+        var tables: StoredTables
+        init(_ tables: StoredTables) { self.tables = tables }
     }
 }
 

@@ -1,0 +1,465 @@
+import Foundation
+import EventSigning
+import Kafka
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+import TransferDomain
+
+/// A named, forward-only PostgreSQL migration: statements run once, in order, in the
+/// transaction that records the name. Never edited once shipped.
+public struct PostgresMigration: Sendable {
+    public var name: String
+    public var statements: [String]
+
+    public init(_ name: String, _ statements: [String]) {
+        self.name = name
+        self.statements = statements
+    }
+}
+
+/// A value bound to a PostgreSQL statement parameter (`$1`, `$2`, ...).
+public enum SQLValue: Sendable {
+    case text(String)
+    case int(Int)
+    case bool(Bool)
+    case date(Date)
+    case bytes(Data)
+    /// A `TEXT[]` (for `= ANY($n)`).
+    case texts([String])
+    case null
+
+    public static func text(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
+    public static func int(_ value: Int?) -> SQLValue { value.map(SQLValue.int) ?? .null }
+    public static func date(_ value: Date?) -> SQLValue { value.map(SQLValue.date) ?? .null }
+}
+
+/// A row of a PostgreSQL result, read by column name (unquoted names are folded to lower case).
+public struct StoreRow {
+    let row: PostgresRandomAccessRow
+
+    private func cell(_ column: String) throws -> PostgresCell {
+        let name = column.lowercased()
+        guard row.contains(name) else { throw PostgresStoreError(sqlState: nil, message: "no column \(column) in the result") }
+        return row[name]
+    }
+
+    public func string(_ column: String) throws -> String { try cell(column).decode(String.self) }
+    public func optionalString(_ column: String) throws -> String? { try cell(column).decode(String?.self) }
+    public func int(_ column: String) throws -> Int { try cell(column).decode(Int.self) }
+    public func optionalInt(_ column: String) throws -> Int? { try cell(column).decode(Int?.self) }
+    public func bool(_ column: String) throws -> Bool { try cell(column).decode(Bool.self) }
+    public func date(_ column: String) throws -> Date { try cell(column).decode(Date.self) }
+    public func optionalDate(_ column: String) throws -> Date? { try cell(column).decode(Date?.self) }
+    public func data(_ column: String) throws -> Data { Data(buffer: try cell(column).decode(ByteBuffer.self)) }
+}
+
+/// What PostgreSQL answered when a statement failed (its SQLSTATE and message).
+public struct PostgresStoreError: Error, CustomStringConvertible {
+    public var sqlState: String?
+    public var message: String
+    public var description: String { "PostgreSQL \(sqlState.map { "\($0): " } ?? "")\(message)" }
+
+    /// Another transaction conflicted (serialization failure, deadlock): running again succeeds.
+    public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
+}
+
+/// An office's store on PostgreSQL: any number of instances of one office share it.
+///
+/// - Writes run `SERIALIZABLE`: instances need no locking protocol of their own to keep a
+///   person from being transferred twice or a case reviewed twice; a transaction that conflicts
+///   with another is rolled back by the server and run again here (up to 50 times).
+/// - Reads run `REPEATABLE READ READ ONLY` (one snapshot, never a serialization failure).
+/// - Each transaction body runs on a thread of the store's own pool and blocks it on the
+///   connection's replies (the runtime's transactions are synchronous closures, see
+///   ``StoreTransaction``); connections come from postgres-nio's `PostgresClient` pool.
+/// - The outbox relay runs in one instance at a time: the holder of a session advisory lock on a
+///   connection of its own. When that instance dies, its connection closes, the server releases
+///   the lock, and the next instance to ask takes it over.
+public final class PostgresStore: OfficeStore, @unchecked Sendable {
+    public let location: String
+    let client: PostgresClient
+    let connection: PostgresConnection.Configuration
+    let threads: NIOThreadPool
+    let runTask: Task<Void, Never>
+    let logger: Logger
+    /// The relay lock's key: one per office.
+    let relayLockKey: Int64
+    let lease = Mutex<(connection: PostgresConnection?, checkedAt: ContinuousClock.Instant?)>((nil, nil))
+
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/database`), applies the
+    /// runtime's migrations and `migrations`, and keeps a pool of `connections`.
+    /// - Parameters:
+    ///   - lockName: names the relay lock (the office code): one relay per office.
+    ///   - migrate: false to leave the schema as it is (a reader such as the audit).
+    public init(
+        url: String, lockName: String, migrations: [PostgresMigration], connections: Int = 8, migrate: Bool = true, logger: Logger
+    ) async throws {
+        let parsed = try PostgresURL(url)
+        location = parsed.redacted
+        var configuration = PostgresClient.Configuration(
+            host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password, database: parsed.database, tls: .disable)
+        configuration.options.maximumConnections = connections
+        configuration.options.connectTimeout = .seconds(5)
+        connection = PostgresConnection.Configuration(
+            host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password, database: parsed.database, tls: .disable)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        runTask = Task { [client] in await client.run() }
+        threads = NIOThreadPool(numberOfThreads: connections)
+        threads.start()
+        self.logger = logger
+        relayLockKey = Int64(lockName.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 } & 0x7fff_ffff_ffff_ffff)
+        do {
+            if migrate {
+                try await self.migrate(PostgresSchema.runtime + migrations)
+            } else {
+                _ = try await read { _ in 0 }
+            }
+        } catch {
+            await close()
+            throw OfficeDatabaseError(path: location, underlying: error)
+        }
+    }
+
+    public func close() async {
+        let held = lease.withLock { state -> PostgresConnection? in
+            defer { state = (nil, nil) }
+            return state.connection
+        }
+        try? await held?.close()
+        runTask.cancel()
+        _ = await runTask.value
+        try? await threads.shutdownGracefully()
+    }
+
+    deinit {
+        runTask.cancel()
+    }
+
+    private func migrate(_ migrations: [PostgresMigration]) async throws {
+        _ = try await transaction(isolation: "SERIALIZABLE") { transaction in
+            // Instances starting together migrate one after the other.
+            try transaction.execute("SELECT pg_advisory_xact_lock(7160250215)")
+            try transaction.execute("CREATE TABLE IF NOT EXISTS schemaMigration (name TEXT PRIMARY KEY, appliedAt TIMESTAMPTZ NOT NULL)")
+            let applied = Set(try transaction.query("SELECT name FROM schemaMigration").map { try $0.string("name") })
+            for migration in migrations where !applied.contains(migration.name) {
+                for statement in migration.statements { try transaction.execute(statement) }
+                try transaction.execute("INSERT INTO schemaMigration (name, appliedAt) VALUES ($1, $2)", [.text(migration.name), .date(Date())])
+            }
+            return 0
+        }
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await transaction(isolation: "SERIALIZABLE", body)
+            } catch let error as PostgresStoreError where error.isRetryable && attempt < 50 {
+                attempt += 1
+                // Spread the retries so the conflicting transactions do not meet again.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * min(attempt, 10)))))
+            }
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await transaction(isolation: "REPEATABLE READ READ ONLY", body)
+    }
+
+    private func transaction<T: Sendable>(isolation: String, _ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
+        let logger = self.logger
+        let threads = self.threads
+        do {
+            return try await client.withConnection { connection in
+                try await threads.runIfActive {
+                    let transaction = PostgresTransaction(connection: connection, logger: logger)
+                    try transaction.execute("BEGIN ISOLATION LEVEL \(isolation)")
+                    do {
+                        let result = try body(transaction)
+                        try transaction.execute("COMMIT")
+                        return result
+                    } catch {
+                        try? transaction.execute("ROLLBACK")
+                        throw error
+                    }
+                }
+            }
+        } catch let error as PSQLError {
+            throw PostgresTransaction.translate(error)
+        }
+    }
+
+    public func holdsRelayLease() async throws -> Bool {
+        let (held, checkedAt) = lease.withLock { ($0.connection, $0.checkedAt) }
+        if let held, let checkedAt, ContinuousClock.now - checkedAt < .seconds(1) { return true }
+        if let held {
+            // Still ours while our session lives.
+            do {
+                _ = try await held.query("SELECT 1", logger: logger).get()
+                lease.withLock { $0.checkedAt = .now }
+                return true
+            } catch {
+                logger.warning("The relay lock's connection failed; the relay stops until the lock is taken again", metadata: ["error": "\(error)"])
+                lease.withLock { $0 = (nil, nil) }
+                try? await held.close()
+                return false
+            }
+        }
+        let connection = try await PostgresConnection.connect(configuration: self.connection, id: 1, logger: logger)
+        let rows = try await connection.query("SELECT pg_try_advisory_lock(\(relayLockKey)) AS held", logger: logger).get()
+        guard let row = rows.first, try row.decode(Bool.self) else {
+            try? await connection.close()
+            return false
+        }
+        logger.notice("This instance runs the outbox relay (it holds the relay lock)")
+        lease.withLock { $0 = (connection, .now) }
+        return true
+    }
+}
+
+/// A connection URL, taken apart.
+struct PostgresURL {
+    var host: String
+    var port: Int
+    var user: String
+    var password: String?
+    var database: String
+
+    init(_ text: String) throws {
+        guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""),
+            let host = url.host, !host.isEmpty, let user = url.user, !user.isEmpty
+        else {
+            throw ValidationError(field: "database.url", reason: "must look like postgres://user[:password]@host[:port]/database")
+        }
+        let database = String(url.path.drop { $0 == "/" })
+        guard !database.isEmpty else { throw ValidationError(field: "database.url", reason: "names no database (postgres://user@host:port/DATABASE)") }
+        self.host = host
+        port = url.port ?? 5432
+        self.user = user.removingPercentEncoding ?? user
+        password = url.password.map { $0.removingPercentEncoding ?? $0 }
+        self.database = database
+    }
+
+    /// The URL without its password.
+    var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+}
+
+/// A transaction on PostgreSQL: the runtime's tables, and `execute`/`query` for the services'
+/// PostgreSQL repositories (their SQL, with `$n` parameters).
+public final class PostgresTransaction: StoreTransaction {
+    let connection: PostgresConnection
+    let logger: Logger
+    private var savepoints = 0
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// The PostgreSQL transaction behind `transaction`.
+    /// - Throws: ``StoreMismatch`` when `transaction` belongs to another backend (a wiring bug).
+    public static func of(_ transaction: any StoreTransaction) throws -> PostgresTransaction {
+        guard let postgres = transaction as? PostgresTransaction else { throw StoreMismatch(expected: "PostgreSQL", got: transaction) }
+        return postgres
+    }
+
+    private func run(_ sql: String, _ values: [SQLValue]) throws -> PostgresQueryResult {
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case .text(let text): binds.append(text)
+            case .int(let int): binds.append(int)
+            case .bool(let bool): binds.append(bool)
+            case .date(let date): binds.append(date)
+            case .bytes(let data): binds.append(ByteBuffer(bytes: data))
+            case .texts(let texts): binds.append(texts)
+            case .null: binds.appendNull()
+            }
+        }
+        do {
+            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+        } catch let error as PSQLError {
+            throw Self.translate(error)
+        }
+    }
+
+    /// Runs a statement; returns the rows it changed.
+    @discardableResult
+    public func execute(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
+        try run(sql, values).metadata.rows ?? 0
+    }
+
+    /// Runs a query; returns its rows.
+    public func query(_ sql: String, _ values: [SQLValue] = []) throws -> [StoreRow] {
+        try run(sql, values).rows.map { StoreRow(row: $0.makeRandomAccess()) }
+    }
+
+    /// A constraint (SQLSTATE class 23) is the data's fault; anything else is the store's.
+    static func translate(_ error: PSQLError) -> any Error {
+        let state = error.serverInfo?[.sqlState]
+        let message = error.serverInfo?[.message] ?? "\(error.code)"
+        if let state, state.hasPrefix("23") {
+            return StoreConstraintViolation("\(message) (\(error.serverInfo?[.constraintName] ?? state))")
+        }
+        return PostgresStoreError(sqlState: state, message: message)
+    }
+
+    public func appendToOutbox(_ event: CloudEvent, topic: String, signer: EventSigner) throws {
+        let row = try OutboxRow(event, topic: topic, signer: signer)
+        try execute(
+            "INSERT INTO outbox (eventId, eventType, topic, key, headers, payload, createdAt) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [.text(row.eventId), .text(row.eventType), .text(row.topic), .text(row.key), .text(row.headers), .bytes(row.payload), .date(row.createdAt)])
+    }
+
+    public func nextInSequence(_ name: String) throws -> Int {
+        try query(
+            "INSERT INTO documentSequence (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = documentSequence.value + 1 RETURNING value",
+            [.text(name)]
+        ).first?.int("value") ?? 1
+    }
+
+    public func savepoint<T>(_ body: () throws -> T) throws -> T {
+        savepoints += 1
+        let name = "s\(savepoints)"
+        try execute("SAVEPOINT \(name)")
+        do {
+            let result = try body()
+            try execute("RELEASE SAVEPOINT \(name)")
+            return result
+        } catch {
+            try execute("ROLLBACK TO SAVEPOINT \(name)")
+            throw error
+        }
+    }
+
+    public func claimInbox(eventId: String, eventType: String, topic: String, partition: Int, offset: Int64) throws -> Bool {
+        try execute(
+            """
+            INSERT INTO inbox (eventId, eventType, topic, kafkaPartition, kafkaOffset, processedAt) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (eventId) DO NOTHING
+            """,
+            [.text(eventId), .text(eventType), .text(topic), .int(partition), .int(Int(offset)), .date(Date())]) > 0
+    }
+
+    public func recordPositions(_ next: [TopicPartition: Int64]) throws {
+        for (partition, offset) in next.sorted(by: { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }) {
+            try execute(
+                """
+                INSERT INTO consumerPosition (topic, kafkaPartition, nextOffset, updatedAt) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (topic, kafkaPartition) DO UPDATE
+                SET nextOffset = GREATEST(consumerPosition.nextOffset, excluded.nextOffset), updatedAt = excluded.updatedAt
+                """,
+                [.text(partition.topic), .int(Int(partition.partition)), .int(Int(offset)), .date(Date())])
+        }
+    }
+
+    public func positions() throws -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        for row in try query("SELECT topic, kafkaPartition, nextOffset FROM consumerPosition") {
+            result[TopicPartition(try row.string("topic"), Int32(try row.int("kafkaPartition")))] = Int64(try row.int("nextOffset"))
+        }
+        return result
+    }
+
+    public func outboxStatistics() throws -> Outbox.Statistics {
+        let row = try query(
+            """
+            SELECT COUNT(*) FILTER (WHERE parkedAt IS NULL) AS pending, COUNT(*) FILTER (WHERE parkedAt IS NOT NULL) AS parked,
+                   MIN(createdAt) FILTER (WHERE parkedAt IS NULL) AS oldest
+            FROM outbox WHERE sentAt IS NULL
+            """)[0]
+        return Outbox.Statistics(pending: try row.int("pending"), parked: try row.int("parked"), oldestUnsent: try row.optionalDate("oldest"))
+    }
+
+    public func publishableOutbox(limit: Int) throws -> [OutboxRow] {
+        try query(
+            """
+            SELECT seq, eventId, eventType, topic, key, headers, payload, createdAt FROM outbox
+            WHERE sentAt IS NULL AND parkedAt IS NULL
+              AND key NOT IN (SELECT key FROM outbox WHERE sentAt IS NULL AND parkedAt IS NOT NULL)
+            ORDER BY seq LIMIT $1
+            """, [.int(limit)]
+        ).map { row in
+            OutboxRow(
+                seq: Int64(try row.int("seq")), eventId: try row.string("eventId"), eventType: try row.string("eventType"),
+                topic: try row.string("topic"), key: try row.string("key"), headers: try row.string("headers"), payload: try row.data("payload"),
+                createdAt: try row.date("createdAt"))
+        }
+    }
+
+    public func markSent(_ rows: [(seq: Int64, partition: Int, offset: Int64)], at time: Date) throws {
+        for row in rows {
+            try execute(
+                "UPDATE outbox SET sentAt = $1, kafkaPartition = $2, kafkaOffset = $3 WHERE seq = $4",
+                [.date(time), .int(row.partition), .int(Int(row.offset)), .int(Int(row.seq))])
+        }
+    }
+
+    public func park(seq: Int64, reason: String) throws {
+        try execute("UPDATE outbox SET parkedAt = $1, parkReason = $2 WHERE seq = $3", [.date(Date()), .text(String(reason.prefix(2000))), .int(Int(seq))])
+    }
+
+    public func release(seq: Int64) throws -> Bool {
+        try execute(
+            "UPDATE outbox SET parkedAt = NULL, parkReason = NULL WHERE seq = $1 AND sentAt IS NULL AND parkedAt IS NOT NULL", [.int(Int(seq))]) > 0
+    }
+
+    public func parkedOutbox() throws -> [Outbox.ParkedRow] {
+        try query(
+            """
+            SELECT p.seq, p.eventId, p.eventType, p.key, length(p.payload) + length(p.headers) + length(p.key) AS bytes,
+                   p.createdAt, p.parkedAt, p.parkReason,
+                   (SELECT COUNT(*) FROM outbox h WHERE h.key = p.key AND h.sentAt IS NULL AND h.parkedAt IS NULL) AS heldBehind
+            FROM outbox p WHERE p.sentAt IS NULL AND p.parkedAt IS NOT NULL ORDER BY p.seq
+            """
+        ).map { row in
+            Outbox.ParkedRow(
+                seq: Int64(try row.int("seq")), eventId: try row.string("eventId"), eventType: try row.string("eventType"),
+                key: try row.string("key"), bytes: try row.int("bytes"), createdAt: try row.date("createdAt"), parkedAt: try row.date("parkedAt"),
+                reason: try row.optionalString("parkReason") ?? "", heldBehind: try row.int("heldBehind"))
+        }
+    }
+
+    public func sentCount(eventType: String?) throws -> Int {
+        if let eventType {
+            return try query("SELECT COUNT(*) AS n FROM outbox WHERE sentAt IS NOT NULL AND eventType = $1", [.text(eventType)])[0].int("n")
+        }
+        return try query("SELECT COUNT(*) AS n FROM outbox WHERE sentAt IS NOT NULL")[0].int("n")
+    }
+
+    public func probeWrite() throws {
+        try execute(
+            "INSERT INTO healthProbe (id, checkedAt) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET checkedAt = excluded.checkedAt", [.date(Date())])
+    }
+}
+
+/// The runtime's tables on PostgreSQL (the same tables as on SQLite, see ``OfficeDatabase``;
+/// `kafkaPartition`/`kafkaOffset` because OFFSET is a reserved word here).
+enum PostgresSchema {
+    static let runtime: [PostgresMigration] = [
+        PostgresMigration("runtime-v1", [
+            """
+            CREATE TABLE outbox (
+                seq BIGSERIAL PRIMARY KEY, eventId TEXT NOT NULL UNIQUE, eventType TEXT NOT NULL, topic TEXT NOT NULL, key TEXT NOT NULL,
+                headers TEXT NOT NULL, payload BYTEA NOT NULL, createdAt TIMESTAMPTZ NOT NULL, sentAt TIMESTAMPTZ,
+                kafkaPartition INTEGER, kafkaOffset BIGINT, parkedAt TIMESTAMPTZ, parkReason TEXT)
+            """,
+            "CREATE INDEX outbox_unsent ON outbox (seq) WHERE sentAt IS NULL",
+            """
+            CREATE TABLE inbox (
+                eventId TEXT PRIMARY KEY, eventType TEXT NOT NULL, topic TEXT NOT NULL, kafkaPartition INTEGER NOT NULL,
+                kafkaOffset BIGINT NOT NULL, processedAt TIMESTAMPTZ NOT NULL)
+            """,
+            """
+            CREATE TABLE consumerPosition (
+                topic TEXT NOT NULL, kafkaPartition INTEGER NOT NULL, nextOffset BIGINT NOT NULL, updatedAt TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (topic, kafkaPartition))
+            """,
+            "CREATE TABLE documentSequence (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+            "CREATE TABLE healthProbe (id INTEGER PRIMARY KEY, checkedAt TIMESTAMPTZ NOT NULL)",
+        ])
+    ]
+}
