@@ -139,7 +139,9 @@ public final class PostgresStore: OfficeStore, @unchecked Sendable {
     }
 
     private func migrate(_ migrations: [PostgresMigration]) async throws {
-        _ = try await transaction(isolation: "SERIALIZABLE") { transaction in
+        // READ COMMITTED: an instance that waited for the lock sees what the one before it did
+        // (a snapshot taken before the wait would not).
+        _ = try await transaction(isolation: "READ COMMITTED") { transaction in
             // Instances starting together migrate one after the other.
             try transaction.execute("SELECT pg_advisory_xact_lock(7160250215)")
             try transaction.execute("CREATE TABLE IF NOT EXISTS schemaMigration (name TEXT PRIMARY KEY, appliedAt TIMESTAMPTZ NOT NULL)")

@@ -31,8 +31,18 @@ struct ComposeFileTests {
         try #require((try compose()["services"] as? [String: Any])?[name] as? [String: Any], "service \(name)")
     }
 
+    /// A service's environment, `${NAME:-default}` replaced by its default (as compose does when
+    /// the variable is unset).
     static func environment(_ service: [String: Any]) -> [String: String] {
-        (service["environment"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+        (service["environment"] as? [String: Any] ?? [:]).mapValues { value in
+            var text = "\(value)"
+            while let start = text.range(of: "${"), let end = text[start.upperBound...].firstIndex(of: "}") {
+                let inner = text[start.upperBound..<end]
+                let fallback = inner.range(of: ":-").map { String(inner[$0.upperBound...]) } ?? ""
+                text.replaceSubrange(start.lowerBound...end, with: fallback)
+            }
+            return text
+        }
     }
 
     static let offices: [(String, OfficeRole)] = [("origin-office", .origin), ("destination-office", .destination)]
@@ -54,8 +64,11 @@ struct ComposeFileTests {
         let configuration = try OfficeConfiguration(role: role, values: values)
         #expect(configuration.httpHost == "0.0.0.0", "listen on the container's interfaces")
         #expect(configuration.kafka.bootstrapServers == ["kafka:9092"])
-        #expect(configuration.databasePath.hasPrefix("/data/"))
-        #expect((service["volumes"] as? [String])?.contains { $0.hasSuffix(":/data") } == true, "the database lives in a named volume")
+        // State in the compose PostgreSQL, the office's own database (several instances can share it).
+        let database = try #require(configuration.databaseURL.flatMap { URLComponents(string: $0) })
+        #expect(database.host == "postgres" && database.path == "/\(role.rawValue)_\(configuration.officeCode.rawValue)")
+        let databases = try String(contentsOf: Self.root.appendingPathComponent("deploy/postgres-databases.sql"), encoding: .utf8)
+        #expect(databases.contains("CREATE DATABASE \(role.rawValue)_\(configuration.officeCode.rawValue)"), "the postgres service creates it")
         // Authentication is on, with the public key from the auth-keys volume (read-only).
         #expect(!configuration.authDisabled && configuration.authPublicKeys == ["/keys/issuer.pub.pem"])
         #expect((service["volumes"] as? [String])?.contains("auth-keys:/keys:ro") == true)
@@ -83,6 +96,10 @@ struct ComposeFileTests {
         let dependsOn = service["depends_on"] as? [String: Any] ?? [:]
         #expect((dependsOn["kafka"] as? [String: Any])?["condition"] as? String == "service_healthy")
         #expect((dependsOn["kafka-init"] as? [String: Any])?["condition"] as? String == "service_completed_successfully")
+        #expect((dependsOn["postgres"] as? [String: Any])?["condition"] as? String == "service_healthy")
+        let postgres = try Self.service("postgres")
+        #expect(((postgres["healthcheck"] as? [String: Any])?["test"] as? [String])?.joined(separator: " ").contains("pg_isready") == true)
+        #expect((postgres["volumes"] as? [String])?.contains { $0.hasSuffix(":/docker-entrypoint-initdb.d/10-databases.sql:ro") } == true)
     }
 
     @Test("Kafka is KRaft with listeners for the compose network and the host, and a health check")
