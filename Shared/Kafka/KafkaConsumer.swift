@@ -60,6 +60,9 @@ public final class KafkaConsumer: Service, Sendable {
     /// Set when librdkafka refused an assignment change: the member no longer reads what the
     /// group believes it reads, so every later read fails with this error.
     private let rebalanceFailure: Locked<KafkaError?>
+    /// Since when this group member has been waiting for the group to give it partitions; nil
+    /// while it holds an assignment (an empty one included) and for an assigned reader.
+    private let awaitingAssignment: Locked<ContinuousClock.Instant?>
 
     /// Creates the consumer and subscribes or assigns as `configuration.mode` says.
     /// - Throws: ``KafkaError`` for an invalid property, a failed subscription or assignment, or
@@ -68,14 +71,18 @@ public final class KafkaConsumer: Service, Sendable {
         let rebalance = configuration.rebalance
         let rebalanceLogger = logger
         let failure = Locked<KafkaError?>(nil)
+        let awaiting = Locked<ContinuousClock.Instant?>(nil)
+        if case .group = configuration.mode { awaiting.withLock { $0 = .now } }
         let context = ClientContext(
             logger: logger, clientID: configuration.client.clientID,
             onRebalance: { rk, err, partitions in
+                awaiting.withLock { $0 = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? nil : ($0 ?? .now) }
                 if let error = KafkaConsumer.rebalance(rk, err, partitions, handler: rebalance, logger: rebalanceLogger) {
                     failure.withLock { $0 = $0 ?? error }
                 }
             })
         self.rebalanceFailure = failure
+        self.awaitingAssignment = awaiting
         self.client = try RDKafkaClient(kind: .consumer, properties: configuration.librdkafkaProperties, context: context)
         self.configuration = configuration
         self.logger = logger
@@ -297,6 +304,28 @@ public final class KafkaConsumer: Service, Sendable {
     // MARK: - Flow control
 
     /// The partitions this member reads now.
+    /// How long this group member has been waiting for the group to give it partitions, since it
+    /// subscribed or last gave them up; nil while it holds an assignment (an empty one, when the
+    /// group has more members than partitions, included) and for a consumer of assigned partitions.
+    /// A wait far beyond the session timeout means the group coordinator is not completing the
+    /// rebalance.
+    public var waitingForAssignment: Duration? {
+        awaitingAssignment.withLock { $0 }.map { ContinuousClock.now - $0 }
+    }
+
+    /// Leaves the group and joins it again as a new member (a subscribed consumer only): for a
+    /// member whose rebalance the coordinator never completes. What it held is revoked first
+    /// (the rebalance handler runs as usual).
+    public func rejoin() throws {
+        guard case .group(_, let topics) = configuration.mode else { return }
+        var err = rd_kafka_unsubscribe(client.handle)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "leaving the group to join again") }
+        let list = PartitionList(topics.map { ($0, RD_KAFKA_PARTITION_UA, RDKafkaOffsets.invalid) })
+        err = rd_kafka_subscribe(client.handle, list.pointer)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "subscribing again to \(topics.joined(separator: ", "))") }
+        awaitingAssignment.withLock { $0 = .now }
+    }
+
     public func assignment() throws -> [TopicPartition] {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         let err = rd_kafka_assignment(client.handle, &list)

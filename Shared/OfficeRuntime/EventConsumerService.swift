@@ -60,6 +60,8 @@ public struct EventConsumerService: Service, CustomStringConvertible {
     }
 
     public func run() async throws {
+        let watchdog = Task { await watchGroupMembership() }
+        defer { watchdog.cancel() }
         do {
             // Graceful shutdown ends the wait for the next batch, never a batch in progress.
             // 100 records: with 200, the crash test's destination, SIGKILLed right after a batch's
@@ -79,6 +81,36 @@ public struct EventConsumerService: Service, CustomStringConvertible {
             // Shutdown while waiting for records: nothing in hand.
         }
         logger.info("Event consumer stopped")
+    }
+
+    /// How long a member may wait for the group to give it partitions before it leaves and joins
+    /// again: far beyond a rebalance's normal length (a few session timeouts).
+    static let membershipStall = Duration.seconds(45)
+
+    /// A member whose rebalance never completes consumes nothing while looking healthy (seen on
+    /// the embedded broker after a member was SIGKILLed during a join): say so in the log and
+    /// `/health`, then leave the group and join it again as a new member.
+    func watchGroupMembership() async {
+        var reported = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            if Task.isCancelled { return }
+            guard let waiting = consumer.waitingForAssignment else {
+                if reported { health.clear(.consumer) }
+                reported = false
+                continue
+            }
+            guard waiting > Self.membershipStall else { continue }
+            let stall = GroupMembershipStall(waited: waiting)
+            health.report(.consumer, stall)
+            reported = true
+            logger.warning("\(stall.description); leaving the group and joining it again")
+            do {
+                try consumer.rejoin()
+            } catch {
+                logger.error("Could not join the consumer group again", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// What a record of a batch turned out to be before any write.
@@ -244,4 +276,10 @@ public struct EventConsumerService: Service, CustomStringConvertible {
         guard let type = headers["ce_type"], let parsed = EventType.allCases.first(where: { $0.ceType == type }) else { return "unknown" }
         return parsed.rawValue
     }
+}
+
+/// The consumer group has not given this member partitions for far longer than a rebalance takes.
+struct GroupMembershipStall: Error, CustomStringConvertible {
+    var waited: Duration
+    var description: String { "no partitions from the consumer group for \(waited.components.seconds) s while subscribed" }
 }

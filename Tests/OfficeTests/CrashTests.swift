@@ -23,7 +23,7 @@ struct CrashTests {
         for (name, value) in world.settings(role, code: code, port: port) {
             environment[name.uppercased().replacingOccurrences(of: ".", with: "_")] = value
         }
-        environment["LOG_LEVEL"] = "notice"
+        environment["LOG_LEVEL"] = ProcessInfo.processInfo.environment["CRASH_LOG_LEVEL"] ?? "notice"
         environment["SHUTDOWN_TIMEOUT_SECONDS"] = "10"
         return environment
     }
