@@ -93,9 +93,10 @@ public struct EventConsumerService: Service, CustomStringConvertible {
     func watchGroupMembership() async {
         var reported = false
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(5))
+            try? await Task.sleep(for: .seconds(1))
             if Task.isCancelled { return }
             guard let waiting = consumer.waitingForAssignment else {
+                FaultPoint.consumerJoined()
                 if reported { health.clear(.consumer) }
                 reported = false
                 continue

@@ -47,6 +47,7 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "kafka.sasl.password", defaultValue: "", help: "SASL password (secret)"),
             Key(name: "kafka.ssl.ca.location", defaultValue: "", help: "CA certificate file for TLS"),
             Key(name: "kafka.session.timeout.ms", defaultValue: "6000", help: "consumer group session timeout"),
+            Key(name: "kafka.max.poll.interval.ms", defaultValue: "300000", help: "longest pause between two reads of the consumer before the group gives its partitions to another member (librdkafka max.poll.interval.ms, also sent as the rebalance timeout)"),
             Key(name: "kafka.statistics.interval.ms", defaultValue: "5000", help: "librdkafka statistics (consumer lag metric); 0 turns off"),
             Key(name: "kafka.topic.partitions", defaultValue: "6", help: "partitions of topics created at start when missing"),
             Key(name: "kafka.topic.check.seconds", defaultValue: "30", help: "how often the office checks that its inbox and the dead-letter topic still exist (a broker restarted empty loses them); 0 turns it off"),
@@ -79,6 +80,8 @@ public struct OfficeConfiguration: Sendable {
     public var kafka: KafkaConfiguration
     public var groupID: String
     public var sessionTimeout: Duration
+    /// librdkafka's `max.poll.interval.ms`, which it sends as the group's rebalance timeout.
+    public var maxPollInterval: Duration
     public var topicPartitions: Int
     /// How often the office checks its topics still exist; nil: never after start.
     public var topicCheckInterval: Duration?
@@ -215,6 +218,10 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "kafka.session.timeout.ms", reason: "must be at least 1000")
         }
         sessionTimeout = .milliseconds(session)
+        guard let maxPoll = Int(value("kafka.max.poll.interval.ms")), maxPoll >= session, maxPoll <= 86_400_000 else {
+            throw ValidationError(field: "kafka.max.poll.interval.ms", reason: "must be at least kafka.session.timeout.ms (\(session)) and at most 86400000")
+        }
+        maxPollInterval = .milliseconds(maxPoll)
         guard let partitions = Int(value("kafka.topic.partitions")), partitions >= 1 else {
             throw ValidationError(field: "kafka.topic.partitions", reason: "must be a positive number")
         }

@@ -69,6 +69,27 @@ public protocol StoreTransaction {
     func probeWrite() throws
 }
 
+/// A service's repository: opens transactions on the office's store and hands the service its
+/// records in them (`Records` is the service's records protocol, made per backend by `records`).
+public protocol ServiceRepository: Sendable {
+    associatedtype Records
+    var store: any OfficeStore { get }
+    /// The records in a transaction (the runtime's, for an event; or one this repository opened).
+    static func records(in transaction: any StoreTransaction) throws -> Records
+}
+
+extension ServiceRepository {
+    /// Runs `body` on the records in one write transaction.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Records) throws -> T) async throws -> T {
+        try await store.write { transaction in try body(try Self.records(in: transaction)) }
+    }
+
+    /// Runs `body` on the records in one read-only snapshot.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Records) throws -> T) async throws -> T {
+        try await store.read { transaction in try body(try Self.records(in: transaction)) }
+    }
+}
+
 /// A constraint of the schema refused a write (a unique key, a check): the data is wrong, not
 /// the store. An incoming event that causes it is dead-lettered; an API request gets 409.
 public struct StoreConstraintViolation: Error, CustomStringConvertible {

@@ -138,19 +138,11 @@ extension DestinationRecords {
 }
 
 /// Opens transactions on the office's store and gives the destination's records in them.
-struct DestinationRepository: Sendable {
+struct DestinationRepository: ServiceRepository {
     let store: any OfficeStore
 
     /// The records in a transaction the runtime opened (the consumer's, for an event).
     static func records(in transaction: any StoreTransaction) throws -> any DestinationRecords {
         transaction is PostgresTransaction ? try PostgresDestinationRecords(transaction) : try SQLiteDestinationRecords(transaction)
-    }
-
-    func write<T: Sendable>(_ body: @escaping @Sendable (any DestinationRecords) throws -> T) async throws -> T {
-        try await store.write { transaction in try body(try Self.records(in: transaction)) }
-    }
-
-    func read<T: Sendable>(_ body: @escaping @Sendable (any DestinationRecords) throws -> T) async throws -> T {
-        try await store.read { transaction in try body(try Self.records(in: transaction)) }
     }
 }

@@ -139,19 +139,11 @@ extension OriginRecords {
 }
 
 /// Opens transactions on the office's store and gives the origin's records in them.
-struct OriginRepository: Sendable {
+struct OriginRepository: ServiceRepository {
     let store: any OfficeStore
 
     /// The records in a transaction the runtime opened (the consumer's, for an event).
     static func records(in transaction: any StoreTransaction) throws -> any OriginRecords {
         transaction is PostgresTransaction ? try PostgresOriginRecords(transaction) : try SQLiteOriginRecords(transaction)
-    }
-
-    func write<T: Sendable>(_ body: @escaping @Sendable (any OriginRecords) throws -> T) async throws -> T {
-        try await store.write { transaction in try body(try Self.records(in: transaction)) }
-    }
-
-    func read<T: Sendable>(_ body: @escaping @Sendable (any OriginRecords) throws -> T) async throws -> T {
-        try await store.read { transaction in try body(try Self.records(in: transaction)) }
     }
 }
