@@ -125,6 +125,42 @@ struct RepositoryTests {
         #expect(nextYear == RemittanceID(office: office, year: 2027, sequence: 1))
     }
 
+    @Test("a contribution history goes in as one batch and comes back in period order; a month recorded twice or a zero base is refused as a constraint", arguments: Backend.available)
+    func originMonths(_ backend: Backend) async throws {
+        let opened = try await backend.open(OriginOffice.self)
+        defer { Task { await opened.close() } }
+        let repository = OriginRepository(store: opened.store)
+        let citizen = Support.citizenID(birth: "19900504", sequence: "022")
+        try await repository.write { records in
+            try records.save(PersonRecord(
+                citizenId: citizen.rawValue, name: "张三", hukouProvince: "44", status: .contributing, arrearsFen: 0, pre1998Fen: 0,
+                receivesPension: false, accountKind: .general, transferredBy: nil, updatedAt: Date()))
+        }
+        @Sendable func month(_ period: String, _ baseFen: Int = 600_000) -> MonthRecord {
+            MonthRecord(citizenId: citizen.rawValue, period: period, baseFen: baseFen, employerRate: "16", personalRate: "8", placeCode: "440300")
+        }
+        // 300 months, handed over newest first.
+        let periods = (0..<300).map { String(format: "%04d-%02d", 2000 + $0 / 12, 1 + $0 % 12) }
+        let history = periods.reversed().enumerated().map { month($1, 600_000 + $0) }
+        try await repository.write { records in
+            try records.insert([])
+            try records.insert(history)
+        }
+        let stored = try await repository.read { records in try records.monthRecords(of: citizen) }
+        #expect(stored.map(\.period) == periods)
+        #expect(stored.first?.baseFen == 600_299 && stored.last?.baseFen == 600_000 && stored.allSatisfy { $0.placeCode == "440300" && $0.employerRate == "16" })
+        for refused in [[month("2030-01"), month("2000-01")], [month("2030-02", 0)]] {
+            do {
+                try await repository.write { records in try records.insert(refused) }
+                Issue.record("\(refused.map(\.period)) was accepted")
+            } catch {
+                #expect(EventFailure.classify(error) == .record(reason: "constraint"), "\(error)")
+            }
+        }
+        // A refused batch leaves nothing behind: not even its valid month.
+        #expect(try await repository.read { records in try records.monthRecords(of: citizen) }.count == 300)
+    }
+
     @Test("people, cards, history places, certificates and remittances round-trip through the destination's records", arguments: Backend.available)
     func destinationRoundTrip(_ backend: Backend) async throws {
         let opened = try await backend.open(DestinationOffice.self)

@@ -119,7 +119,7 @@ public struct OriginOffice: OfficeService {
         let result = try await repository.write { records -> OriginAPI.MonthsResult in
             guard let person = try records.person(id) else { throw Problem.notFound("no person \(id.masked)") }
             if person.status == .transferred { throw Problem.conflict("the relationship was transferred out") }
-            var added = 0
+            var added: [MonthRecord] = []
             var unchanged = 0
             // The months already recorded, read once (a history is hundreds of months).
             var existingMonths: [String: MonthRecord] = [:]
@@ -139,11 +139,11 @@ public struct OriginOffice: OfficeService {
                     }
                     unchanged += 1
                 } else {
-                    try records.insert(record)
-                    added += 1
+                    added.append(record)
                 }
             }
-            return .init(added: added, unchanged: unchanged, totalMonths: existingMonths.count + added)
+            try records.insert(added)
+            return .init(added: added.count, unchanged: unchanged, totalMonths: existingMonths.count + added.count)
         }
         return try JSONBody.response(result, status: result.added > 0 ? .created : .ok)
     }

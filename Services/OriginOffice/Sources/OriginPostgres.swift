@@ -111,10 +111,20 @@ struct PostgresOriginRecords: OriginRecords {
         }
     }
 
-    func insert(_ month: MonthRecord) throws {
+    func insert(_ months: [MonthRecord]) throws {
+        guard !months.isEmpty else { return }
+        // One round trip for the whole history: the columns go as arrays and come back as rows.
         try sql.execute(
-            "INSERT INTO contributionMonth (citizenId, period, baseFen, employerRate, personalRate, placeCode) VALUES ($1, $2, $3, $4, $5, $6)",
-            [.text(month.citizenId), .text(month.period), .int(month.baseFen), .text(month.employerRate), .text(month.personalRate), .text(month.placeCode)])
+            """
+            INSERT INTO contributionMonth (citizenId, period, baseFen, employerRate, personalRate, placeCode)
+            SELECT citizenId, period, baseFen::bigint, employerRate, personalRate, placeCode
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                AS month(citizenId, period, baseFen, employerRate, personalRate, placeCode)
+            """,
+            [
+                .texts(months.map(\.citizenId)), .texts(months.map(\.period)), .texts(months.map { String($0.baseFen) }),
+                .texts(months.map(\.employerRate)), .texts(months.map(\.personalRate)), .texts(months.map(\.placeCode)),
+            ])
     }
 
     func addCertificate(_ number: CertificateNumber, citizen: CitizenID, destination: OfficeCode, issuedOn: LocalDate, materials: String) throws {

@@ -83,7 +83,8 @@ protocol OriginRecords {
     func update(_ person: PersonRecord) throws
     /// The person's months as stored, oldest first.
     func monthRecords(of id: CitizenID) throws -> [MonthRecord]
-    func insert(_ month: MonthRecord) throws
+    /// Adds months not recorded yet (one statement on PostgreSQL: a history is hundreds of months).
+    func insert(_ months: [MonthRecord]) throws
     /// Records an issued payment certificate with the materials it was issued on (JSON).
     func addCertificate(_ number: CertificateNumber, citizen: CitizenID, destination: OfficeCode, issuedOn: LocalDate, materials: String) throws
 

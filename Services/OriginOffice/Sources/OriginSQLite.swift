@@ -43,8 +43,8 @@ struct SQLiteOriginRecords: OriginRecords {
         try MonthRecord.filter(Column("citizenId") == id.rawValue).order(Column("period")).fetchAll(db)
     }
 
-    func insert(_ month: MonthRecord) throws {
-        try month.insert(db)
+    func insert(_ months: [MonthRecord]) throws {
+        for month in months { try month.insert(db) }
     }
 
     func addCertificate(_ number: CertificateNumber, citizen: CitizenID, destination: OfficeCode, issuedOn: LocalDate, materials: String) throws {
