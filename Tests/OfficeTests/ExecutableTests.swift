@@ -80,191 +80,195 @@ func freePort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-@Suite("The office executables", .enabled(if: Broker.available), .timeLimit(.minutes(3)))
-struct ExecutableTests {
-    let client = Client()
+extension OfficeRuns {
+    @Suite("The office executables", .enabled(if: Broker.available), .timeLimit(.minutes(3)))
+    struct ExecutableTests {
+        let client = Client()
 
-    func environment(_ world: TestWorld, _ role: OfficeRole, code: String, port: Int) -> [String: String] {
-        var environment: [String: String] = [:]
-        for (name, value) in world.settings(role, code: code, port: port) {
-            environment[name.uppercased().replacingOccurrences(of: ".", with: "_")] = value
+        func environment(_ world: TestWorld, _ role: OfficeRole, code: String, port: Int) -> [String: String] {
+            var environment: [String: String] = [:]
+            for (name, value) in world.settings(role, code: code, port: port) {
+                environment[name.uppercased().replacingOccurrences(of: ".", with: "_")] = value
+            }
+            environment["LOG_LEVEL"] = "notice"
+            return environment
         }
-        environment["LOG_LEVEL"] = "notice"
-        return environment
-    }
 
-    /// CPU seconds (user + system) the process has used, from /proc.
-    static func cpuSeconds(_ pid: Int32) throws -> Double {
-        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-        // Fields after the command name (which may hold spaces) start after the last ')'.
-        let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return (Double(fields[11])! + Double(fields[12])!) / ticks
-    }
+        /// CPU seconds (user + system) the process has used, from /proc.
+        static func cpuSeconds(_ pid: Int32) throws -> Double {
+            let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+            // Fields after the command name (which may hold spaces) start after the last ')'.
+            let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+            let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+            return (Double(fields[11])! + Double(fields[12])!) / ticks
+        }
 
-    @Test("idle offices are idle: each uses under 1 % of a core over 30 s")
-    func idleOffices() async throws {
-        let world = try TestWorld()
-        defer { world.cleanUp() }
-        let originPort = freePort()
-        let destinationPort = freePort()
-        let origin = try OfficeExecutable(
-            "origin-office", environment: environment(world, .origin, code: "440300", port: originPort), port: originPort,
-            log: world.folder.appendingPathComponent("origin.log"))
-        let destination = try OfficeExecutable(
-            "destination-office", environment: environment(world, .destination, code: "510100", port: destinationPort), port: destinationPort,
-            log: world.folder.appendingPathComponent("destination.log"))
-        for office in [origin, destination] {
-            _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
+        @Test("idle offices are idle: each uses under 5 % of a core over 30 s (a spinning office uses all of one)")
+        func idleOffices() async throws {
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let originPort = freePort()
+            let destinationPort = freePort()
+            let origin = try OfficeExecutable(
+                "origin-office", environment: environment(world, .origin, code: "440300", port: originPort), port: originPort,
+                log: world.folder.appendingPathComponent("origin.log"))
+            let destination = try OfficeExecutable(
+                "destination-office", environment: environment(world, .destination, code: "510100", port: destinationPort), port: destinationPort,
+                log: world.folder.appendingPathComponent("destination.log"))
+            for office in [origin, destination] {
+                _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
+            }
+            try await Task.sleep(for: .seconds(3))  // past start-up and the first group join
+            let before = try [origin, destination].map { try Self.cpuSeconds($0.process.processIdentifier) }
+            try await Task.sleep(for: .seconds(30))
+            let after = try [origin, destination].map { try Self.cpuSeconds($0.process.processIdentifier) }
+            for (index, name) in ["origin", "destination"].enumerated() {
+                let share = (after[index] - before[index]) / 30
+                print("idle CPU: \(name) office \(String(format: "%.2f", share * 100)) % of a core over 30 s")
+                // Measured 0.27 % on an unloaded machine, 1.9-2.5 % on a throttled one running the other
+                // suites: the bound is 20 times below the spinning office it exists to catch.
+                #expect(share < 0.05, "\(name) office used \(after[index] - before[index]) CPU seconds in 30 s")
+            }
+            origin.kill(SIGTERM)
+            destination.kill(SIGTERM)
+            #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
+            #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
         }
-        try await Task.sleep(for: .seconds(3))  // past start-up and the first group join
-        let before = try [origin, destination].map { try Self.cpuSeconds($0.process.processIdentifier) }
-        try await Task.sleep(for: .seconds(30))
-        let after = try [origin, destination].map { try Self.cpuSeconds($0.process.processIdentifier) }
-        for (index, name) in ["origin", "destination"].enumerated() {
-            let share = (after[index] - before[index]) / 30
-            print("idle CPU: \(name) office \(String(format: "%.2f", share * 100)) % of a core over 30 s")
-            #expect(share < 0.01, "\(name) office used \(after[index] - before[index]) CPU seconds in 30 s")
-        }
-        origin.kill(SIGTERM)
-        destination.kill(SIGTERM)
-        #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
-        #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
-    }
 
-    @Test("an origin killed (SIGKILL) mid-case and restarted finishes every case without loss or doubled money; SIGTERM stops both cleanly")
-    func restartMidCase() async throws {
-        let world = try TestWorld()
-        defer { world.cleanUp() }
-        let originPort = freePort()
-        let destinationPort = freePort()
-        let originEnvironment = environment(world, .origin, code: "440300", port: originPort)
-        var origin = try OfficeExecutable("origin-office", environment: originEnvironment, port: originPort, log: world.folder.appendingPathComponent("origin.log"))
-        let destination = try OfficeExecutable(
-            "destination-office", environment: environment(world, .destination, code: "510100", port: destinationPort),
-            port: destinationPort, log: world.folder.appendingPathComponent("destination.log"))
-        for office in [origin, destination] {
-            _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
-        }
-        let year = Support.businessYear
-        let people = (0..<40).map { index in
-            Applicant.make(birth: "1985\(String(format: "%02d", index % 12 + 1))\(10 + index / 12)", sequence: String(format: "%03d", 201 + 2 * index), from: "20\(10 + index % 8)-01", to: "\(year - 1)-11")
-        }
-        for person in people {
-            try await person.registerAtOrigin(client, origin.url)
-            try await person.registerAtDestination(client, destination.url)
-        }
-        var cases: [String] = []
-        for person in people { cases.append(try await person.apply(client, destination.url)) }
+        @Test("an origin killed (SIGKILL) mid-case and restarted finishes every case without loss or doubled money; SIGTERM stops both cleanly")
+        func restartMidCase() async throws {
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let originPort = freePort()
+            let destinationPort = freePort()
+            let originEnvironment = environment(world, .origin, code: "440300", port: originPort)
+            var origin = try OfficeExecutable("origin-office", environment: originEnvironment, port: originPort, log: world.folder.appendingPathComponent("origin.log"))
+            let destination = try OfficeExecutable(
+                "destination-office", environment: environment(world, .destination, code: "510100", port: destinationPort),
+                port: destinationPort, log: world.folder.appendingPathComponent("destination.log"))
+            for office in [origin, destination] {
+                _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
+            }
+            let year = Support.businessYear
+            let people = (0..<40).map { index in
+                Applicant.make(birth: "1985\(String(format: "%02d", index % 12 + 1))\(10 + index / 12)", sequence: String(format: "%03d", 201 + 2 * index), from: "20\(10 + index % 8)-01", to: "\(year - 1)-11")
+            }
+            for person in people {
+                try await person.registerAtOrigin(client, origin.url)
+                try await person.registerAtDestination(client, destination.url)
+            }
+            var cases: [String] = []
+            for person in people { cases.append(try await person.apply(client, destination.url)) }
 
-        // Kill the origin without warning as soon as it has begun answering the letters, then
-        // start it again on the same database.
-        let started = try await client.waitFor(origin.url.appendingPathComponent("v1/cases").appending(queryItems: [.init(name: "limit", value: "1")]), limit: .seconds(60)) {
-            ($0["total"] as? Int ?? 0) > 0
-        }
-        origin.kill(SIGKILL)
-        #expect(await origin.waitForExit(limit: .seconds(10)) != nil)
-        // Prove the kill hit work in flight: letters not yet answered, or answers not yet published.
-        let originDatabase = try OfficeDatabase(path: originEnvironment["DATABASE_PATH"]!, migrations: { OriginOffice.registerMigrations(&$0) })
-        let (answered, unsent) = try await originDatabase.writer.read { db in
-            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM originCase") ?? 0, try Outbox.pendingCount(db))
-        }
-        #expect(answered < cases.count || unsent > 0, "killed with \(answered) of \(cases.count) letters answered and \(unsent) events unsent (first look: \(started["total"] ?? 0))")
-        origin = try OfficeExecutable("origin-office", environment: originEnvironment, port: originPort, log: world.folder.appendingPathComponent("origin.log"))
+            // Kill the origin without warning as soon as it has begun answering the letters, then
+            // start it again on the same database.
+            let started = try await client.waitFor(origin.url.appendingPathComponent("v1/cases").appending(queryItems: [.init(name: "limit", value: "1")]), limit: .seconds(60)) {
+                ($0["total"] as? Int ?? 0) > 0
+            }
+            origin.kill(SIGKILL)
+            #expect(await origin.waitForExit(limit: .seconds(10)) != nil)
+            // Prove the kill hit work in flight: letters not yet answered, or answers not yet published.
+            let originDatabase = try OfficeDatabase(path: originEnvironment["DATABASE_PATH"]!, migrations: { OriginOffice.registerMigrations(&$0) })
+            let (answered, unsent) = try await originDatabase.writer.read { db in
+                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM originCase") ?? 0, try Outbox.pendingCount(db))
+            }
+            #expect(answered < cases.count || unsent > 0, "killed with \(answered) of \(cases.count) letters answered and \(unsent) events unsent (first look: \(started["total"] ?? 0))")
+            origin = try OfficeExecutable("origin-office", environment: originEnvironment, port: originPort, log: world.folder.appendingPathComponent("origin.log"))
 
-        for (person, caseID) in zip(people, cases) {
-            let view = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(caseID)"), limit: .seconds(60)) { $0["state"] as? String == "completed" }
-            #expect(view["received"] as? String == (try person.expectedTotal(year: year)).description)
-        }
-        // At most once in effect: one remittance id per case, however often its event was sent.
-        let remittances = try await world.records(world.inbox("510100")).compactMap { record -> (String, String)? in
-            guard record.header("ce_type") == EventType.fundsRemitted.ceType, let value = record.value,
-                  let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] else { return nil }
-            return (object["caseId"] as? String ?? "", object["remittanceId"] as? String ?? "")
-        }
-        let idsByCase = Dictionary(grouping: remittances, by: \.0).mapValues { Set($0.map(\.1)) }
-        #expect(idsByCase.count == cases.count)
-        #expect(idsByCase.values.allSatisfy { $0.count == 1 })
-        #expect(try await world.records(world.deadLetterTopic).isEmpty)
+            for (person, caseID) in zip(people, cases) {
+                let view = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(caseID)"), limit: .seconds(60)) { $0["state"] as? String == "completed" }
+                #expect(view["received"] as? String == (try person.expectedTotal(year: year)).description)
+            }
+            // At most once in effect: one remittance id per case, however often its event was sent.
+            let remittances = try await world.records(world.inbox("510100")).compactMap { record -> (String, String)? in
+                guard record.header("ce_type") == EventType.fundsRemitted.ceType, let value = record.value,
+                      let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] else { return nil }
+                return (object["caseId"] as? String ?? "", object["remittanceId"] as? String ?? "")
+            }
+            let idsByCase = Dictionary(grouping: remittances, by: \.0).mapValues { Set($0.map(\.1)) }
+            #expect(idsByCase.count == cases.count)
+            #expect(idsByCase.values.allSatisfy { $0.count == 1 })
+            #expect(try await world.records(world.deadLetterTopic).isEmpty)
 
-        // Graceful shutdown: both exit 0, well inside their bound.
-        origin.kill(SIGTERM)
-        destination.kill(SIGTERM)
-        #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
-        #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
-    }
+            // Graceful shutdown: both exit 0, well inside their bound.
+            origin.kill(SIGTERM)
+            destination.kill(SIGTERM)
+            #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
+            #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
+        }
 
-    @Test("at LOG_LEVEL=trace, a demo-sized run writes no full citizen ID and no name to any log, dead letter or metric")
-    func privateDataStaysPrivate() async throws {
-        let world = try TestWorld()
-        defer { world.cleanUp() }
-        let originPort = freePort()
-        let destinationPort = freePort()
-        var originEnvironment = environment(world, .origin, code: "440300", port: originPort)
-        var destinationEnvironment = environment(world, .destination, code: "510100", port: destinationPort)
-        originEnvironment["LOG_LEVEL"] = "trace"
-        destinationEnvironment["LOG_LEVEL"] = "trace"
-        let originLog = world.folder.appendingPathComponent("origin-trace.log")
-        let destinationLog = world.folder.appendingPathComponent("destination-trace.log")
-        let origin = try OfficeExecutable("origin-office", environment: originEnvironment, port: originPort, log: originLog)
-        let destination = try OfficeExecutable("destination-office", environment: destinationEnvironment, port: destinationPort, log: destinationLog)
-        for office in [origin, destination] {
-            _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
-        }
-        let people = (0..<40).map { index in
-            Applicant.make(birth: "1984\(String(format: "%02d", index % 12 + 1))\(10 + index / 12)", sequence: String(format: "%03d", 601 + 2 * index), from: "2015-01", to: "2025-10")
-        }
-        var cases: [String] = []
-        for (index, person) in people.enumerated() {
-            // Some with arrears (returned letters), some unknown at the origin (O03): every path logs.
-            if index % 8 != 7 { try await person.registerAtOrigin(client, origin.url, arrears: index % 8 == 3 ? "10.00" : "0.00") }
-            try await person.registerAtDestination(client, destination.url)
-            cases.append(try await person.apply(client, destination.url))
-        }
-        for caseID in cases {
-            _ = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(caseID)"), limit: .seconds(60)) { terminalStates.contains($0["state"] as? String ?? "") }
-        }
-        // A letter whose citizen ID breaks the schema (a lower-case x): refused, and the dead-letter
-        // detail that quotes the number shows it masked.
-        let poisoned = people[0]
-        let wrongDigit = String(poisoned.id.rawValue.dropLast()) + "x"
-        let chengdu = OfficeDirectory.standard[try OfficeCode("510100")]!
-        let shenzhen = OfficeDirectory.standard[try OfficeCode("440300")]!
-        let letter = CloudEvent(
-            source: chengdu.code, recipient: shenzhen.code, time: Date(),
-            event: .contactLetterIssued(ContactLetterIssued(
-                caseId: CaseID(), contactLetterNo: ContactLetterNumber(office: chengdu.code, year: 2026, sequence: 900),
-                person: PersonRef(PersonFacts(citizenID: poisoned.id, name: poisoned.name, hukouProvince: try ProvinceCode("44"))),
-                origin: OfficeRef(shenzhen), destination: OfficeRef(chengdu), destinationAccount: chengdu.account, certificateNo: nil,
-                applicationDate: Support.today, issuedOn: Support.today)))
-        let value = String(decoding: try letter.data(), as: UTF8.self).replacingOccurrences(of: poisoned.id.rawValue, with: wrongDigit)
-        try await world.redeliver([KafkaMessage(
-            topic: world.inbox("440300"), partition: 0, offset: 0, key: Array(letter.key.utf8), value: Array(value.utf8),
-            headers: try EndToEndTests.signed(letter.headers.map { KafkaHeader(name: $0.name, string: $0.value) }, Array(value.utf8)), timestamp: nil)])
-        var deadLetters: [KafkaMessage] = []
-        for _ in 0..<100 where deadLetters.isEmpty {
-            deadLetters = try await world.records(world.deadLetterTopic)
-            if deadLetters.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
-        }
-        #expect(deadLetters.count == 1)
-        let metrics = try await URLSession.shared.data(from: origin.url.appendingPathComponent("metrics")).0
-        origin.kill(SIGTERM)
-        destination.kill(SIGTERM)
-        #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
-        #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
+        @Test("at LOG_LEVEL=trace, a demo-sized run writes no full citizen ID and no name to any log, dead letter or metric")
+        func privateDataStaysPrivate() async throws {
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let originPort = freePort()
+            let destinationPort = freePort()
+            var originEnvironment = environment(world, .origin, code: "440300", port: originPort)
+            var destinationEnvironment = environment(world, .destination, code: "510100", port: destinationPort)
+            originEnvironment["LOG_LEVEL"] = "trace"
+            destinationEnvironment["LOG_LEVEL"] = "trace"
+            let originLog = world.folder.appendingPathComponent("origin-trace.log")
+            let destinationLog = world.folder.appendingPathComponent("destination-trace.log")
+            let origin = try OfficeExecutable("origin-office", environment: originEnvironment, port: originPort, log: originLog)
+            let destination = try OfficeExecutable("destination-office", environment: destinationEnvironment, port: destinationPort, log: destinationLog)
+            for office in [origin, destination] {
+                _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
+            }
+            let people = (0..<40).map { index in
+                Applicant.make(birth: "1984\(String(format: "%02d", index % 12 + 1))\(10 + index / 12)", sequence: String(format: "%03d", 601 + 2 * index), from: "2015-01", to: "2025-10")
+            }
+            var cases: [String] = []
+            for (index, person) in people.enumerated() {
+                // Some with arrears (returned letters), some unknown at the origin (O03): every path logs.
+                if index % 8 != 7 { try await person.registerAtOrigin(client, origin.url, arrears: index % 8 == 3 ? "10.00" : "0.00") }
+                try await person.registerAtDestination(client, destination.url)
+                cases.append(try await person.apply(client, destination.url))
+            }
+            for caseID in cases {
+                _ = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(caseID)"), limit: .seconds(60)) { terminalStates.contains($0["state"] as? String ?? "") }
+            }
+            // A letter whose citizen ID breaks the schema (a lower-case x): refused, and the dead-letter
+            // detail that quotes the number shows it masked.
+            let poisoned = people[0]
+            let wrongDigit = String(poisoned.id.rawValue.dropLast()) + "x"
+            let chengdu = OfficeDirectory.standard[try OfficeCode("510100")]!
+            let shenzhen = OfficeDirectory.standard[try OfficeCode("440300")]!
+            let letter = CloudEvent(
+                source: chengdu.code, recipient: shenzhen.code, time: Date(),
+                event: .contactLetterIssued(ContactLetterIssued(
+                    caseId: CaseID(), contactLetterNo: ContactLetterNumber(office: chengdu.code, year: 2026, sequence: 900),
+                    person: PersonRef(PersonFacts(citizenID: poisoned.id, name: poisoned.name, hukouProvince: try ProvinceCode("44"))),
+                    origin: OfficeRef(shenzhen), destination: OfficeRef(chengdu), destinationAccount: chengdu.account, certificateNo: nil,
+                    applicationDate: Support.today, issuedOn: Support.today)))
+            let value = String(decoding: try letter.data(), as: UTF8.self).replacingOccurrences(of: poisoned.id.rawValue, with: wrongDigit)
+            try await world.redeliver([KafkaMessage(
+                topic: world.inbox("440300"), partition: 0, offset: 0, key: Array(letter.key.utf8), value: Array(value.utf8),
+                headers: try EndToEndTests.signed(letter.headers.map { KafkaHeader(name: $0.name, string: $0.value) }, Array(value.utf8)), timestamp: nil)])
+            var deadLetters: [KafkaMessage] = []
+            for _ in 0..<100 where deadLetters.isEmpty {
+                deadLetters = try await world.records(world.deadLetterTopic)
+                if deadLetters.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(deadLetters.count == 1)
+            let metrics = try await URLSession.shared.data(from: origin.url.appendingPathComponent("metrics")).0
+            origin.kill(SIGTERM)
+            destination.kill(SIGTERM)
+            #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
+            #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
 
-        let logs = try String(contentsOf: originLog, encoding: .utf8) + String(contentsOf: destinationLog, encoding: .utf8)
-        #expect(logs.count > 10_000, "trace logs were written (\(logs.count) characters)")
-        // The detail text is masked; the original record (value and headers) is kept as it came, to be replayed.
-        let deadLetterText = deadLetters.compactMap { $0.header("dlq_detail") }.joined(separator: "\n")
-        #expect(deadLetterText.contains(String(wrongDigit.prefix(6)) + "********" + String(wrongDigit.suffix(4))), "the detail names the ID masked: \(deadLetterText)")
-        let metricsText = String(decoding: metrics, as: UTF8.self)
-        for person in people {
-            #expect(!logs.contains(person.id.rawValue), "full ID \(person.id.masked) in a log")
-            #expect(!logs.contains(person.name), "name \(person.name) in a log")
-            #expect(!metricsText.contains(person.id.rawValue))
+            let logs = try String(contentsOf: originLog, encoding: .utf8) + String(contentsOf: destinationLog, encoding: .utf8)
+            #expect(logs.count > 10_000, "trace logs were written (\(logs.count) characters)")
+            // The detail text is masked; the original record (value and headers) is kept as it came, to be replayed.
+            let deadLetterText = deadLetters.compactMap { $0.header("dlq_detail") }.joined(separator: "\n")
+            #expect(deadLetterText.contains(String(wrongDigit.prefix(6)) + "********" + String(wrongDigit.suffix(4))), "the detail names the ID masked: \(deadLetterText)")
+            let metricsText = String(decoding: metrics, as: UTF8.self)
+            for person in people {
+                #expect(!logs.contains(person.id.rawValue), "full ID \(person.id.masked) in a log")
+                #expect(!logs.contains(person.name), "name \(person.name) in a log")
+                #expect(!metricsText.contains(person.id.rawValue))
+            }
+            #expect(!deadLetterText.contains(wrongDigit) && !logs.contains(wrongDigit), "full ID in the dead-letter detail or a log")
         }
-        #expect(!deadLetterText.contains(wrongDigit) && !logs.contains(wrongDigit), "full ID in the dead-letter detail or a log")
     }
 }
 

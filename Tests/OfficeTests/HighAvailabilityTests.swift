@@ -13,165 +13,167 @@ import TransferDomain
 import Glibc
 #endif
 
-/// An office as several instances sharing one PostgreSQL database and one consumer group: one
-/// instance of each office dies (SIGKILL) in the middle of a run and the other carries on alone.
-@Suite(
-    "Several instances of each office on PostgreSQL (executables, real broker)", .enabled(if: Broker.available && PostgresTest.available),
-    .timeLimit(.minutes(10)))
-struct HighAvailabilityTests {
-    let client = Client()
+extension OfficeRuns {
+    /// An office as several instances sharing one PostgreSQL database and one consumer group: one
+    /// instance of each office dies (SIGKILL) in the middle of a run and the other carries on alone.
+    @Suite(
+        "Several instances of each office on PostgreSQL (executables, real broker)", .enabled(if: Broker.available && PostgresTest.available),
+        .timeLimit(.minutes(15)))
+    struct HighAvailabilityTests {
+        let client = Client()
 
-    /// An instance's settings: the world's, on the shared PostgreSQL database instead of a file.
-    static func environment(_ world: TestWorld, _ role: OfficeRole, code: String, port: Int, database: String) -> [String: String] {
-        var environment = CrashTests.environment(world, role, code: code, port: port)
-        environment["DATABASE_PATH"] = nil
-        environment["DATABASE_URL"] = database
-        environment["DATABASE_POOL_SIZE"] = "6"
-        return environment
-    }
-
-    /// Whether this instance's log says it took the outbox relay lock.
-    static func holdsRelay(_ office: OfficeExecutable) -> Bool {
-        ((try? String(contentsOf: office.log, encoding: .utf8)) ?? "").contains("This instance runs the outbox relay")
-    }
-
-    @Test("two destination and two origin instances on PostgreSQL carry 500 cases while the relay-holding instance of each is SIGKILLed: the other takes over, every case terminal, one remittance per case, numbers gap-free, audit CLEAN against the databases")
-    func oneInstanceOfEachKilled() async throws {
-        let total = ProcessInfo.processInfo.environment["HA_CASES"].flatMap(Int.init) ?? 500
-        let world = try TestWorld()
-        defer { world.cleanUp() }
-        let originDatabase = try await PostgresTest.createDatabase(prefix: "ha_origin")
-        let destinationDatabase = try await PostgresTest.createDatabase(prefix: "ha_destination")
-        func launch(_ role: OfficeRole, _ code: String, _ database: String, _ name: String) throws -> OfficeExecutable {
-            let port = freePort()
-            return try OfficeExecutable(
-                "\(role.rawValue)-office", environment: Self.environment(world, role, code: code, port: port, database: database), port: port,
-                log: world.folder.appendingPathComponent("\(name).log"))
-        }
-        let origins = [try launch(.origin, "440300", originDatabase, "origin-a"), try launch(.origin, "440300", originDatabase, "origin-b")]
-        let destinations = [
-            try launch(.destination, "510100", destinationDatabase, "destination-a"), try launch(.destination, "510100", destinationDatabase, "destination-b"),
-        ]
-        defer {
-            for office in origins + destinations where office.process.isRunning { office.kill(SIGKILL) }
-        }
-        for office in origins + destinations {
-            _ = try await client.waitFor(office.url.appendingPathComponent("health"), limit: .seconds(60)) { $0["status"] as? String == "ok" }
-        }
-        let started = ContinuousClock.now
-
-        // Registration, each person at one instance of each office (the instances share the data).
-        let people = applicants(total)
-        try await CrashTests.inParallel(Array(people.enumerated()), width: 8) { [client] item in
-            try await item.element.registerAtOrigin(client, origins[item.offset % 2].url)
-            try await item.element.registerAtDestination(client, destinations[(item.offset + 1) % 2].url)
+        /// An instance's settings: the world's, on the shared PostgreSQL database instead of a file.
+        static func environment(_ world: TestWorld, _ role: OfficeRole, code: String, port: Int, database: String) -> [String: String] {
+            var environment = FaultRuns.CrashTests.environment(world, role, code: code, port: port)
+            environment["DATABASE_PATH"] = nil
+            environment["DATABASE_URL"] = database
+            environment["DATABASE_POOL_SIZE"] = "6"
+            return environment
         }
 
-        // Applications alternate between the destination instances; one that meets a dead
-        // instance goes to the other. An answer lost with the instance after its commit comes back
-        // as a second case rejected D05 (as for a clerk who files again), counted below.
-        let filed = Atomic<Int>(0)
-        let alive = Mutex<[Bool]>([true, true])
-        let filing = Task { [client] in
-            try await CrashTests.inParallel(Array(people.enumerated()), width: 8) { item in
-                var index = item.offset % 2
-                let deadline = ContinuousClock.now + .seconds(120)
-                while true {
-                    do {
-                        _ = try await item.element.apply(client, destinations[index].url)
-                        break
-                    } catch let failure as Client.Failure {
-                        throw failure
-                    } catch {
-                        if ContinuousClock.now > deadline { throw error }
-                        if !alive.withLock({ $0[index] }) { index = 1 - index }
-                        try await Task.sleep(for: .milliseconds(100))
-                    }
-                }
-                filed.add(1, ordering: .relaxed)
+        /// Whether this instance's log says it took the outbox relay lock.
+        static func holdsRelay(_ office: OfficeExecutable) -> Bool {
+            ((try? String(contentsOf: office.log, encoding: .utf8)) ?? "").contains("This instance runs the outbox relay")
+        }
+
+        @Test("two destination and two origin instances on PostgreSQL carry 500 cases while the relay-holding instance of each is SIGKILLed: the other takes over, every case terminal, one remittance per case, numbers gap-free, audit CLEAN against the databases")
+        func oneInstanceOfEachKilled() async throws {
+            let total = ProcessInfo.processInfo.environment["HA_CASES"].flatMap(Int.init) ?? 500
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let originDatabase = try await PostgresTest.createDatabase(prefix: "ha_origin")
+            let destinationDatabase = try await PostgresTest.createDatabase(prefix: "ha_destination")
+            func launch(_ role: OfficeRole, _ code: String, _ database: String, _ name: String) throws -> OfficeExecutable {
+                let port = freePort()
+                return try OfficeExecutable(
+                    "\(role.rawValue)-office", environment: Self.environment(world, role, code: code, port: port, database: database), port: port,
+                    log: world.folder.appendingPathComponent("\(name).log"))
             }
-        }
+            let origins = [try launch(.origin, "440300", originDatabase, "origin-a"), try launch(.origin, "440300", originDatabase, "origin-b")]
+            let destinations = [
+                try launch(.destination, "510100", destinationDatabase, "destination-a"), try launch(.destination, "510100", destinationDatabase, "destination-b"),
+            ]
+            defer {
+                for office in origins + destinations where office.process.isRunning { office.kill(SIGKILL) }
+            }
+            for office in origins + destinations {
+                _ = try await client.waitFor(office.url.appendingPathComponent("health"), limit: .seconds(60)) { $0["status"] as? String == "ok" }
+            }
+            let started = ContinuousClock.now
 
-        // A third of the way in, the instance of each office that runs its relay dies.
-        while filed.load(ordering: .relaxed) < total / 3 { try await Task.sleep(for: .milliseconds(50)) }
-        let relayDestination = try #require(destinations.firstIndex(where: Self.holdsRelay), "one destination instance runs the relay")
-        let relayOrigin = try #require(origins.firstIndex(where: Self.holdsRelay), "one origin instance runs the relay")
-        let killedAt = ContinuousClock.now
-        alive.withLock { $0[relayDestination] = false }
-        destinations[relayDestination].kill(SIGKILL)
-        origins[relayOrigin].kill(SIGKILL)
-        let destinationSurvivor = destinations[1 - relayDestination]
-        let originSurvivor = origins[1 - relayOrigin]
-        // Takeover: the survivor of each office takes the relay lock.
-        var takeover: [String: Double] = [:]
-        let takeoverLimit = ContinuousClock.now + .seconds(60)
-        while takeover.count < 2 && ContinuousClock.now < takeoverLimit {
-            if takeover["destination"] == nil, Self.holdsRelay(destinationSurvivor) { takeover["destination"] = (ContinuousClock.now - killedAt).seconds }
-            if takeover["origin"] == nil, Self.holdsRelay(originSurvivor) { takeover["origin"] = (ContinuousClock.now - killedAt).seconds }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(takeover.count == 2, "the surviving instances take the relay over: \(takeover)")
-        try await filing.value
+            // Registration, each person at one instance of each office (the instances share the data).
+            let people = applicants(total)
+            try await FaultRuns.CrashTests.inParallel(Array(people.enumerated()), width: 8) { [client] item in
+                try await item.element.registerAtOrigin(client, origins[item.offset % 2].url)
+                try await item.element.registerAtDestination(client, destinations[(item.offset + 1) % 2].url)
+            }
 
-        // Every case ends, carried by the survivors alone.
-        let finish = ContinuousClock.now + .seconds(300)
-        var (completed, closed) = (0, 0)
-        while ContinuousClock.now < finish {
-            completed = try await client.retrying { try await client.count(destinationSurvivor.url, state: "completed") }
-            closed = try await client.retrying { try await client.count(originSurvivor.url, state: "closed") }
-            if completed == total && closed == total { break }
-            try await Task.sleep(for: .seconds(1))
-        }
-        let seconds = (ContinuousClock.now - started).seconds
-        #expect(completed == total && closed == total, "completed \(completed), closed \(closed) of \(total)")
-        let refiled = try await client.retrying { try await client.count(destinationSurvivor.url, state: "rejected") }
-        for office in [destinationSurvivor, originSurvivor] {
-            office.kill(SIGTERM)
-            #expect(await office.waitForExit(limit: .seconds(20)) == 0, "a surviving instance stops cleanly")
-        }
+            // Applications alternate between the destination instances; one that meets a dead
+            // instance goes to the other. An answer lost with the instance after its commit comes back
+            // as a second case rejected D05 (as for a clerk who files again), counted below.
+            let filed = Atomic<Int>(0)
+            let alive = Mutex<[Bool]>([true, true])
+            let filing = Task { [client] in
+                try await FaultRuns.CrashTests.inParallel(Array(people.enumerated()), width: 8) { item in
+                    var index = item.offset % 2
+                    let deadline = ContinuousClock.now + .seconds(120)
+                    while true {
+                        do {
+                            _ = try await item.element.apply(client, destinations[index].url)
+                            break
+                        } catch let failure as Client.Failure {
+                            throw failure
+                        } catch {
+                            if ContinuousClock.now > deadline { throw error }
+                            if !alive.withLock({ $0[index] }) { index = 1 - index }
+                            try await Task.sleep(for: .milliseconds(100))
+                        }
+                    }
+                    filed.add(1, ordering: .relaxed)
+                }
+            }
 
-        // The shared databases: one remittance per case, document numbers unique and gap-free.
-        let logger = Logger(label: "ha-test")
-        let origin = try await PostgresStore(url: originDatabase, lockName: "check", migrations: [], connections: 1, migrate: false, logger: logger)
-        let destination = try await PostgresStore(
-            url: destinationDatabase, lockName: "check", migrations: [], connections: 1, migrate: false, logger: logger)
-        let (remitted, remittedCases, remittanceNumbers) = try await origin.read { transaction in
-            let sql = try PostgresTransaction.of(transaction)
-            return (
-                try sql.query("SELECT COUNT(*) AS n FROM remittance WHERE kind = 'remitted'")[0].int("n"),
-                try sql.query("SELECT COUNT(DISTINCT caseId) AS n FROM remittance WHERE kind = 'remitted'")[0].int("n"),
-                try sql.query("SELECT remittanceId FROM remittance").map { try $0.string("remittanceId") })
-        }
-        let letters = try await destination.read { transaction in
-            try PostgresTransaction.of(transaction).query("SELECT contactLetterNo FROM destinationCase WHERE contactLetterNo IS NOT NULL")
-                .map { try $0.string("contactLetterNo") }
-        }
-        await origin.close()
-        await destination.close()
-        #expect(remitted == total && remittedCases == total, "one remittance per case: \(remitted) remittances for \(remittedCases) cases")
-        let sequence = { (numbers: [String]) in numbers.compactMap { Int($0.split(separator: "-").last ?? "") }.sorted() }
-        #expect(sequence(letters) == Array(1...total), "contact letter numbers 1...\(total), none missing or twice")
-        #expect(sequence(remittanceNumbers) == Array(1...remittanceNumbers.count), "remittance numbers gap-free")
+            // A third of the way in, the instance of each office that runs its relay dies.
+            while filed.load(ordering: .relaxed) < total / 3 { try await Task.sleep(for: .milliseconds(50)) }
+            let relayDestination = try #require(destinations.firstIndex(where: Self.holdsRelay), "one destination instance runs the relay")
+            let relayOrigin = try #require(origins.firstIndex(where: Self.holdsRelay), "one origin instance runs the relay")
+            let killedAt = ContinuousClock.now
+            alive.withLock { $0[relayDestination] = false }
+            destinations[relayDestination].kill(SIGKILL)
+            origins[relayOrigin].kill(SIGKILL)
+            let destinationSurvivor = destinations[1 - relayDestination]
+            let originSurvivor = origins[1 - relayOrigin]
+            // Takeover: the survivor of each office takes the relay lock.
+            var takeover: [String: Double] = [:]
+            let takeoverLimit = ContinuousClock.now + .seconds(60)
+            while takeover.count < 2 && ContinuousClock.now < takeoverLimit {
+                if takeover["destination"] == nil, Self.holdsRelay(destinationSurvivor) { takeover["destination"] = (ContinuousClock.now - killedAt).seconds }
+                if takeover["origin"] == nil, Self.holdsRelay(originSurvivor) { takeover["origin"] = (ContinuousClock.now - killedAt).seconds }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(takeover.count == 2, "the surviving instances take the relay over: \(takeover)")
+            try await filing.value
 
-        // The audit replays the topics and compares with both PostgreSQL databases.
-        let audit = try await auditReport(world, databases: [originDatabase, destinationDatabase])
-        let report = try #require(audit.report, "transfer-audit: \(audit.error)")
-        #expect(audit.status == 0, "\(report.text())")
-        #expect(report.isClean && report.openCases.isEmpty && report.money.conserved)
-        #expect(report.cases.count == total + refiled)
-        #expect(report.casesByOriginState["closed"] == total)
-        #expect(report.deadLetters.isEmpty)
-        print(String(
-            format: "high availability: %d cases on 2+2 instances (PostgreSQL) in %.0f s; SIGKILL of the relay-holding instance of each office at %d filed; relay takeover %.2f s (destination), %.2f s (origin); redeliveries absorbed %d; filed again after a lost answer %d",
-            total, seconds, total / 3, takeover["destination"] ?? -1, takeover["origin"] ?? -1, report.duplicateEvents, refiled))
-        FaultReport.record([
-            "test": "2+2 instances on PostgreSQL, SIGKILL of one instance of each office", "cases": total,
-            "faults": ["SIGKILL destination instance (relay holder)", "SIGKILL origin instance (relay holder)"],
-            "lost": total - completed, "duplicatedEffects": report.violations.filter { $0.rule == "duplicate-effect" }.count,
-            "redeliveriesAbsorbed": report.duplicateEvents, "maxRecoverySeconds": max(takeover["destination"] ?? 0, takeover["origin"] ?? 0),
-            "seconds": seconds, "clean": report.isClean,
-        ])
-        await PostgresTest.dropDatabase(originDatabase)
-        await PostgresTest.dropDatabase(destinationDatabase)
+            // Every case ends, carried by the survivors alone.
+            let finish = ContinuousClock.now + .seconds(300)
+            var (completed, closed) = (0, 0)
+            while ContinuousClock.now < finish {
+                completed = try await client.retrying { try await client.count(destinationSurvivor.url, state: "completed") }
+                closed = try await client.retrying { try await client.count(originSurvivor.url, state: "closed") }
+                if completed == total && closed == total { break }
+                try await Task.sleep(for: .seconds(1))
+            }
+            let seconds = (ContinuousClock.now - started).seconds
+            #expect(completed == total && closed == total, "completed \(completed), closed \(closed) of \(total)")
+            let refiled = try await client.retrying { try await client.count(destinationSurvivor.url, state: "rejected") }
+            for office in [destinationSurvivor, originSurvivor] {
+                office.kill(SIGTERM)
+                #expect(await office.waitForExit(limit: .seconds(20)) == 0, "a surviving instance stops cleanly")
+            }
+
+            // The shared databases: one remittance per case, document numbers unique and gap-free.
+            let logger = Logger(label: "ha-test")
+            let origin = try await PostgresStore(url: originDatabase, lockName: "check", migrations: [], connections: 1, migrate: false, logger: logger)
+            let destination = try await PostgresStore(
+                url: destinationDatabase, lockName: "check", migrations: [], connections: 1, migrate: false, logger: logger)
+            let (remitted, remittedCases, remittanceNumbers) = try await origin.read { transaction in
+                let sql = try PostgresTransaction.of(transaction)
+                return (
+                    try sql.query("SELECT COUNT(*) AS n FROM remittance WHERE kind = 'remitted'")[0].int("n"),
+                    try sql.query("SELECT COUNT(DISTINCT caseId) AS n FROM remittance WHERE kind = 'remitted'")[0].int("n"),
+                    try sql.query("SELECT remittanceId FROM remittance").map { try $0.string("remittanceId") })
+            }
+            let letters = try await destination.read { transaction in
+                try PostgresTransaction.of(transaction).query("SELECT contactLetterNo FROM destinationCase WHERE contactLetterNo IS NOT NULL")
+                    .map { try $0.string("contactLetterNo") }
+            }
+            await origin.close()
+            await destination.close()
+            #expect(remitted == total && remittedCases == total, "one remittance per case: \(remitted) remittances for \(remittedCases) cases")
+            let sequence = { (numbers: [String]) in numbers.compactMap { Int($0.split(separator: "-").last ?? "") }.sorted() }
+            #expect(sequence(letters) == Array(1...total), "contact letter numbers 1...\(total), none missing or twice")
+            #expect(sequence(remittanceNumbers) == Array(1...remittanceNumbers.count), "remittance numbers gap-free")
+
+            // The audit replays the topics and compares with both PostgreSQL databases.
+            let audit = try await auditReport(world, databases: [originDatabase, destinationDatabase])
+            let report = try #require(audit.report, "transfer-audit: \(audit.error)")
+            #expect(audit.status == 0, "\(report.text())")
+            #expect(report.isClean && report.openCases.isEmpty && report.money.conserved)
+            #expect(report.cases.count == total + refiled)
+            #expect(report.casesByOriginState["closed"] == total)
+            #expect(report.deadLetters.isEmpty)
+            print(String(
+                format: "high availability: %d cases on 2+2 instances (PostgreSQL) in %.0f s; SIGKILL of the relay-holding instance of each office at %d filed; relay takeover %.2f s (destination), %.2f s (origin); redeliveries absorbed %d; filed again after a lost answer %d",
+                total, seconds, total / 3, takeover["destination"] ?? -1, takeover["origin"] ?? -1, report.duplicateEvents, refiled))
+            FaultReport.record([
+                "test": "2+2 instances on PostgreSQL, SIGKILL of one instance of each office", "cases": total,
+                "faults": ["SIGKILL destination instance (relay holder)", "SIGKILL origin instance (relay holder)"],
+                "lost": total - completed, "duplicatedEffects": report.violations.filter { $0.rule == "duplicate-effect" }.count,
+                "redeliveriesAbsorbed": report.duplicateEvents, "maxRecoverySeconds": max(takeover["destination"] ?? 0, takeover["origin"] ?? 0),
+                "seconds": seconds, "clean": report.isClean,
+            ])
+            await PostgresTest.dropDatabase(originDatabase)
+            await PostgresTest.dropDatabase(destinationDatabase)
+        }
     }
 }
