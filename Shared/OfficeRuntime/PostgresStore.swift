@@ -27,8 +27,10 @@ public enum SQLValue: Sendable {
     case bool(Bool)
     case date(Date)
     case bytes(Data)
-    /// A `TEXT[]` (for `= ANY($n)`).
+    /// A `TEXT[]` (for `= ANY($n)` or `unnest`).
     case texts([String])
+    /// A `BIGINT[]` (for `unnest`).
+    case ints([Int])
     case null
 
     public static func text(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
@@ -278,6 +280,7 @@ public final class PostgresTransaction: StoreTransaction {
             case .date(let date): binds.append(date)
             case .bytes(let data): binds.append(ByteBuffer(bytes: data))
             case .texts(let texts): binds.append(texts)
+            case .ints(let ints): binds.append(ints)
             case .null: binds.appendNull()
             }
         }

@@ -117,12 +117,12 @@ struct PostgresOriginRecords: OriginRecords {
         try sql.execute(
             """
             INSERT INTO contributionMonth (citizenId, period, baseFen, employerRate, personalRate, placeCode)
-            SELECT citizenId, period, baseFen::bigint, employerRate, personalRate, placeCode
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+            SELECT citizenId, period, baseFen, employerRate, personalRate, placeCode
+            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
                 AS month(citizenId, period, baseFen, employerRate, personalRate, placeCode)
             """,
             [
-                .texts(months.map(\.citizenId)), .texts(months.map(\.period)), .texts(months.map { String($0.baseFen) }),
+                .texts(months.map(\.citizenId)), .texts(months.map(\.period)), .ints(months.map(\.baseFen)),
                 .texts(months.map(\.employerRate)), .texts(months.map(\.personalRate)), .texts(months.map(\.placeCode)),
             ])
     }
