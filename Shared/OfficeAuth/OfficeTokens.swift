@@ -22,6 +22,8 @@ public struct OfficeTokenClaims: JWTPayload, Equatable {
     public var aud: AudienceClaim
     public var iat: IssuedAtClaim
     public var exp: ExpirationClaim
+    /// Not valid before this time (optional).
+    public var nbf: NotBeforeClaim?
     public var roles: [AccessRole]
 
     public init(issuer: String, subject: String, offices: [String], roles: [AccessRole], issuedAt: Date, expiresAt: Date) {
@@ -35,6 +37,7 @@ public struct OfficeTokenClaims: JWTPayload, Equatable {
 
     public func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
+        try nbf?.verifyNotBefore()
     }
 }
 
@@ -59,6 +62,25 @@ public enum TokenKeys {
     static func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else { throw TokenError.unreadableKey(path, "cannot read the file") }
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension TokenVerifier {
+    struct Header: Decodable {
+        var alg: String
+        var kid: String?
+    }
+
+    /// The JOSE header of a compact JWT, decoded without trusting anything in it.
+    static func header(of token: String) throws(TokenError) -> Header {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw .invalid("not a compact JWT (three dot-separated parts)") }
+        var base64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let header = try? JSONDecoder().decode(Header.self, from: data) else {
+            throw .invalid("the token header cannot be read")
+        }
+        return header
     }
 }
 
@@ -108,10 +130,17 @@ public struct TokenVerifier: Sendable {
     let keys = JWTKeyCollection()
     public let issuer: String
     public let keyIDs: [String]
+    /// The longest lifetime (`exp` - `iat`) a token may have.
+    public let maxLifetime: Duration
+    /// Tolerated clock difference between the issuer and this office for `iat` and `nbf`.
+    static let clockSkew: TimeInterval = 60
 
-    /// - Parameter publicKeyPaths: Ed25519 public keys in PEM; every one of them verifies (keep the
-    ///   old key listed until its tokens have expired, to rotate without a gap).
-    public init(publicKeyPaths: [String], issuer: String) async throws {
+    /// - Parameters:
+    ///   - publicKeyPaths: Ed25519 public keys in PEM; every one of them verifies (keep the old key
+    ///     listed until its tokens have expired, to rotate without a gap).
+    ///   - maxLifetime: tokens living longer than this are refused, whatever their signature.
+    public init(publicKeyPaths: [String], issuer: String, maxLifetime: Duration = .seconds(24 * 3600)) async throws {
+        self.maxLifetime = maxLifetime
         var ids: [String] = []
         for path in publicKeyPaths {
             let pem = try TokenKeys.read(path)
@@ -128,14 +157,26 @@ public struct TokenVerifier: Sendable {
     /// The verified claims of `token` for `office`.
     /// - Throws: ``TokenError`` saying why it is refused (bad signature, unknown key, expired,
     ///   another issuer, another office).
-    public func verify(_ token: String, office: String) async throws(TokenError) -> OfficeTokenClaims {
+    public func verify(_ token: String, office: String, now: Date = Date()) async throws(TokenError) -> OfficeTokenClaims {
+        // The header first, in our own words: only EdDSA, only a key this office holds. (jwt-kit
+        // would otherwise take a token without a kid, or with an unknown one, to its first key.)
+        let header = try Self.header(of: token)
+        guard header.alg == "EdDSA" else { throw .invalid("algorithm \(header.alg.prefix(20)) is not accepted (EdDSA only)") }
+        guard let kid = header.kid else { throw .invalid("no key id (kid) in the token header") }
+        guard keyIDs.contains(kid) else { throw .invalid("key id \(kid.prefix(40)) is not a key of the issuer this office trusts") }
         let claims: OfficeTokenClaims
         do {
             claims = try await keys.verify(token, as: OfficeTokenClaims.self)
         } catch {
-            throw .invalid("\(error)")
+            // The library's own text stays out of the answer: it can describe internals.
+            throw .invalid("the signature, expiry or not-before time does not verify")
         }
-        guard claims.iss.value == issuer else { throw .invalid("issued by \(claims.iss.value), not \(issuer)") }
+        guard claims.iat.value <= now.addingTimeInterval(Self.clockSkew) else { throw .invalid("issued in the future (iat)") }
+        let lifetime = claims.exp.value.timeIntervalSince(claims.iat.value)
+        guard lifetime <= Double(maxLifetime.components.seconds) else {
+            throw .invalid("lives \(Int(lifetime)) s, longer than the \(maxLifetime.components.seconds) s this office accepts")
+        }
+        guard claims.iss.value == issuer else { throw .invalid("issued by \(claims.iss.value.prefix(100)), not \(issuer)") }
         guard claims.aud.value.contains(office) else { throw .wrongOffice(office) }
         return claims
     }

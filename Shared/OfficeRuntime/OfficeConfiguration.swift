@@ -61,7 +61,8 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "event.keys.file", defaultValue: "", help: "the office key directory (JSON): every office's public event keys"),
             Key(name: "auth.public.keys", defaultValue: "", help: "Ed25519 public key files (PEM, comma-separated) of the token issuer; required unless auth.disabled"),
             Key(name: "auth.issuer", defaultValue: "pension-transfer", help: "the issuer (iss) tokens must name"),
-            Key(name: "auth.disabled", defaultValue: "false", help: "true: no authentication, every request has every role (closed test benches only)"),
+            Key(name: "auth.disabled", defaultValue: "false", help: "true: no authentication, every request has every role; only with http.host on a loopback address (closed test benches only)"),
+            Key(name: "auth.max.token.lifetime.seconds", defaultValue: "86400", help: "tokens whose lifetime (exp - iat) is longer are refused"),
             Key(name: "metrics.access", defaultValue: "open", help: "open, or token (any valid token for this office)"),
             Key(name: "log.level", defaultValue: "info", help: "trace, debug, info, notice, warning, error, critical"),
         ]
@@ -98,14 +99,21 @@ public struct OfficeConfiguration: Sendable {
     public var authPublicKeys: [String]
     public var authIssuer: String
     public var authDisabled: Bool
+    public var authMaxTokenLifetime: Duration
     public enum MetricsAccess: String, Sendable { case open, token }
     public var metricsAccess: MetricsAccess
 
     /// How the office authenticates callers: tokens checked against the configured keys.
-    /// - Throws: ``TokenError`` when a key file cannot be read.
+    /// - Throws: ``ValidationError`` naming `auth.public.keys` when a key file cannot be used.
     public func authentication() async throws -> Authentication {
         if authDisabled { return .disabled }
-        return .tokens(try await TokenVerifier(publicKeyPaths: authPublicKeys, issuer: authIssuer), office: officeCode.rawValue)
+        do {
+            return .tokens(
+                try await TokenVerifier(publicKeyPaths: authPublicKeys, issuer: authIssuer, maxLifetime: authMaxTokenLifetime), office: officeCode.rawValue)
+        } catch let error as TokenError {
+            // A key file is a setting: name it as the operator wrote it.
+            throw ValidationError(field: "auth.public.keys", reason: error.description)
+        }
     }
 
     /// The business clock this configuration asks for.
@@ -253,6 +261,14 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "auth.disabled", reason: "must be true or false")
         }
         authDisabled = disabled
+        if disabled && !Self.isLoopback(httpHost) {
+            throw ValidationError(
+                field: "auth.disabled", reason: "true is allowed only when http.host is a loopback address (127.0.0.1, ::1, localhost), not \(httpHost)")
+        }
+        guard let lifetime = Int(value("auth.max.token.lifetime.seconds")), lifetime > 0 else {
+            throw ValidationError(field: "auth.max.token.lifetime.seconds", reason: "must be a positive number of seconds")
+        }
+        authMaxTokenLifetime = .seconds(lifetime)
         authPublicKeys = value("auth.public.keys").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if !disabled {
             guard !authPublicKeys.isEmpty else {
@@ -265,6 +281,12 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "metrics.access", reason: "must be open or token")
         }
         metricsAccess = metrics    }
+
+    /// Whether `host` can be reached from this machine only.
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased()
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
 
     /// Reads flags (`--office-code 510100`), then environment variables (`OFFICE_CODE`), then the
     /// env-style file named by `OFFICE_CONFIG_FILE` (if set).
