@@ -97,6 +97,11 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // The router reads `//v1//persons//x` as `/v1/persons/x`; no resource has an empty path
+        // segment, so such a path names nothing.
+        if request.uri.path.contains("//") {
+            throw Problem(status: .notFound, title: "Not found", detail: "no resource at a path with an empty segment")
+        }
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound && error.body == nil {
@@ -122,6 +127,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             // A write that races another one for the same thing (two requests at once): the
             // database kept the first; this one changed nothing.
             throw Problem.conflict("conflicts with what another request stored at the same time; nothing was changed (\(error.message ?? "constraint"))")
+        } catch let error as StorageFull {
+            context.logger.error("A write met a full disk", metadata: ["error": "\(error)"])
+            throw Problem(
+                status: .serviceUnavailable, title: "Storage full",
+                detail: "the office cannot store anything now: its disk is full; nothing was changed, try again later",
+                headers: [.retryAfter: "60"])
         } catch let error as StoreConstraintViolation {
             throw Problem.conflict("conflicts with what another request stored at the same time; nothing was changed (\(error.description))")
         } catch {

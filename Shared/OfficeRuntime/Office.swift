@@ -113,6 +113,12 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         watchdog: Bool = false
     ) async throws {
         let authentication = try await configuration.authentication()
+        if configuration.authDisabled {
+            // At every start, at the highest level: an office without authentication must never go unnoticed.
+            logger.critical(
+                "Authentication is disabled: every request has every role (auth.disabled=true, closed test benches only)",
+                metadata: ["http.host": .string(configuration.httpHost)])
+        }
         let (signer, eventKeys) = try configuration.eventKeys()
         let database = try await OfficeStores.open(S.self, configuration: configuration, logger: logger)
         let clock = clock ?? configuration.businessClock
@@ -159,7 +165,7 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
             database: database, producer: producer, consumer: consumer, health: health, maxOutboxAge: configuration.healthOutboxMaxAge,
             logger: logger)
         let router = OfficeRouter.make(service, authentication: authentication) { router in
-            router.get("/health") { _, _ in try await healthCheck.response() }
+            router.get("/health") { _, context in try await healthCheck.response(detailed: context.identity != nil) }
             if let registry {
                 let metrics = configuration.metricsAccess == .open ? router.group() : router.group().add(middleware: Access.readers)
                 metrics.get("/metrics") { _, _ in
@@ -177,7 +183,8 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: producer), .init(service: consumer), .init(service: topics, successTerminationBehavior: .ignore),
-            .init(service: relay), .init(service: events), .init(service: gauges), .init(service: scheduled), .init(service: app),
+            .init(service: relay), .init(service: events), .init(service: gauges), .init(service: scheduled), .init(service: healthCheck),
+            .init(service: app),
         ]
         if watchdog {
             // Last in the group, so the first to hear of the shutdown.

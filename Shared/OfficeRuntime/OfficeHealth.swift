@@ -4,6 +4,7 @@ import Hummingbird
 import Kafka
 import Logging
 import Metrics
+import ServiceLifecycle
 import Synchronization
 
 /// What the office's workers report about themselves, for `/health`: a worker stuck retrying
@@ -50,32 +51,41 @@ public final class OfficeHealth: Sendable {
 ///
 /// - `ok` (200): the database takes writes, the broker answers, nothing is stuck.
 /// - `degraded` (200): the office works, but an operator should look (outbox rows parked).
-/// - `unavailable` (503): the database does not take writes, the broker does not answer, a Kafka
-///   client is in a fatal state, a worker is stuck retrying, or the oldest unsent outbox row is
-///   older than the configured limit.
+/// - `unavailable` (503): the database does not take writes (or its disk is full), the broker does
+///   not answer, a Kafka client is in a fatal state, a worker is stuck retrying, or the oldest
+///   unsent outbox row is older than the configured limit.
 ///
-/// The database is checked with a real write to a scratch table and the broker through the
-/// producer's own connections; both answers are cached for a couple of seconds, so frequent
-/// probes cost nothing.
-final class HealthCheck: Sendable {
+/// One background prober (a ServiceLifecycle `Service`) keeps the status: every ``interval`` it
+/// writes to a scratch table (bounded in time), asks the broker through the producer's own
+/// connections and reads the outbox's figures. A request only reads the last status, so a flood of
+/// unauthenticated probes costs the database nothing. The public body says what is wrong in the
+/// office's own words; what exactly failed (error texts, which can name hosts, files or SQL) goes
+/// to the log when the status changes, and to callers with a valid token under `details`.
+final class HealthCheck: Service, Sendable, CustomStringConvertible {
+    var description: String { "HealthCheck" }
     let database: any OfficeStore
     let producer: ProducerSlot
     let consumer: KafkaConsumer
     let health: OfficeHealth
     let maxOutboxAge: Duration
+    let interval: Duration
     let logger: Logger
-    private let cache = Mutex<(database: (at: ContinuousClock.Instant, error: String?)?, broker: (at: ContinuousClock.Instant, error: String?)?)>((nil, nil))
+    private let last = Mutex<Snapshot?>(nil)
 
-    init(database: any OfficeStore, producer: ProducerSlot, consumer: KafkaConsumer, health: OfficeHealth, maxOutboxAge: Duration, logger: Logger) {
+    init(
+        database: any OfficeStore, producer: ProducerSlot, consumer: KafkaConsumer, health: OfficeHealth, maxOutboxAge: Duration,
+        interval: Duration = .seconds(2), logger: Logger
+    ) {
         self.database = database
         self.producer = producer
         self.consumer = consumer
         self.health = health
         self.maxOutboxAge = maxOutboxAge
+        self.interval = interval
         self.logger = logger
     }
 
-    struct OutboxBody: Encodable {
+    struct OutboxBody: Encodable, Equatable {
         var pending: Int
         var parked: Int
         var oldestUnsentSeconds: Double?
@@ -86,81 +96,141 @@ final class HealthCheck: Sendable {
         var database: String
         var broker: String
         var outbox: OutboxBody?
-        /// Workers stuck retrying, by component, with what fails and since when.
+        /// What is stuck or late, by component, in the office's own words.
         var problems: [String: String]
+        var checkedAt: String
+        /// What exactly failed (authenticated callers only).
+        var details: [String: String]?
     }
 
-    /// A write in the scratch table, bounded in time (a locked database must not hang `/health`).
-    func databaseError() async -> String? {
-        if let last = cache.withLock({ $0.database }), ContinuousClock.now - last.at < .seconds(2) { return last.error }
+    /// One probe's findings.
+    struct Snapshot: Sendable {
+        var status: String
+        var database: String
+        var broker: String
+        var outbox: OutboxBody?
+        var problems: [String: String]
+        var details: [String: String]
+        var checkedAt: Date
+        var unavailable: Bool { status == "unavailable" }
+    }
+
+    func run() async throws {
+        while !Task.isStopping {
+            _ = await probe()
+            await pause(interval)
+        }
+    }
+
+    /// A write in the scratch table, bounded in time (a locked database must not hang the probe).
+    /// - Returns: the public words and the detail, or `nil` when the write went through.
+    func databaseError() async -> (words: String, detail: String)? {
         let database = self.database
-        let error: String? = await withTaskGroup(of: String?.self) { group in
+        let failure: (words: String, detail: String)? = await withTaskGroup(of: (words: String, detail: String)?.self) { group in
             group.addTask {
                 do {
                     try await database.write { transaction in try transaction.probeWrite() }
                     return nil
+                } catch let error as StorageFull {
+                    return ("storage full", error.description)
                 } catch {
-                    return "does not take writes: \(error)"
+                    return ("does not take writes", "\(error)")
                 }
             }
             group.addTask {
                 try? await Task.sleep(for: .seconds(3))
-                return "does not answer within 3 s"
+                return ("does not answer within 3 s", "the probe write took longer than 3 s")
             }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
         }
-        cache.withLock { $0.database = (ContinuousClock.now, error) }
-        return error
-    }
-
-    func brokerError() async -> String? {
-        if let last = cache.withLock({ $0.broker }), ContinuousClock.now - last.at < .seconds(5) { return last.error }
-        var error: String?
-        if let fatal = producer.producer.fatalError ?? consumer.fatalError {
-            error = "fatal client error: \(fatal)"
-        } else {
-            do {
-                _ = try await producer.producer.clusterTopics(timeout: .seconds(2))
-            } catch {
-                let text = "unreachable: \(error)"
-                cache.withLock { $0.broker = (ContinuousClock.now, text) }
-                return text
-            }
+        if failure == nil, StorageFull.seenRecently(at: database.location, within: .seconds(60)) {
+            // The probe's tiny write fitted; a real one did not, moments ago.
+            return ("storage full", "a write met a full disk within the last 60 s")
         }
-        cache.withLock { $0.broker = (ContinuousClock.now, error) }
-        return error
+        return failure
     }
 
-    func outbox() async -> (OutboxBody?, String?) {
+    func brokerError() async -> (words: String, detail: String)? {
+        if let fatal = producer.producer.fatalError ?? consumer.fatalError {
+            return ("a Kafka client is in a fatal state", "\(fatal)")
+        }
+        do {
+            _ = try await producer.producer.clusterTopics(timeout: .seconds(2))
+            return nil
+        } catch {
+            return ("unreachable", "\(error)")
+        }
+    }
+
+    /// Probes now and keeps the result; logs when the status or what is wrong changes.
+    @discardableResult
+    func probe() async -> Snapshot {
+        async let databaseError = databaseError()
+        async let brokerError = brokerError()
+        var problems: [String: String] = [:]
+        var details: [String: String] = [:]
+        var outbox: OutboxBody?
         do {
             let stats = try await database.read { transaction in try transaction.outboxStatistics() }
             let age = stats.oldestUnsent.map { Date().timeIntervalSince($0) }
-            return (OutboxBody(pending: stats.pending, parked: stats.parked, oldestUnsentSeconds: age.map { ($0 * 10).rounded() / 10 }), nil)
+            outbox = OutboxBody(pending: stats.pending, parked: stats.parked, oldestUnsentSeconds: age.map { ($0 * 10).rounded() / 10 })
         } catch {
-            return (nil, "cannot read the outbox: \(error)")
+            problems["outbox"] = "cannot read the outbox"
+            details["outbox"] = "\(error)"
         }
-    }
-
-    func response() async throws -> Response {
-        async let databaseError = databaseError()
-        async let brokerError = brokerError()
-        let (outbox, outboxError) = await outbox()
         let (database, broker) = await (databaseError, brokerError)
-        var problems: [String: String] = [:]
         for (component, problem) in health.current {
-            problems[component.rawValue] = "since \(CloudEventTime.format(problem.since)): \(problem.error)"
+            problems[component.rawValue] = "\(Self.words(component)) since \(CloudEventTime.format(problem.since))"
+            details[component.rawValue] = problem.error
         }
-        if let outboxError { problems["outbox"] = outboxError }
         if let age = outbox?.oldestUnsentSeconds, age > maxOutboxAge.seconds {
             problems["outbox"] = "the oldest unsent event waits for \(Int(age)) s (limit \(Int(maxOutboxAge.seconds)) s)"
         }
+        if let database { details["database"] = database.detail }
+        if let broker { details["broker"] = broker.detail }
         let unavailable = database != nil || broker != nil || !problems.isEmpty
-        let status = unavailable ? "unavailable" : (outbox?.parked ?? 0) > 0 ? "degraded" : "ok"
+        let snapshot = Snapshot(
+            status: unavailable ? "unavailable" : (outbox?.parked ?? 0) > 0 ? "degraded" : "ok",
+            database: database?.words ?? "ok", broker: broker?.words ?? "ok", outbox: outbox, problems: problems, details: details,
+            checkedAt: Date())
+        let previous = last.withLock { last in
+            defer { last = snapshot }
+            return last
+        }
+        if previous?.status != snapshot.status || previous?.problems.keys.sorted() != snapshot.problems.keys.sorted()
+            || previous?.database != snapshot.database || previous?.broker != snapshot.broker {
+            var metadata: Logger.Metadata = ["status": .string(snapshot.status), "database": .string(snapshot.database), "broker": .string(snapshot.broker)]
+            for (key, value) in details { metadata["detail.\(key)"] = .string(String(value.prefix(500))) }
+            if snapshot.unavailable {
+                logger.warning("Office unavailable", metadata: metadata)
+            } else if previous != nil {
+                logger.notice("Office health changed", metadata: metadata)
+            }
+        }
+        return snapshot
+    }
+
+    /// What a stuck component means, in the office's words.
+    static func words(_ component: OfficeHealth.Component) -> String {
+        switch component {
+        case .consumer: return "cannot apply incoming events"
+        case .relay: return "cannot publish events"
+        case .deadLetter: return "cannot send a refused record to the dead-letter topic"
+        case .topics: return "its topics are not ready"
+        }
+    }
+
+    /// The last status (a first probe when there is none yet).
+    /// - Parameter detailed: add what exactly failed (for authenticated callers).
+    func response(detailed: Bool) async throws -> Response {
+        let current: Snapshot
+        if let kept = last.withLock({ $0 }) { current = kept } else { current = await probe() }
         let body = Body(
-            status: status, database: database ?? "ok", broker: broker ?? "ok", outbox: outbox, problems: problems)
-        return try JSONBody.response(body, status: unavailable ? .serviceUnavailable : .ok)
+            status: current.status, database: current.database, broker: current.broker, outbox: current.outbox, problems: current.problems,
+            checkedAt: CloudEventTime.format(current.checkedAt), details: detailed ? current.details : nil)
+        return try JSONBody.response(body, status: current.unavailable ? .serviceUnavailable : .ok)
     }
 }
 

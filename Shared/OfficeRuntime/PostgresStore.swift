@@ -192,7 +192,10 @@ public final class PostgresStore: OfficeStore, @unchecked Sendable {
                 }
             }
         } catch let error as PSQLError {
-            throw PostgresTransaction.translate(error)
+            throw PostgresTransaction.translate(error, location: location)
+        } catch let error as PostgresStoreError where error.sqlState == "53100" {
+            // Raised inside the body (translated without the store's location).
+            throw StorageFull(location: location, error.message)
         }
     }
 
@@ -303,12 +306,13 @@ public final class PostgresTransaction: StoreTransaction {
     }
 
     /// A constraint (SQLSTATE class 23) is the data's fault; anything else is the store's.
-    static func translate(_ error: PSQLError) -> any Error {
+    static func translate(_ error: PSQLError, location: String? = nil) -> any Error {
         let state = error.serverInfo?[.sqlState]
         let message = error.serverInfo?[.message] ?? "\(error.code)"
         if let state, state.hasPrefix("23") {
             return StoreConstraintViolation("\(message) (\(error.serverInfo?[.constraintName] ?? state))")
         }
+        if state == "53100", let location { return StorageFull(location: location, message) }
         return PostgresStoreError(sqlState: state, message: message)
     }
 

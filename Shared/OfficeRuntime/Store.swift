@@ -2,6 +2,7 @@ import Foundation
 import EventSigning
 import GRDB
 import Kafka
+import Synchronization
 import TransferDomain
 
 /// Where an office keeps its state: SQLite (one process, the default) or PostgreSQL (one or
@@ -87,6 +88,44 @@ extension ServiceRepository {
     /// Runs `body` on the records in one read-only snapshot.
     public func read<T: Sendable>(_ body: @escaping @Sendable (Records) throws -> T) async throws -> T {
         try await store.read { transaction in try body(try Self.records(in: transaction)) }
+    }
+}
+
+/// The office's own stored data cannot be read: damaged, or written by a newer version of the
+/// office during a rolling upgrade. That is the office's trouble, never the fault of the record
+/// being applied: the consumer retries (and `/health` says so) instead of dead-lettering a valid
+/// event, and an API request gets a 500.
+public struct StoredDataError: Error, CustomStringConvertible {
+    public var description: String
+
+    /// Runs `body`, which reads `what` from the store; any error it throws becomes a ``StoredDataError``.
+    public static func reading<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw StoredDataError(description: "stored \(what()) cannot be read: \(error)")
+        }
+    }
+}
+
+/// The store refused a write because its disk is full (SQLite `SQLITE_FULL`, PostgreSQL
+/// `53100`): the office's trouble, never the request's or the record's. The API answers 503
+/// saying so, the consumer retries, and `/health` reports the store unavailable for a while after
+/// any write met it (a tiny probe write may still fit where real writes do not).
+public struct StorageFull: Error, CustomStringConvertible {
+    public var description: String
+
+    private static let seen = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    /// - Parameter location: the store's ``OfficeStore/location``; its last refusal is remembered.
+    public init(location: String, _ detail: String) {
+        description = "the disk of the office's store is full: \(detail)"
+        Self.seen.withLock { $0[location] = .now }
+    }
+
+    /// Whether the store at `location` refused a write for a full disk within `window`.
+    public static func seenRecently(at location: String, within window: Duration) -> Bool {
+        seen.withLock { $0[location] }.map { ContinuousClock.now - $0 < window } ?? false
     }
 }
 
@@ -188,7 +227,11 @@ public struct StoreMismatch: Error, CustomStringConvertible {
 
 extension OfficeDatabase: OfficeStore {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await writer.write { db in try body(SQLiteTransaction(db)) }
+        do {
+            return try await writer.write { db in try body(SQLiteTransaction(db)) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StorageFull(location: location, error.message ?? "database or disk is full")
+        }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
