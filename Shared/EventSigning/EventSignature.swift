@@ -39,12 +39,14 @@ public enum EventSignature {
         return Array(text.utf8)
     }
 
-    /// The first signed or signature header that `names` (a record's header names, in order)
-    /// holds more than once, or `nil`. Such a record is ambiguous - a reader taking the other
-    /// copy would see another event than the one signed - and is refused as `bad-signature`.
+    /// The first CloudEvents header (`ce_*`, the signature's included) or `content-type` that
+    /// `names` (a record's header names, in order) holds more than once, or `nil`. Such a record
+    /// is ambiguous - a reader taking the other copy would see another event than the one signed,
+    /// or another spec version - and is refused as `bad-signature`. Offices and `transfer-audit`
+    /// both read headers through this rule, so they judge every record alike.
     public static func repeatedHeader(_ names: [String]) -> String? {
         var seen = Set<String>()
-        for name in names where signedHeaders.contains(name) || name == signatureHeader || name == keyHeader {
+        for name in names where name.hasPrefix("ce_") || name == "content-type" {
             if !seen.insert(name).inserted { return name }
         }
         return nil

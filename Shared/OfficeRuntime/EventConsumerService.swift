@@ -14,6 +14,18 @@ public protocol OfficeEventHandler: Sendable {
     /// ``EventFailure``): a fault of the record (a broken rule, an illegal transition, a
     /// constraint) sends it to the dead-letter topic; anything else is retried.
     func handle(_ event: CloudEvent, in transaction: any StoreTransaction) throws
+
+    /// Called in the batch's transaction after ``handle(_:in:)`` refused `event` as the record's
+    /// fault (its own changes already undone, the record about to be dead-lettered with `reason`):
+    /// lets the office note what its staff must look at. Runs in its own savepoint; a refusal of
+    /// this note itself is ignored, an infrastructure failure retries the batch. It may run again
+    /// for the same event (a redelivery), so what it writes must be idempotent by event id.
+    func refused(_ event: CloudEvent, reason: String, in transaction: any StoreTransaction) throws
+}
+
+extension OfficeEventHandler {
+    /// Most refusals need nothing beyond the dead letter.
+    public func refused(_ event: CloudEvent, reason: String, in transaction: any StoreTransaction) throws {}
 }
 
 /// Reads the incoming topic in batches and applies each event exactly once.
@@ -136,31 +148,36 @@ public struct EventConsumerService: Service, CustomStringConvertible {
     ///   ``KafkaError`` when the producer is in a fatal state.
     func process(_ messages: [KafkaMessage]) async throws {
         let intakes = messages.map(intake)
-        let started = ContinuousClock.now
         // Records the handler refused inside the transaction, by index in the batch.
         var refusedInTransaction: [Int: (reason: String, detail: String)] = [:]
         var outcomes: [Int: Outcome] = [:]
+        // Each event's own time in the handler (its savepoint), for event_processing_seconds.
+        var durations: [Int: Duration] = [:]
         let refusedBeforeWriting = intakes.contains { if case .refused = $0 { true } else { false } }
         var backoff = Duration.milliseconds(50)
         while true {
             do {
-                (outcomes, refusedInTransaction) = try await database.write { [handler] transaction in
+                (outcomes, refusedInTransaction, durations) = try await database.write { [handler] transaction in
                     var outcomes: [Int: Outcome] = [:]
                     var refused: [Int: (reason: String, detail: String)] = [:]
+                    var durations: [Int: Duration] = [:]
                     for (index, intake) in intakes.enumerated() {
                         guard case .event(let event) = intake else { continue }
+                        let started = ContinuousClock.now
+                        defer { durations[index] = ContinuousClock.now - started }
                         do {
                             outcomes[index] = try Self.apply(event, from: messages[index], handler: handler, transaction)
                         } catch {
                             // The savepoint is rolled back: the record's fault undoes only its own changes.
                             guard case .record(let reason) = EventFailure.classify(error) else { throw error }
                             refused[index] = (reason, "\(error)")
+                            try Self.noteRefusal(event, reason: reason, handler: handler, transaction)
                         }
                     }
                     // The batch is done with this commit unless a record waits for its dead letter
                     // (the position then follows the dead letters, in settle).
                     if !refusedBeforeWriting && refused.isEmpty { try transaction.recordPositions(ConsumerPosition.next(after: messages)) }
-                    return (outcomes, refused)
+                    return (outcomes, refused, durations)
                 }
                 break
             } catch {
@@ -180,11 +197,11 @@ public struct EventConsumerService: Service, CustomStringConvertible {
             for _ in 0..<applied { FaultPoint.consumerAfterApply.pass() }
             doorbell.ring()
         }
-        let elapsed = ContinuousClock.now - started
-        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
         for (index, outcome) in outcomes.sorted(by: { $0.key < $1.key }) {
             guard case .event(let event) = intakes[index] else { continue }
             Counter(label: "events_processed_total", dimensions: [("type", event.type.rawValue), ("outcome", outcome.rawValue)]).increment()
+            let elapsed = durations[index] ?? .zero
+            let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
             Timer(label: "event_processing_seconds", dimensions: [("type", event.type.rawValue)]).recordNanoseconds(nanoseconds)
             logger.debug(
                 "Event processed",
@@ -249,6 +266,17 @@ public struct EventConsumerService: Service, CustomStringConvertible {
             else { return .duplicate }
             try handler.handle(event, in: transaction)
             return .applied
+        }
+    }
+
+    /// Lets the handler note a refused event (``OfficeEventHandler/refused(_:reason:in:)``) in a
+    /// savepoint of the batch's transaction.
+    static func noteRefusal(_ event: CloudEvent, reason: String, handler: any OfficeEventHandler, _ transaction: any StoreTransaction) throws {
+        do {
+            try transaction.savepoint { try handler.refused(event, reason: reason, in: transaction) }
+        } catch {
+            // The note is a courtesy to staff: the dead letter records the refusal whatever happens here.
+            guard case .record = EventFailure.classify(error) else { throw error }
         }
     }
 

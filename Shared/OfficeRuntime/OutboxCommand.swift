@@ -41,7 +41,7 @@ enum OutboxCommand {
             } else {
                 print("parked outbox events in \(database.location):")
                 for row in rows {
-                    print("  seq \(row.seq)  \(row.eventType)  key \(row.key)  \(row.bytes) bytes  parked \(CloudEventTime.format(row.parkedAt))  \(row.heldBehind) held behind")
+                    print("  seq \(row.seq)  \(row.eventType)  key \(PrivacyMask.mask(row.key))  \(row.bytes) bytes  parked \(CloudEventTime.format(row.parkedAt))  \(row.heldBehind) held behind")
                     print("      \(row.reason)")
                 }
             }

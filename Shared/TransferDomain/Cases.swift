@@ -269,9 +269,13 @@ public enum OriginCaseEvent: Hashable, Sendable, Codable {
     case supplementaryRemitted(RemittanceID, Money, on: LocalDate)
     case excessRefunded(RemittanceID, Money, on: LocalDate)
     case completed(on: LocalDate)
+    /// A destination's event (`event` is its `ce_id`) this office refused against its own books
+    /// and dead-lettered with `reason`: the case needs a person to look at it. Changes no state.
+    case claimRefused(event: String, reason: String, on: LocalDate)
 
     public var name: String {
         switch self {
+        case .claimRefused: return "refused claim"
         case .returned: return "return"
         case .formIssued: return "information form"
         case .fundsRemitted: return "remittance"
@@ -296,7 +300,12 @@ public struct OriginCase: Hashable, Sendable {
     public private(set) var remittances: [(id: RemittanceID, amount: Money)] = []
     public private(set) var refundsReceived: [(id: RemittanceID, amount: Money)] = []
     public private(set) var outstandingDiscrepancy: Money?
+    /// Claims of the destination this office refused (event id, reason), oldest first.
+    public private(set) var refusedClaims: [(event: String, reason: String)] = []
     public private(set) var timeline: [TimelineEntry] = []
+
+    /// A claim about this case was refused and waits for staff.
+    public var needsReview: Bool { !refusedClaims.isEmpty }
 
     public init(id: CaseID, contactLetter: ContactLetterNumber, receivedOn: LocalDate) {
         self.id = id
@@ -369,6 +378,10 @@ public struct OriginCase: Hashable, Sendable {
             guard state == .terminated || state == .discrepancy else { throw illegal(event) }
             state = .closed
             log(on, "case closed: transfer completed at the destination")
+        case .claimRefused(let eventID, let reason, let on):
+            if refusedClaims.contains(where: { $0.event == eventID }) { return .duplicate }
+            refusedClaims.append((eventID, reason))
+            log(on, "claim refused (\(reason)): needs review")
         }
         return .applied
     }

@@ -8,8 +8,28 @@
 /// - `form-arithmetic`: an information form whose lines do not add up (④ ≠ ①+②+③, ⑥ ≠ ④+⑤, a
 ///   negative line, or a ledger that does not close at ② + ③);
 /// - `wrong-account`: a remittance not paid from the origin's account in the office directory, or
-///   not to the destination's.
+///   not to the destination's;
+/// - `not-issuer`: a remittance id or payment certificate numbered by another office than the
+///   sender, or a certificate naming another origin than the sender.
 public enum DestinationIntake {
+    /// The checks on a payment certificate (which opens no case): the sender must be the origin it
+    /// names and the office its number belongs to. A certificate with a number the destination
+    /// already holds for other content is refused by the office against its own records
+    /// (`conflicting-document`); the audit does the same against the certificates it has seen.
+    public static func checkCertificate(_ certificate: PaymentCertificateIssued, source: OfficeCode) throws(DomainError) {
+        guard certificate.origin.code == source, certificate.certificateNo.issuer == source else {
+            throw DomainError(
+                "payment certificate \(certificate.certificateNo) names origin \(certificate.origin.code) and is numbered by \(certificate.certificateNo.issuer?.rawValue ?? "no office"), but comes from \(source)",
+                code: "not-issuer")
+        }
+    }
+
+    /// Whether two certificate events with the same number say the same thing (a redelivery under a
+    /// new event id, taken as a no-op) rather than two different documents under one number.
+    public static func sameCertificate(_ a: PaymentCertificateIssued, citizen: CitizenID, origin: OfficeCode, issuedOn: LocalDate) -> Bool {
+        a.person.citizenId == citizen && a.origin.code == origin && a.issuedOn == issuedOn
+    }
+
     /// - Parameters:
     ///   - source: the office that wrote the event (`ce_source`).
     ///   - caseOrigin: the origin office the case's contact letter went to.
@@ -35,6 +55,12 @@ public enum DestinationIntake {
             }
         case .fundsRemitted(let funds):
             letter = funds.contactLetterNo
+            // A remittance id is the paying office's bank reference: only the case's origin issues it.
+            guard funds.remittanceId.issuer == caseOrigin else {
+                throw DomainError(
+                    "remittance \(funds.remittanceId) is numbered by \(funds.remittanceId.issuer?.rawValue ?? "no office"), not by the case's origin \(caseOrigin)",
+                    code: "not-issuer")
+            }
             guard funds.payerAccount == directory[caseOrigin]?.account, funds.payeeAccount == directory[destination]?.account else {
                 throw DomainError(
                     "remittance \(funds.remittanceId) is not paid from \(caseOrigin)'s account to \(destination)'s as the office directory has them",
@@ -88,9 +114,84 @@ public enum OriginIntake {
                 code: "wrong-sender")
         }
         if case .excessRefunded(let refund) = event, let caseDestination {
+            guard refund.refundId.issuer == caseDestination else {
+                throw DomainError(
+                    "refund \(refund.refundId) is numbered by \(refund.refundId.issuer?.rawValue ?? "no office"), not by the case's destination \(caseDestination)",
+                    code: "not-issuer")
+            }
             guard refund.payerAccount == directory[caseDestination]?.account, refund.payeeAccount == directory[origin]?.account else {
                 throw DomainError("refund \(refund.refundId) is not paid from \(caseDestination)'s account to \(origin)'s", code: "wrong-account")
             }
+        }
+    }
+
+    /// The checks of what a destination says about money against the origin's own books: its
+    /// information form (⑥) and what it has remitted for the case, net of refunds it received. A
+    /// signature proves who spoke; only these records say what the destination may claim.
+    ///
+    /// - `contact-letter-mismatch`: the event names another contact letter than the case's;
+    /// - `claim-mismatch`: a discrepancy whose `expected` is not this office's ⑥, whose `received`
+    ///   is not what this office remitted, or that names no difference; a completion whose
+    ///   `receivedTotal` is not what this office remitted, or before it remitted ⑥ in full;
+    /// - `refund-not-owed`: a refund while no discrepancy names an excess, or above the excess
+    ///   this office remitted beyond ⑥.
+    ///
+    /// A discrepancy that passes asks for exactly ⑥ minus what was remitted, so the office never
+    /// pays more than its own form says is still owed, and a second claim for a settled shortfall
+    /// (the old `received`) is refused.
+    /// - Parameter originCase: the case as this office has it before the event.
+    public static func checkClaim(_ event: TransferEvent, against originCase: OriginCase) throws(DomainError) {
+        let letter: ContactLetterNumber
+        switch event {
+        case .reconciliationDiscrepancyRaised(let raised): letter = raised.contactLetterNo
+        case .excessRefunded(let refund): letter = refund.contactLetterNo
+        case .transferCompleted(let completed): letter = completed.contactLetterNo
+        default: return
+        }
+        guard letter == originCase.contactLetter else {
+            throw DomainError(
+                "\(event.type.ceType) names contact letter \(letter), but the case's letter is \(originCase.contactLetter)", code: "contact-letter-mismatch")
+        }
+        let remitted = originCase.remitted
+        guard let total = originCase.form?.totalRemitted else {
+            throw DomainError("\(event.type.ceType) for case \(originCase.id), for which this office issued no information form", code: "claim-mismatch")
+        }
+        switch event {
+        case .reconciliationDiscrepancyRaised(let raised):
+            guard raised.expected == total, raised.received == remitted, raised.expected != raised.received else {
+                throw DomainError(
+                    "discrepancy claims expected \(raised.expected), received \(raised.received); this office's form says ⑥ \(total) and it has remitted \(remitted)",
+                    code: "claim-mismatch")
+            }
+        case .excessRefunded(let refund):
+            let excess = (try? remitted - total) ?? .zero
+            guard originCase.state == .discrepancy, let outstanding = originCase.outstandingDiscrepancy, outstanding < .zero,
+                  refund.amount > .zero, refund.amount <= excess
+            else {
+                throw DomainError(
+                    "refund \(refund.refundId) of \(refund.amount): this office remitted \(remitted) against ⑥ \(total) and no discrepancy asks for a refund of it",
+                    code: "refund-not-owed")
+            }
+        case .transferCompleted(let completed):
+            guard remitted == total, completed.receivedTotal == remitted else {
+                throw DomainError(
+                    "completion says \(completed.receivedTotal) received; this office has remitted \(remitted) against ⑥ \(total)",
+                    code: "claim-mismatch")
+            }
+        default: return
+        }
+    }
+
+    /// The destination an event of a case is checked against (``check(_:source:origin:caseDestination:directory:)``):
+    /// the one a rejection or temporary-account notice names (they concern a case the origin never
+    /// opened), the case's own (`stored`) for later events, none for a contact letter (it opens
+    /// the case and is checked against the destination it names).
+    public static func caseDestination(of event: TransferEvent, stored: @autoclosure () throws -> OfficeCode?) rethrows -> OfficeCode? {
+        switch event {
+        case .contactLetterIssued: return nil
+        case .applicationRejected(let rejected): return rejected.destination.code
+        case .temporaryAccountOpened(let opened): return opened.destination.code
+        default: return try stored()
         }
     }
 

@@ -159,13 +159,20 @@ public enum OriginCheck {
         /// The account is the one the office directory has for the destination (a letter asking
         /// for the money to go anywhere else is returned with O07).
         public var accountInDirectory: Bool
+        /// The payment certificate the letter names, if any, is one this office issued for this
+        /// person (a certificate of someone else, or not ours, is an identity mismatch: O03).
+        public var certificateMatches: Bool
 
-        public init(number: ContactLetterNumber, citizenID: CitizenID, name: String, destinationAccount: BankAccount, accountInDirectory: Bool = true) {
+        public init(
+            number: ContactLetterNumber, citizenID: CitizenID, name: String, destinationAccount: BankAccount, accountInDirectory: Bool = true,
+            certificateMatches: Bool = true
+        ) {
             self.number = number
             self.citizenID = citizenID
             self.name = name
             self.destinationAccount = destinationAccount
             self.accountInDirectory = accountInDirectory
+            self.certificateMatches = certificateMatches
         }
     }
 
@@ -180,7 +187,7 @@ public enum OriginCheck {
     /// - Parameter relationship: the origin's record for the letter's citizen ID, if any.
     public static func check(_ letter: Letter, relationship: Relationship?) -> Outcome {
         guard let relationship, relationship.citizenID == letter.citizenID,
-              relationship.name.trimmingWhitespace == letter.name.trimmingWhitespace
+              relationship.name.trimmingWhitespace == letter.name.trimmingWhitespace, letter.certificateMatches
         else {
             return .returned([.personMismatch])
         }

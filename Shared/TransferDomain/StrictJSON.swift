@@ -3,7 +3,9 @@
 ///
 /// Refused: a byte-order mark, trailing commas, comments, single quotes, unquoted keys, `NaN`,
 /// leading zeros, control characters in strings, invalid escapes, anything after the value,
-/// and nesting deeper than ``maxDepth`` (which would exhaust a recursive decoder's stack).
+/// bytes that are not UTF-8, a `\u` escape of a lone surrogate (neither is text, and lenient
+/// decoders would quietly turn them into U+FFFD), and nesting deeper than ``maxDepth`` (which
+/// would exhaust a recursive decoder's stack).
 public enum StrictJSON {
     public static let maxDepth = 64
 
@@ -143,7 +145,7 @@ public enum StrictJSON {
             guard current == UInt8(ascii: "\\") else {
                 guard current == UInt8(ascii: "\"") else { throw error("unterminated string") }
                 index += 1
-                return String(decoding: text, as: UTF8.self)
+                return try utf8(text, at: start)
             }
             var scalars = Array(text)
             while let byte = current {
@@ -151,7 +153,7 @@ public enum StrictJSON {
                 case UInt8(ascii: "\""):
                     index += 1
                     text = scalars[...]
-                    return String(decoding: text, as: UTF8.self)
+                    return try utf8(text, at: start)
                 case UInt8(ascii: "\\"):
                     index += 1
                     guard let escaped = current else { throw error("unterminated escape") }
@@ -175,8 +177,11 @@ public enum StrictJSON {
                                 index = mark
                             }
                         }
-                        // A lone surrogate becomes U+FFFD, as decoders do.
-                        scalars += Array(String(Unicode.Scalar(unit) ?? "\u{FFFD}").utf8)
+                        guard let scalar = Unicode.Scalar(unit) else {
+                            index -= 6
+                            throw error("a \\u escape of a lone surrogate is not text")
+                        }
+                        scalars += Array(String(scalar).utf8)
                     default:
                         index -= 1
                         throw error("invalid escape")
@@ -188,6 +193,16 @@ public enum StrictJSON {
                 }
             }
             throw error("unterminated string")
+        }
+
+        /// The text of a string's bytes, which must be UTF-8 (`start`: where the string began).
+        func utf8(_ text: ArraySlice<UInt8>, at start: Int) throws(SyntaxError) -> String {
+            // Plain ASCII, the usual case, is UTF-8 as it is.
+            if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self) }
+            guard let string = String(validating: text, as: UTF8.self) else {
+                throw SyntaxError(offset: start, reason: "a string that is not UTF-8")
+            }
+            return string
         }
 
         /// Four hex digits of a `\u` escape.

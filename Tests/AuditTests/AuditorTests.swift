@@ -153,18 +153,23 @@ struct AuditorTests {
         #expect(finding?.message.contains(Stream.form.totalRemitted.description) == true)
     }
 
-    @Test("completion before the match is found")
-    func completionBeforeMatch() {
+    @Test("completion before the match is found (and the origin must refuse it)")
+    func completionBeforeMatch() throws {
         var stream = Stream()
         let caseID = CaseID()
         let letter = Stream.letter(caseID)
         stream.add(.contactLetterIssued(letter))
         stream.add(.infoFormIssued(InfoFormIssued(caseId: caseID, contactLetterNo: letter.contactLetterNo, person: Stream.person, form: Stream.form, issuedOn: letter.issuedOn)))
-        let completed = stream.add(.transferCompleted(TransferCompleted(caseId: caseID, contactLetterNo: letter.contactLetterNo, receivedTotal: Stream.form.totalRemitted, completedOn: letter.issuedOn)))
-        stream.add(Stream.funds(caseID, amount: Stream.form.totalRemitted))
+        // The funds never reach ⑥: a completion naming ⑥ cannot follow a match, whatever the order
+        // (an early completion whose total the funds do reach is ordered after them, as a skewed
+        // clock would have it).
+        stream.add(Stream.funds(caseID, amount: try Stream.form.totalRemitted - Money(fen: 1)))
         stream.add(.originRelationshipTerminated(OriginRelationshipTerminated(caseId: caseID, contactLetterNo: letter.contactLetterNo, citizenId: Stream.person.citizenId, terminatedOn: letter.issuedOn)))
-        let finding = stream.audit().violations.first { $0.rule == "completion-only-after-match" }
+        let completed = stream.add(.transferCompleted(TransferCompleted(caseId: caseID, contactLetterNo: letter.contactLetterNo, receivedTotal: Stream.form.totalRemitted, completedOn: letter.issuedOn)))
+        let report = stream.audit()
+        let finding = report.violations.first { $0.rule == "completion-only-after-match" }
         #expect(finding?.evidence == [completed.evidence])
+        #expect(report.rejected.map(\.reason) == ["claim-mismatch"], "the origin refuses a completion before it remitted ⑥")
     }
 
     @Test("reordered case events on one partition are a per-case order violation")
@@ -417,5 +422,101 @@ struct AuditSignatureTests {
         let report = stream.audit()
         #expect(report.isClean, "\(report.text())")
         #expect(report.rejected.isEmpty && !report.notes.contains { $0.contains("signatures") })
+    }
+}
+
+@Suite("transfer-audit judges peer claims as the offices do (issue 21)")
+struct PeerClaimAuditTests {
+    func rules(_ report: AuditReport) -> [String] { report.violations.map(\.rule).sorted() }
+
+    @Test("a discrepancy the origin's books do not show is reported as refused, not as a broken order; a supplementary remittance above ⑥ less what was remitted is a violation")
+    func claimsAndSupplementaryBound() throws {
+        var stream = Stream()
+        let caseID = stream.cleanCase(skip: [.transferCompleted])
+        let letter = Stream.letter(caseID)
+        let claim = stream.add(.reconciliationDiscrepancyRaised(try ReconciliationDiscrepancyRaised(
+            caseId: caseID, contactLetterNo: letter.contactLetterNo, expected: try Money("9999999.99"), received: .zero, raisedOn: letter.issuedOn)))
+        let dead = AuditorTests.deadLetter(of: claim, reason: "claim-mismatch", offset: 0)
+        let refused = stream.audit(deadLetters: [dead])
+        #expect(refused.isClean, "\(refused.text())")
+        #expect(refused.rejected.map(\.reason) == ["claim-mismatch"])
+        #expect(!rules(refused).contains("per-case-order"))
+        #expect(rules(stream.audit()) == ["rejected-not-dead-lettered"], "an office that took the claim is found")
+
+        // What the old origin did: pay the claimed shortfall.
+        let paid = stream.add(Stream.funds(caseID, amount: try Money("9999999.99"), sequence: 2, supplementary: true))
+        let report = stream.audit(deadLetters: [dead])
+        let finding = report.violations.first { $0.rule == "supplementary-above-owed" }
+        #expect(finding?.evidence == [paid.evidence])
+    }
+
+    @Test("certificates: another origin's numbering, or a second content under one number, must be dead-lettered")
+    func certificates() throws {
+        var stream = Stream()
+        func certificate(_ person: PersonRef, origin: Office) -> TransferEvent {
+            .paymentCertificateIssued(PaymentCertificateIssued(
+                certificateNo: CertificateNumber(office: Stream.shenzhen.code, year: 2025, sequence: 1), person: person, origin: OfficeRef(origin),
+                insuredFrom: try! YearMonth("2020-01"), insuredTo: try! YearMonth("2025-08"), monthsPaid: 68, individualAccountBalance: try! Money("100.00"),
+                issuedOn: try! LocalDate("2025-09-26")))
+        }
+        stream.add(certificate(Stream.person, origin: Stream.shenzhen))
+        let other = PersonRef(PersonFacts(citizenID: try CitizenID("440524188001010030"), name: "Wu Fang", hukouProvince: try ProvinceCode("44")))
+        let conflicting = stream.add(certificate(other, origin: Stream.shenzhen))
+        #expect(rules(stream.audit()) == ["rejected-not-dead-lettered"])
+        let report = stream.audit(deadLetters: [AuditorTests.deadLetter(of: conflicting, reason: "conflicting-document", offset: 0)])
+        #expect(report.isClean, "\(report.text())")
+        #expect(report.rejected.map(\.reason) == ["conflicting-document"])
+    }
+    @Test("offices whose clocks differ by minutes: the origin's answer stamped before the letter, a supplementary remittance before the discrepancy it answers: still clean")
+    func skewedClocks() throws {
+        var stream = Stream()
+        let caseID = CaseID()
+        let letter = Stream.letter(caseID)
+        let start = stream.time
+        // The destination's clock runs 5 minutes ahead of the origin's.
+        stream.add(.contactLetterIssued(letter), at: start.addingTimeInterval(300))
+        let short = try Stream.form.totalRemitted - Money(fen: 1)
+        stream.add(.infoFormIssued(InfoFormIssued(caseId: caseID, contactLetterNo: letter.contactLetterNo, person: Stream.person, form: Stream.form, issuedOn: letter.issuedOn)), at: start.addingTimeInterval(10))
+        stream.add(Stream.funds(caseID, amount: short), at: start.addingTimeInterval(11))
+        stream.add(.originRelationshipTerminated(OriginRelationshipTerminated(caseId: caseID, contactLetterNo: letter.contactLetterNo, citizenId: Stream.person.citizenId, terminatedOn: letter.issuedOn)), at: start.addingTimeInterval(12))
+        stream.add(.reconciliationDiscrepancyRaised(try ReconciliationDiscrepancyRaised(
+            caseId: caseID, contactLetterNo: letter.contactLetterNo, expected: Stream.form.totalRemitted, received: short, raisedOn: letter.issuedOn)), at: start.addingTimeInterval(320))
+        stream.add(Stream.funds(caseID, amount: Money(fen: 1), sequence: 2, supplementary: true), at: start.addingTimeInterval(20))
+        stream.add(.transferCompleted(TransferCompleted(caseId: caseID, contactLetterNo: letter.contactLetterNo, receivedTotal: Stream.form.totalRemitted, completedOn: letter.issuedOn)), at: start.addingTimeInterval(330))
+        let report = stream.audit()
+        // Only the short first remittance itself is a finding (the origin must remit ⑥): nothing
+        // about the order, which the clocks alone would have reversed.
+        #expect(rules(report) == ["remittance-equals-total"], "\(report.text())")
+        #expect(report.casesByDestinationState == ["completed": 1])
+        #expect(report.casesByOriginState == ["closed": 1])
+    }
+
+    @Test("a rejection from an office that is not the destination it names is refused as the origin refuses it; a record in another office's inbox is not delivered")
+    func senderChecksAndInboxes() throws {
+        var stream = Stream()
+        let caseID = CaseID()
+        let hangzhou = OfficeDirectory.standard[try OfficeCode("330100")]!
+        let rejection = CloudEvent(
+            source: hangzhou.code, recipient: Stream.shenzhen.code, time: stream.time.addingTimeInterval(1),
+            event: .applicationRejected(ApplicationRejected(
+                caseId: caseID, person: Stream.person, origin: OfficeRef(Stream.shenzhen), destination: OfficeRef(Stream.chengdu), reasons: [.notContributingHere],
+                decidedOn: try LocalDate("2025-09-26"))))
+        let record = Stream.signed(AuditRecord(
+            topic: Topics.inbox(Stream.shenzhen.code), partition: 0, offset: 0, key: rejection.key,
+            headers: Dictionary(uniqueKeysWithValues: rejection.headers.map { ($0.name, $0.value) }), value: try rejection.data(), timestamp: rejection.time))
+        stream.records.append(record)
+        #expect(rules(stream.audit()) == ["rejected-not-dead-lettered"])
+        let dead = stream.audit(deadLetters: [AuditorTests.deadLetter(of: record, reason: "wrong-sender", offset: 0)])
+        #expect(dead.isClean, "\(dead.text())")
+        #expect(dead.rejected.map(\.reason) == ["wrong-sender"])
+
+        // A clean case's completion written to Hangzhou's inbox: Shenzhen never reads it.
+        var misplaced = Stream()
+        misplaced.cleanCase()
+        let last = misplaced.records.count - 1
+        misplaced.records[last].topic = Topics.inbox(hangzhou.code)
+        let report = misplaced.audit()
+        #expect(report.rejected.map(\.reason) == ["other-office"])
+        #expect(report.casesByOriginState == ["terminated": 1], "the completion reached no office")
     }
 }

@@ -89,6 +89,39 @@ struct DestinationRulesTests {
         #expect(try letter().applicationDate == (try LocalDate("2026-06-15")))
     }
 
+    @Test("issue 21: a certificate in Shenzhen's numbering sent by Hangzhou is refused and does not unblock an application; Shenzhen's genuine one stands, and a second certificate under its number for someone else is refused, not dropped")
+    func certificateFromAnotherOrigin() async throws {
+        let number = CertificateNumber(office: shenzhen.code, year: 2026, sequence: 8)
+        let (caseID, state) = try await apply(certificate: number.rawValue)
+        #expect(state == "awaiting-certificate")
+        func certificate(for citizen: CitizenID, origin: Office) throws -> TransferEvent {
+            .paymentCertificateIssued(PaymentCertificateIssued(
+                certificateNo: number, person: PersonRef(PersonFacts(citizenID: citizen, name: "Zhang Min", hukouProvince: try ProvinceCode("51"))),
+                origin: OfficeRef(origin), insuredFrom: try YearMonth("2020-01"), insuredTo: try YearMonth("2026-02"), monthsPaid: 74,
+                individualAccountBalance: try Money("1000.00"), issuedOn: manual.clock.today))
+        }
+        func refusal(_ event: TransferEvent, from source: OfficeCode) async -> String? {
+            do {
+                try await deliver(event, from: source)
+                return nil
+            } catch {
+                if case .record(let reason) = EventFailure.classify(error) { return reason }
+                return "infrastructure: \(error)"
+            }
+        }
+        // Hangzhou, signing with its own key, in Shenzhen's name and numbering; then in its own name.
+        #expect(await refusal(try certificate(for: person, origin: shenzhen), from: hangzhou.code) == "not-issuer")
+        #expect(await refusal(try certificate(for: person, origin: hangzhou), from: hangzhou.code) == "not-issuer")
+        #expect(try await caseView(caseID)["state"] as? String == "awaiting-certificate", "the forged certificate unblocked nothing")
+        // Shenzhen's genuine certificate, for the applicant.
+        #expect(await refusal(try certificate(for: person, origin: shenzhen), from: shenzhen.code) == nil)
+        #expect(try await caseView(caseID)["state"] as? String == "contact-letter-sent")
+        #expect(await refusal(try certificate(for: person, origin: shenzhen), from: shenzhen.code) == nil, "the same certificate again is a no-op")
+        // Another certificate under the same number, for someone else: refused, not silently dropped.
+        let other = Support.citizenID(birth: "19910605", sequence: "024")
+        #expect(await refusal(try certificate(for: other, origin: shenzhen), from: shenzhen.code) == "conflicting-document")
+    }
+
     @Test("when the wait ends without the certificate, the review rejects with D04")
     func waitEnds() async throws {
         let (caseID, _) = try await apply(certificate: CertificateNumber(office: shenzhen.code, year: 2026, sequence: 99).rawValue)
@@ -126,7 +159,7 @@ struct DestinationRulesTests {
         let good = try form(months: months("2020-01", "2025-12", place: shenzhen.code))
         func funds(letter number: ContactLetterNumber, payer: Office) -> TransferEvent {
             .fundsRemitted(FundsRemitted(
-                caseId: letter.caseId, contactLetterNo: number, remittanceId: RemittanceID(office: payer.code, year: 2026, sequence: 1),
+                caseId: letter.caseId, contactLetterNo: number, remittanceId: RemittanceID(office: shenzhen.code, year: 2026, sequence: 1),
                 amount: good.totalRemitted, payerAccount: payer.account, payeeAccount: letter.destinationAccount, valueDate: manual.clock.today))
         }
         #expect(await refusal(funds(letter: ContactLetterNumber(office: context.office, year: 2026, sequence: 999), payer: shenzhen)) == "contact-letter-mismatch")

@@ -456,10 +456,13 @@ struct RuntimeTests {
             doorbell: Doorbell(), health: health, logger: Support.logger)
         let second = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: consumer), .init(service: service)], logger: Support.logger))
         let secondRunning = Task { try await second.run() }
-        try await Task.sleep(for: .seconds(4))
+        // One more record: applied only once the new member has joined and read past everything
+        // redelivered to it (a member that never joins fails here instead of passing).
+        _ = try await feed.send(try Self.record(Self.event(), topic: "in"))
+        #expect(try await Self.eventually(.seconds(60)) { try await harness.applied() == 41 }, "the new member joined and read on")
         await second.triggerGracefulShutdown()
         try await secondRunning.value
-        #expect(try await harness.applied() == 40)
+        #expect(try await harness.applied() == 41)
         #expect(try await harness.deadLetters().isEmpty, "nothing refused, nothing applied twice")
         await feed.close()
     }
@@ -558,6 +561,61 @@ struct RuntimeTests {
         await process.serviceGroup.triggerGracefulShutdown()
         try await running.value
         #expect(try await Self.readAll(cluster.bootstrapServers, topic: Topics.deadLetter).isEmpty)
+    }
+
+    @Test("issue 21, items 12 and 17: a full disk is a 503 that says so, and /health says so too; its public body names no internals, a token holder gets the details")
+    func fullDisk() async throws {
+        let cluster = try KafkaMockCluster()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("full-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Support.createTopics(cluster)
+        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
+            "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
+            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey,
+            "crediting.rates": Support.rates, "business.date": Support.businessDate.description,
+        ]) { $1 })
+        let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
+        let running = Task { try await process.run() }
+        let port = try #require(await process.boundPort.value())
+        let base = URL(string: "http://127.0.0.1:\(port)")!
+        let client = Client()
+        _ = try await client.waitFor(base.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
+        // The disk fills up: the file may not grow by a single page.
+        try await process.context.database.writer.writeWithoutTransaction { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages)")
+        }
+        let person = Applicant.make(birth: "19850310", sequence: "013", hukou: "51", from: "1990-01", to: "2025-12")
+        var request = URLRequest(url: base.appendingPathComponent("v1/persons/\(person.id.rawValue)"))
+        request.httpMethod = "PUT"
+        request.setValue("Bearer \(try await Support.token())", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["name": String(repeating: "李", count: 30), "hukouProvince": "51"])
+        var refused: (Int, [String: Any]) = (0, [:])
+        // Enough people to need a new page, each refused whole.
+        for _ in 0..<200 {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            refused = ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+            if refused.0 != 201 && refused.0 != 200 { break }
+            request.url = base.appendingPathComponent("v1/persons/\(Support.citizenID(birth: "19850310", sequence: String(format: "%03d", Int.random(in: 100...998))).rawValue)")
+        }
+        #expect(refused.0 == 503, "\(refused)")
+        #expect(refused.1["title"] as? String == "Storage full")
+        var body: [String: Any] = [:]
+        #expect(try await Self.eventually {
+            let (data, response) = try await URLSession.shared.data(from: base.appendingPathComponent("health"))
+            body = (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+            return (response as? HTTPURLResponse)?.statusCode == 503 && body["database"] as? String == "storage full"
+        }, "\(body)")
+        #expect(body["details"] == nil, "no details without a token")
+        #expect(!String(describing: body).contains(folder.path), "no file paths in the public body")
+        var authorized = URLRequest(url: base.appendingPathComponent("health"))
+        authorized.setValue("Bearer \(try await Support.token(roles: [.viewer]))", forHTTPHeaderField: "Authorization")
+        let (data, _) = try await URLSession.shared.data(for: authorized)
+        let detailed = (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        #expect((detailed["details"] as? [String: String])?["database"] != nil, "\(detailed)")
+        await process.serviceGroup.triggerGracefulShutdown()
+        try await running.value
     }
 
     static func health(_ base: URL) async throws -> [String: Any] {

@@ -54,4 +54,34 @@ struct ArchitectureTests {
             }
         }
     }
+    @Test("every dead-letter reason an office or the audit can give is documented in docs/event-contract.md")
+    func deadLetterReasonsDocumented() throws {
+        let document = try String(contentsOf: Self.root.appendingPathComponent("docs/event-contract.md"), encoding: .utf8)
+        // Reasons are the `code:` of a DomainError, a literal `reason:` of EventFailure, and the
+        // `reason` of the intake errors (signature, decoding).
+        let patterns = [#"code: "([a-z0-9]+(?:-[a-z0-9]+)*)""#, #"\.record\(reason: "([a-z0-9]+(?:-[a-z0-9]+)*)""#]
+        var reasons: Set<String> = []
+        for folder in ["Shared", "Services", "Tools"] {
+            for file in Self.swiftFiles(under: folder) {
+                let text = try String(contentsOf: file, encoding: .utf8)
+                for pattern in patterns {
+                    let regex = try NSRegularExpression(pattern: pattern)
+                    for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                        if let range = Range(match.range(at: 1), in: text) { reasons.insert(String(text[range])) }
+                    }
+                }
+                if file.lastPathComponent == "EventSignature.swift" || file.lastPathComponent == "CloudEvent.swift" {
+                    let regex = try NSRegularExpression(pattern: #"return "([a-z]+(?:-[a-z]+)+|malformed)"$"#, options: .anchorsMatchLines)
+                    for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                        if let range = Range(match.range(at: 1), in: text) { reasons.insert(String(text[range])) }
+                    }
+                }
+            }
+        }
+        // The scan finds the reasons it must (a broken pattern would make this test vacuous).
+        #expect(reasons.isSuperset(of: ["claim-mismatch", "constraint", "bad-signature", "unknown-major-version", "wrong-account", "wrong-office"]))
+        for reason in reasons.sorted() {
+            #expect(document.contains("`\(reason)`"), "dead-letter reason \(reason) is not in docs/event-contract.md")
+        }
+    }
 }

@@ -94,7 +94,7 @@ struct EventContractTests {
         #expect(UUID(uuidString: headers["ce_id"] ?? "") != nil)
         #expect(funds.key == Self.caseID.description)
         let certificate = Self.cloudEvent(Self.samples.first { $0.type == .paymentCertificateIssued }!)
-        #expect(certificate.key == Self.person.citizenId.rawValue)
+        #expect(certificate.key == "PC-440300-2026-000005", "keyed by its number, never by the citizen ID (issue 21, item 14)")
         #expect(certificate.subject == "PC-440300-2026-000005")
         // Money is a string with exactly two decimals.
         let json = String(decoding: try funds.data(), as: UTF8.self)

@@ -13,6 +13,19 @@ struct DestinationEventHandler: OfficeEventHandler {
         let records = try DestinationRepository.records(in: transaction)
         switch event.event {
         case .paymentCertificateIssued(let certificate):
+            // Only the origin that issued a certificate may send it, in its own numbering; a number
+            // already held for other content is another document under the same number, refused.
+            try DestinationIntake.checkCertificate(certificate, source: event.source)
+            if let held = try records.certificate(certificate.certificateNo) {
+                guard DestinationIntake.sameCertificate(
+                    certificate, citizen: try CitizenID(held.citizen), origin: try OfficeCode(held.origin), issuedOn: try LocalDate(held.issuedOn))
+                else {
+                    throw DomainError(
+                        "payment certificate \(certificate.certificateNo) is already held for other content (another person, origin or date)",
+                        code: "conflicting-document")
+                }
+                return
+            }
             try records.addCertificate(
                 certificate.certificateNo, citizen: certificate.person.citizenId, origin: certificate.origin.code, issuedOn: certificate.issuedOn)
             try DestinationReviewer(context: context).certificateArrived(certificate.certificateNo, records)

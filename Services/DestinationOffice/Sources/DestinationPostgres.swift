@@ -119,6 +119,11 @@ struct PostgresDestinationRecords: DestinationRecords {
             [.text(number.rawValue), .text(citizen.rawValue), .text(origin.rawValue), .text(issuedOn.description)])
     }
 
+    func certificate(_ number: CertificateNumber) throws -> (citizen: String, origin: String, issuedOn: String)? {
+        try sql.query("SELECT citizenId, origin, issuedOn FROM certificate WHERE certificateNo = $1", [.text(number.rawValue)])
+            .first.map { (try $0.string("citizenId"), try $0.string("origin"), try $0.string("issuedOn")) }
+    }
+
     func certificates(of citizen: CitizenID, from origin: OfficeCode) throws -> [CertificateNumber] {
         try sql.query("SELECT certificateNo FROM certificate WHERE citizenId = $1 AND origin = $2", [.text(citizen.rawValue), .text(origin.rawValue)])
             .map { try CertificateNumber(try $0.string("certificateNo")) }

@@ -40,8 +40,11 @@ struct DestinationCaseRecord: Codable, Sendable {
         try JSONDecoder().decode([DestinationCaseEvent].self, from: Data(events.utf8))
     }
 
+    /// - Throws: ``StoredDataError`` when the stored case cannot be read or replayed.
     func domainCase() throws -> DestinationCase {
-        try DestinationCase.replay(id: try CaseID(caseId), submittedOn: try LocalDate(submittedOn), events: try decodedEvents())
+        try StoredDataError.reading("case \(caseId)") {
+            try DestinationCase.replay(id: try CaseID(caseId), submittedOn: try LocalDate(submittedOn), events: try decodedEvents())
+        }
     }
 }
 
@@ -88,6 +91,8 @@ protocol DestinationRecords {
 
     /// Records a payment certificate that arrived (once).
     func addCertificate(_ number: CertificateNumber, citizen: CitizenID, origin: OfficeCode, issuedOn: LocalDate) throws
+    /// The certificate numbered `number`, if one arrived: for whom, from which origin, issued when.
+    func certificate(_ number: CertificateNumber) throws -> (citizen: String, origin: String, issuedOn: String)?
     /// The certificates `origin` issued for `citizen`.
     func certificates(of citizen: CitizenID, from origin: OfficeCode) throws -> [CertificateNumber]
 

@@ -65,6 +65,11 @@ struct SQLiteDestinationRecords: DestinationRecords {
             arguments: [number.rawValue, citizen.rawValue, origin.rawValue, issuedOn.description])
     }
 
+    func certificate(_ number: CertificateNumber) throws -> (citizen: String, origin: String, issuedOn: String)? {
+        try Row.fetchOne(db, sql: "SELECT citizenId, origin, issuedOn FROM certificate WHERE certificateNo = ?", arguments: [number.rawValue])
+            .map { ($0["citizenId"], $0["origin"], $0["issuedOn"]) }
+    }
+
     func certificates(of citizen: CitizenID, from origin: OfficeCode) throws -> [CertificateNumber] {
         try String.fetchAll(
             db, sql: "SELECT certificateNo FROM certificate WHERE citizenId = ? AND origin = ?", arguments: [citizen.rawValue, origin.rawValue]

@@ -103,7 +103,15 @@ enum OriginAPI {
         var form: InformationForm?
         var remitted: Money
         var remittances: [OfficeRuntime.RemittanceView]
+        /// A claim of the destination was refused against this office's books: staff review it.
+        var needsReview: Bool
+        var refusedClaims: [RefusedClaim]
         var timeline: [TimelineEntry]
+    }
+
+    struct RefusedClaim: Encodable {
+        var eventId: String
+        var reason: String
     }
 
     struct CaseSummary: Encodable, Sendable {

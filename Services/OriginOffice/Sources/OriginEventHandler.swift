@@ -11,28 +11,26 @@ struct OriginEventHandler: OfficeEventHandler {
     func handle(_ event: CloudEvent, in transaction: any StoreTransaction) throws {
         let records = try OriginRepository.records(in: transaction)
         // Who may send what: checked against the office directory before anything is applied.
-        let caseDestination: OfficeCode?
-        switch event.event {
-        case .contactLetterIssued: caseDestination = nil
-        case .applicationRejected(let rejected): caseDestination = rejected.destination.code
-        case .temporaryAccountOpened(let opened): caseDestination = opened.destination.code
-        default: caseDestination = try event.event.payload.caseID.map { try existingCase($0, records).destination }.map { try OfficeCode($0) }
-        }
+        let caseDestination = try OriginIntake.caseDestination(
+            of: event.event, stored: try event.event.payload.caseID.map { try existingCase($0, records).destination }.map { try OfficeCode($0) })
         try OriginIntake.check(event.event, source: event.source, origin: context.office, caseDestination: caseDestination, directory: context.directory)
         switch event.event {
         case .contactLetterIssued(let letter):
             try answer(letter, from: event.source, records)
         case .reconciliationDiscrepancyRaised(let discrepancy):
-            try settle(discrepancy, records)
+            try settle(discrepancy, event, records)
         case .excessRefunded(let refund):
             var record = try existingCase(refund.caseId, records)
-            if try records.apply(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), to: &record) == .applied {
+            let outcome = try records.apply(
+                [.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate)], to: &record,
+                admitting: { try OriginIntake.checkClaim(event.event, against: $0) })[0]
+            if outcome == .applied {
                 try records.addRemittance(
                     RemittanceRow(remittanceId: refund.refundId, caseId: record.caseId, kind: "refundReceived", amount: refund.amount, valueDate: refund.valueDate))
             }
         case .transferCompleted(let completed):
             var record = try existingCase(completed.caseId, records)
-            try records.apply(.completed(on: completed.completedOn), to: &record)
+            try records.apply([.completed(on: completed.completedOn)], to: &record, admitting: { try OriginIntake.checkClaim(event.event, against: $0) })
         case .applicationRejected(let rejected):
             try recordNotice(event, caseId: rejected.caseId, person: rejected.person.citizenId, reasons: rejected.reasons.map(\.rawValue), on: rejected.decidedOn, records)
         case .temporaryAccountOpened(let opened):
@@ -61,7 +59,8 @@ struct OriginEventHandler: OfficeEventHandler {
             OriginCheck.Letter(
                 number: letter.contactLetterNo, citizenID: letter.person.citizenId, name: letter.person.name,
                 destinationAccount: letter.destinationAccount,
-                accountInDirectory: OriginIntake.accountMatchesDirectory(letter, directory: context.directory)),
+                accountInDirectory: OriginIntake.accountMatchesDirectory(letter, directory: context.directory),
+                certificateMatches: try letter.certificateNo.map { try records.certificateHolder($0) == letter.person.citizenId.rawValue } ?? true),
             relationship: relationship)
         if outcome == .duplicate { return }
 
@@ -112,11 +111,14 @@ struct OriginEventHandler: OfficeEventHandler {
     }
 
     /// A shortfall is answered with a supplementary remittance; an excess waits for the
-    /// destination's refund.
-    private func settle(_ discrepancy: ReconciliationDiscrepancyRaised, _ records: any OriginRecords) throws {
+    /// destination's refund. The claim is checked against this office's own form and remittances
+    /// first (``OriginIntake/checkClaim(_:against:)``): what is paid is ⑥ less what was remitted,
+    /// never more, and a claim that does not match those books is refused.
+    private func settle(_ discrepancy: ReconciliationDiscrepancyRaised, _ event: CloudEvent, _ records: any OriginRecords) throws {
         var record = try existingCase(discrepancy.caseId, records)
         let outcome = try records.apply(
-            .discrepancyRaised(expected: discrepancy.expected, received: discrepancy.received, on: discrepancy.raisedOn), to: &record)
+            [.discrepancyRaised(expected: discrepancy.expected, received: discrepancy.received, on: discrepancy.raisedOn)], to: &record,
+            admitting: { try OriginIntake.checkClaim(event.event, against: $0) })[0]
         guard outcome == .applied, discrepancy.received < discrepancy.expected else { return }
         let today = context.clock.today
         let shortfall = try discrepancy.expected - discrepancy.received
@@ -131,6 +133,24 @@ struct OriginEventHandler: OfficeEventHandler {
                 caseId: discrepancy.caseId, contactLetterNo: discrepancy.contactLetterNo, remittanceId: remittanceID, amount: shortfall,
                 payerAccount: ourAccount, payeeAccount: theirAccount, valueDate: today, supplementary: true)),
             to: destination, in: records.transaction)
+    }
+
+    /// A claim of the case's destination about money that was refused: noted on the case, which
+    /// then shows as needing review (the record itself goes to the dead-letter topic).
+    func refused(_ event: CloudEvent, reason: String, in transaction: any StoreTransaction) throws {
+        switch event.event {
+        case .reconciliationDiscrepancyRaised, .excessRefunded, .transferCompleted: break
+        default: return
+        }
+        let records = try OriginRepository.records(in: transaction)
+        // Only the case's own destination can put a case up for review (anyone else's event is
+        // noise a stranger could flood the list with).
+        guard let caseID = event.event.payload.caseID, var record = try records.caseRecord(id: caseID), record.destination == event.source.rawValue
+        else { return }
+        try records.apply(.claimRefused(event: event.id.uuidString.lowercased(), reason: reason, on: context.clock.today), to: &record)
+        context.logger.warning(
+            "A claim of the destination was refused; the case needs review",
+            metadata: ["case.id": .string(record.caseId), "event.type": .string(event.type.rawValue), "reason": .string(reason)])
     }
 
     private func existingCase(_ id: CaseID, _ records: any OriginRecords) throws -> CaseRecord {

@@ -222,6 +222,7 @@ public struct OriginOffice: OfficeService {
                 overdue: domain.state.isOverdue(on: .answer, today: context.clock.today, due: deadline.due), returnCodes: domain.returnCodes,
                 form: domain.form, remitted: domain.remitted,
                 remittances: remittances.map(RemittanceView.init),
+                needsReview: domain.needsReview, refusedClaims: domain.refusedClaims.map { OriginAPI.RefusedClaim(eventId: $0.event, reason: $0.reason) },
                 timeline: domain.timeline))
     }
 

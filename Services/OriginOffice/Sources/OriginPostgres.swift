@@ -133,6 +133,10 @@ struct PostgresOriginRecords: OriginRecords {
             [.text(number.rawValue), .text(citizen.rawValue), .text(destination.rawValue), .text(issuedOn.description), .text(materials)])
     }
 
+    func certificateHolder(_ number: CertificateNumber) throws -> String? {
+        try sql.query("SELECT citizenId FROM certificate WHERE certificateNo = $1", [.text(number.rawValue)]).first?.string("citizenId")
+    }
+
     static func caseRecord(_ row: StoreRow) throws -> CaseRecord {
         CaseRecord(
             caseId: try row.string("caseId"), contactLetterNo: try row.string("contactLetterNo"), citizenId: try row.string("citizenId"),

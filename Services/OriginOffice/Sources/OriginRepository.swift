@@ -27,10 +27,13 @@ struct MonthRecord: Codable, Sendable {
     var personalRate: String
     var placeCode: String
 
+    /// - Throws: ``StoredDataError`` when the stored month cannot be read.
     func month() throws -> ContributionMonth {
-        ContributionMonth(
-            period: try YearMonth(period), base: Money(fen: baseFen), employerRate: try Rate(percent: employerRate),
-            personalRate: try Rate(percent: personalRate), placeCode: try OfficeCode(placeCode))
+        try StoredDataError.reading("month \(period)") {
+            ContributionMonth(
+                period: try YearMonth(period), base: Money(fen: baseFen), employerRate: try Rate(percent: employerRate),
+                personalRate: try Rate(percent: personalRate), placeCode: try OfficeCode(placeCode))
+        }
     }
 }
 
@@ -52,10 +55,13 @@ struct CaseRecord: Codable, Sendable {
         try JSONDecoder().decode([OriginCaseEvent].self, from: Data(events.utf8))
     }
 
+    /// - Throws: ``StoredDataError`` when the stored case cannot be read or replayed.
     func domainCase() throws -> OriginCase {
-        try OriginCase.replay(
-            id: try CaseID(caseId), contactLetter: try ContactLetterNumber(contactLetterNo), receivedOn: try LocalDate(receivedOn),
-            events: try decodedEvents())
+        try StoredDataError.reading("case \(caseId)") {
+            try OriginCase.replay(
+                id: try CaseID(caseId), contactLetter: try ContactLetterNumber(contactLetterNo), receivedOn: try LocalDate(receivedOn),
+                events: try decodedEvents())
+        }
     }
 }
 
@@ -87,6 +93,8 @@ protocol OriginRecords {
     func insert(_ months: [MonthRecord]) throws
     /// Records an issued payment certificate with the materials it was issued on (JSON).
     func addCertificate(_ number: CertificateNumber, citizen: CitizenID, destination: OfficeCode, issuedOn: LocalDate, materials: String) throws
+    /// The person this office issued certificate `number` for, if it issued it.
+    func certificateHolder(_ number: CertificateNumber) throws -> String?
 
     func caseRecord(id: CaseID) throws -> CaseRecord?
     func caseRecord(letter: ContactLetterNumber) throws -> CaseRecord?
@@ -120,9 +128,14 @@ extension OriginRecords {
 
     /// Applies `events` in order to the stored case and saves it once: the stored history is
     /// read once and the applied events appended to it (a form carries the whole ledger).
+    /// - Parameter admitting: checks the case as stored before anything is applied (a claim
+    ///   against the office's own books); throwing refuses the events.
     @discardableResult
-    func apply(_ newEvents: [OriginCaseEvent], to record: inout CaseRecord) throws -> [TransitionOutcome] {
+    func apply(
+        _ newEvents: [OriginCaseEvent], to record: inout CaseRecord, admitting: (OriginCase) throws -> Void = { _ in }
+    ) throws -> [TransitionOutcome] {
         var domain = try record.domainCase()
+        try admitting(domain)
         var outcomes: [TransitionOutcome] = []
         var applied: [OriginCaseEvent] = []
         for event in newEvents {

@@ -53,6 +53,10 @@ struct SQLiteOriginRecords: OriginRecords {
             arguments: [number.rawValue, citizen.rawValue, destination.rawValue, issuedOn.description, materials])
     }
 
+    func certificateHolder(_ number: CertificateNumber) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT citizenId FROM certificate WHERE certificateNo = ?", arguments: [number.rawValue])
+    }
+
     func caseRecord(id: CaseID) throws -> CaseRecord? {
         try CaseRecord.fetchOne(db, key: id.description)
     }

@@ -120,10 +120,9 @@ public struct CloudEvent: Hashable, Sendable {
     /// `ce_subject`: the case id (certificate events: the certificate number).
     public var subject: String { event.payload.subject }
     /// The Kafka key: the case id, or the person's ID number for certificate events.
-    public var key: String {
-        if case .paymentCertificateIssued(let certificate) = event { return certificate.person.citizenId.rawValue }
-        return event.payload.subject
-    }
+    /// The record key: the case id, or a certificate's number (not the person's citizen ID, which
+    /// would put an identity number in every broker's logs and tools).
+    public var key: String { event.payload.subject }
 
     /// The Kafka headers, in a fixed order.
     public var headers: [(name: String, value: String)] {

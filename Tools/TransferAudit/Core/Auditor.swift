@@ -101,6 +101,15 @@ public struct Auditor: Sendable {
                 }
                 continue
             }
+            // An office reads only its own inbox and skips what is addressed to another office
+            // (the contract's rule 1): such a record was delivered to nobody.
+            // (An inbox's name ends in its office's code, whatever the configured prefix.)
+            if String(record.topic.reversed().prefix { $0.isNumber }.reversed()) != event.recipient.rawValue {
+                rejected.append(RejectedRecord(
+                    evidence: record.evidence, caseId: event.subject, reason: "other-office",
+                    message: "addressed to \(event.recipient) but written to \(record.topic): the office reading that topic skips it", deadLettered: false))
+                continue
+            }
             if let first = seen[event.id] {
                 if first.event == event {
                     duplicates += 1  // the same event delivered again: expected under at-least-once
@@ -116,6 +125,7 @@ public struct Auditor: Sendable {
             entries.append(entry)
         }
 
+        judgeCertificates(entries, deadLettered: deadLettered, findings: &findings, rejected: &rejected)
         var byCase: [CaseID: [Entry]] = [:]
         for entry in entries {
             if let caseID = entry.event.event.payload.caseID { byCase[caseID, default: []].append(entry) }
@@ -192,22 +202,98 @@ public struct Auditor: Sendable {
             signatures: keys.map { _ in .init(verified: checked.count - signatureRefused, refused: signatureRefused) })
     }
 
+    /// Payment certificates, judged as the destination judges them: from the origin they name, in
+    /// its numbering, and one content per number (the first by event time stands; a later one
+    /// under the same number with other content is refused). A refused certificate must have a
+    /// dead-letter record.
+    func judgeCertificates(_ entries: [Entry], deadLettered: Set<String>, findings: inout [Finding], rejected: inout [RejectedRecord]) {
+        var held: [CertificateNumber: PaymentCertificateIssued] = [:]
+        let certificates = entries.compactMap { entry -> (Entry, PaymentCertificateIssued)? in
+            guard case .paymentCertificateIssued(let certificate) = entry.event.event else { return nil }
+            return (entry, certificate)
+        }.sorted { ($0.0.event.time, $0.0.record.offset) < ($1.0.event.time, $1.0.record.offset) }
+        for (entry, certificate) in certificates {
+            var refusal: DomainError?
+            do throws(DomainError) {
+                try DestinationIntake.checkCertificate(certificate, source: entry.event.source)
+                if let first = held[certificate.certificateNo] {
+                    if !DestinationIntake.sameCertificate(first, citizen: certificate.person.citizenId, origin: certificate.origin.code, issuedOn: certificate.issuedOn) {
+                        throw DomainError("payment certificate \(certificate.certificateNo) was already issued for other content", code: "conflicting-document")
+                    }
+                } else {
+                    held[certificate.certificateNo] = certificate
+                }
+            } catch {
+                refusal = error
+            }
+            guard let refusal else { continue }
+            let dead = deadLettered.contains(entry.record.place)
+            rejected.append(RejectedRecord(evidence: entry.record.evidence, caseId: nil, reason: refusal.code, message: refusal.description, deadLettered: dead))
+            if !dead {
+                findings.append(Finding(
+                    severity: .violation, rule: "rejected-not-dead-lettered", caseId: nil,
+                    message: "a certificate the destination must refuse (\(refusal.code)) has no dead-letter record", evidence: [entry.record.evidence]))
+            }
+        }
+    }
+
     /// One case's events in causal order: what each side wrote keeps its offset order (one case,
-    /// one key, one partition of the recipient's inbox) and the two streams are merged by event time.
+    /// one key, one partition of the recipient's inbox), and the two streams are merged so that a
+    /// reply comes after what it answers, whatever the senders' clocks say:
+    /// - the origin's events come after the destination's contact letter;
+    /// - a supplementary remittance comes after a discrepancy it answers;
+    /// - a discrepancy comes after the remittances whose total it names as received, and a
+    ///   completion after those whose total (less refunds) it names.
+    /// Where causality does not decide (both heads are ready, or neither is in a broken stream),
+    /// event time does.
     func merge(_ entries: [Entry]) -> [Entry] {
         let destination = entries.filter { $0.event.type.writer == .destination }.sorted { $0.record.offset < $1.record.offset }
         let origin = entries.filter { $0.event.type.writer == .origin }.sorted { $0.record.offset < $1.record.offset }
         var result: [Entry] = []
         var i = 0
         var j = 0
-        while i < destination.count || j < origin.count {
-            if j >= origin.count || (i < destination.count && destination[i].event.time <= origin[j].event.time) {
-                result.append(destination[i])
-                i += 1
-            } else {
-                result.append(origin[j])
-                j += 1
+        var letterTaken = false
+        var discrepancies = 0
+        var supplementaries = 0
+        var remitted = Money.zero
+        var refunded = Money.zero
+        func destinationReady(_ entry: Entry) -> Bool {
+            switch entry.event.event {
+            case .reconciliationDiscrepancyRaised(let raised): return (try? remitted - refunded) == raised.received
+            case .transferCompleted(let completed): return (try? remitted - refunded) == completed.receivedTotal
+            default: return true
             }
+        }
+        func originReady(_ entry: Entry) -> Bool {
+            guard letterTaken else { return false }
+            if case .fundsRemitted(let funds) = entry.event.event, funds.supplementary { return discrepancies > supplementaries }
+            return true
+        }
+        while i < destination.count || j < origin.count {
+            let takeDestination: Bool
+            if j >= origin.count {
+                takeDestination = true
+            } else if i >= destination.count {
+                takeDestination = false
+            } else {
+                switch (destinationReady(destination[i]), originReady(origin[j])) {
+                case (true, false): takeDestination = true
+                case (false, true): takeDestination = false
+                default: takeDestination = destination[i].event.time <= origin[j].event.time
+                }
+            }
+            let entry = takeDestination ? destination[i] : origin[j]
+            if takeDestination { i += 1 } else { j += 1 }
+            switch entry.event.event {
+            case .contactLetterIssued, .applicationRejected, .temporaryAccountOpened: letterTaken = true
+            case .reconciliationDiscrepancyRaised: discrepancies += 1
+            case .excessRefunded(let refund): refunded = (try? refunded + refund.amount) ?? refunded
+            case .fundsRemitted(let funds):
+                remitted = (try? remitted + funds.amount) ?? remitted
+                if funds.supplementary { supplementaries += 1 }
+            default: break
+            }
+            result.append(entry)
         }
         return result
     }
@@ -253,28 +339,40 @@ struct CaseRebuild {
         self.deadLettered = deadLettered
     }
 
-    /// Whether the destination's intake takes an origin's event for this case (the same checks
-    /// the destination office makes); a refused one is recorded as rejected, not applied.
-    mutating func admitted(_ entry: Auditor.Entry) -> Bool {
+    /// How far a record is taken: by both offices' machines, by the destination's alone (a
+    /// destination's claim the origin refuses against its own books: the destination did write
+    /// it, the origin does not book it), or by neither.
+    enum Admission { case both, destinationOnly, none }
+
+    /// Whether the intake takes a record for this case, by the same checks the offices make: the
+    /// origin's on a destination's event (sender, then its claims about money against the origin's
+    /// books as rebuilt so far), the destination's on an origin's event. A refused one is recorded
+    /// as rejected (and is a violation when no dead-letter record refers to it).
+    mutating func admission(_ entry: Auditor.Entry) -> Admission {
         let reason: String
         let message: String
+        var admission = Admission.none
         if entry.event.type.writer == .destination {
-            // The origin's checks: a letter from the destination it names, later events from the
-            // case's destination.
-            let caseDestination: OfficeCode?
-            if case .contactLetterIssued = entry.event.event { caseDestination = nil } else { caseDestination = destinationOffice.flatMap { try? OfficeCode($0) } }
-            do {
+            let caseDestination = OriginIntake.caseDestination(of: entry.event.event, stored: destinationOffice.flatMap { try? OfficeCode($0) })
+            do throws(DomainError) {
                 try OriginIntake.check(entry.event.event, source: entry.event.source, origin: entry.event.recipient, caseDestination: caseDestination)
-                return true
+            } catch {
+                return reject(entry, error.code, error.description, .none)
+            }
+            guard let origin else { return .both }
+            do throws(DomainError) {
+                try OriginIntake.checkClaim(entry.event.event, against: origin)
+                return .both
             } catch {
                 reason = error.code
                 message = error.description
+                admission = .destinationOnly
             }
         } else if let originOffice, let origin = try? OfficeCode(originOffice), let destinationOffice, let destination = try? OfficeCode(destinationOffice) {
-            do {
+            do throws(DomainError) {
                 try DestinationIntake.check(
                     entry.event.event, source: entry.event.source, caseOrigin: origin, caseLetter: letter?.contactLetterNo, destination: destination)
-                return true
+                return .both
             } catch {
                 reason = error.code
                 message = error.description
@@ -282,19 +380,26 @@ struct CaseRebuild {
         } else if partialWindow || !deadLettered.contains(entry.record.place) {
             // No contact letter in view: either the window starts later, or the letter was lost
             // (checkAfterReplay reports that).
-            return true
+            return .both
         } else {
             reason = "unknown-case"
             message = "\(entry.event.type.ceType) for a case the destination does not know"
         }
+        return reject(entry, reason, message, admission)
+    }
+
+    private mutating func reject(_ entry: Auditor.Entry, _ reason: String, _ message: String, _ admission: Admission) -> Admission {
         rejected.append(RejectedRecord(
             evidence: entry.record.evidence, caseId: caseID.description, reason: reason, message: message,
             deadLettered: deadLettered.contains(entry.record.place)))
         if !deadLettered.contains(entry.record.place) {
-            violation("rejected-not-dead-lettered", "a record the destination must refuse (\(reason)) has no dead-letter record", [entry.record.evidence])
+            violation("rejected-not-dead-lettered", "a record the office must refuse (\(reason)) has no dead-letter record", [entry.record.evidence])
         }
-        return false
+        return admission
     }
+
+    /// Whether both offices' intakes take the record (see ``admission(_:)``).
+    mutating func admitted(_ entry: Auditor.Entry) -> Bool { admission(entry) == .both }
 
     mutating func violation(_ rule: String, _ message: String, _ evidence: [String]) {
         findings.append(Finding(severity: .violation, rule: rule, caseId: caseID.description, message: message, evidence: evidence))
@@ -352,6 +457,7 @@ struct CaseRebuild {
                 applyDestination(.reviewed(.contactLetter, letter: issued.contactLetterNo, on: issued.issuedOn), entry)
                 if origin == nil { origin = OriginCase(id: caseID, contactLetter: issued.contactLetterNo, receivedOn: issued.issuedOn) }
             case .applicationRejected(let rejected):
+                guard admitted(entry) else { continue }
                 destinationOffice = entry.event.source.rawValue
                 originOffice = entry.event.recipient.rawValue
                 submittedOn = rejected.decidedOn
@@ -359,6 +465,7 @@ struct CaseRebuild {
                 if destination == nil { destination = DestinationCase(id: caseID, submittedOn: rejected.decidedOn) }
                 applyDestination(.reviewed(.rejected(rejected.reasons), letter: nil, on: rejected.decidedOn), entry)
             case .temporaryAccountOpened(let opened):
+                guard admitted(entry) else { continue }
                 destinationOffice = entry.event.source.rawValue
                 originOffice = entry.event.recipient.rawValue
                 submittedOn = opened.openedOn
@@ -390,6 +497,16 @@ struct CaseRebuild {
                     violation("duplicate-effect", "remittance \(funds.remittanceId) was sent again under a new event id", [earlier.evidence, entry.record.evidence])
                     continue
                 }
+                if funds.supplementary, let origin, let total = origin.form?.totalRemitted {
+                    // The origin owes at most ⑥ less what it has remitted, net of refunds.
+                    let owed = (try? total - origin.remitted) ?? .zero
+                    if funds.amount > owed {
+                        violation(
+                            "supplementary-above-owed",
+                            "supplementary remittance \(funds.remittanceId) of \(funds.amount) exceeds what the origin still owed (⑥ \(total) less \(origin.remitted) remitted: \(owed))",
+                            [entry.record.evidence])
+                    }
+                }
                 remittances.append((funds.remittanceId, funds.amount, funds.supplementary, entry.record.evidence, entry.event.id))
                 applyOrigin(funds.supplementary ? .supplementaryRemitted(funds.remittanceId, funds.amount, on: funds.valueDate) : .fundsRemitted(funds.remittanceId, funds.amount, on: funds.valueDate), entry)
                 applyDestination(.fundsReceived(funds.remittanceId, funds.amount, on: Auditor.businessDate(entry.event.time)), entry)
@@ -399,19 +516,22 @@ struct CaseRebuild {
                 terminated = true
                 applyOrigin(.relationshipTerminated(on: ended.terminatedOn), entry)
             case .reconciliationDiscrepancyRaised(let raised):
+                // Only the origin's machine takes a discrepancy; a refused one changes nothing.
                 guard admitted(entry) else { continue }
                 applyOrigin(.discrepancyRaised(expected: raised.expected, received: raised.received, on: raised.raisedOn), entry)
             case .excessRefunded(let refund):
-                guard admitted(entry) else { continue }
+                let admission = admission(entry)
+                guard admission != .none else { continue }
                 if refunds.contains(where: { $0.id == refund.refundId }) {
                     violation("duplicate-effect", "refund \(refund.refundId) was sent again under a new event id", [entry.record.evidence])
                     continue
                 }
                 refunds.append((refund.refundId, refund.amount))
                 applyDestination(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), entry)
-                applyOrigin(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), entry)
+                if admission == .both { applyOrigin(.excessRefunded(refund.refundId, refund.amount, on: refund.valueDate), entry) }
             case .transferCompleted(let completed):
-                guard admitted(entry) else { continue }
+                let admission = admission(entry)
+                guard admission != .none else { continue }
                 if completion != nil {
                     violation("duplicate-effect", "the case was completed twice under different event ids", [completedEvidence ?? "", entry.record.evidence])
                     continue
@@ -423,7 +543,7 @@ struct CaseRebuild {
                     violation("money-conserved", "completion says \(completed.receivedTotal) received, the remittances net \(net?.description ?? "beyond the range of money")", [entry.record.evidence])
                 }
                 applyDestination(.completed(on: completed.completedOn), entry)
-                applyOrigin(.completed(on: completed.completedOn), entry)
+                if admission == .both { applyOrigin(.completed(on: completed.completedOn), entry) }
             case .paymentCertificateIssued:
                 break
             }
