@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import MetricsTestKit
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// One metrics backend for the whole test process (swift-metrics bootstraps once).
@@ -27,12 +28,15 @@ struct LifecycleAndMetricsTests {
 
         let report = try await producer.send(KafkaRecord(topic: "life", key: "k", value: "before shutdown"))
         #expect(report.offset == 0)
+        let received = Received()
         let reader = Task { () -> [String] in
-            var values: [String] = []
-            for try await message in consumer.messages { values.append(message.valueString ?? "") }
-            return values  // the sequence ends when the consumer closes
+            for try await message in consumer.messages { received.values.withLock { $0.append(message.valueString ?? "") } }
+            return received.values.withLock { $0 }  // the sequence ends when the consumer closes
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // Shut down once the record is in hand (the test is about what a stop does, not a race).
+        try await TestSupport.within(.seconds(20)) {
+            while received.values.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+        }
         await group.triggerGracefulShutdown()
         try await TestSupport.within(.seconds(20)) { try await running.value }
         let values = try await TestSupport.within(.seconds(5)) { try await reader.value }
@@ -76,4 +80,9 @@ struct LifecycleAndMetricsTests {
         #expect(gauge.lastValue == 6)
         await consumer.close()
     }
+}
+
+/// Values a reader task collected, shared with the test.
+final class Received: Sendable {
+    let values = Mutex<[String]>([])
 }

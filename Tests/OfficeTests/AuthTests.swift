@@ -71,7 +71,8 @@ struct AuthTests {
             for role in AccessRole.allCases {
                 let (status, headers, body) = try await Support.callRaw(service, call.method, call.uri, call.body, token: try await Support.token(roles: [role]))
                 if call.allowed.contains(role) {
-                    #expect(status != .unauthorized && status != .forbidden, "\(call) as \(role): \(status) \(body)")
+                    // Allowed: past the token check, and answered by the route (a 500 is a failure too).
+                    #expect(status != .unauthorized && status != .forbidden && status.code < 500, "\(call) as \(role): \(status) \(body)")
                 } else {
                     #expect(status == .forbidden, "\(call) as \(role)")
                     #expect(headers[.contentType] == "application/problem+json" && body["status"] as? Int == 403, "\(call) as \(role)")
@@ -115,7 +116,7 @@ struct AuthTests {
 }
 
 /// The token tool and an office, as an operator uses them.
-@Suite("office-token and /health, /metrics access", .enabled(if: FileManager.default.isExecutableFile(atPath: OperatorCommandTests.binaries.appendingPathComponent("office-token").path)))
+@Suite("office-token and /health, /metrics access")
 struct TokenToolTests {
     func tool(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let (status, output) = try await Support.runToolCombined("office-token", arguments)

@@ -52,8 +52,15 @@ extension OfficeRuns {
             #expect(states.filter { $0 == "contact-letter-sent" }.count == 1)
             #expect(results.filter { $0.body["state"] as? String == "rejected" }.allSatisfy { ($0.body["reasons"] as? [String]) == ["D05"] })
             #expect(try await client.count(destination.url, state: "contact-letter-sent") == 1)
-            // One letter went out.
-            try await Task.sleep(for: .seconds(1))
+            // One letter went out: once the destination's outbox is empty, every letter it wrote is
+            // on the topic (a late duplicate would be there too).
+            var pending = -1
+            for _ in 0..<100 where pending != 0 {
+                pending = try await destination.database.writer.read { try Outbox.pendingCount($0) }
+                if pending != 0 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(pending == 0, "the destination published what it wrote")
+            #expect(try await destination.database.writer.read { try Outbox.sentCount($0, type: .contactLetterIssued) } == 1, "one letter written")
             let letters = try await world.records(world.inbox("440300")).filter { $0.header("ce_type") == EventType.contactLetterIssued.ceType }
             #expect(letters.count == 1)
             try await destination.stop()

@@ -11,7 +11,7 @@ import Glibc
 extension FaultRuns {
     /// Start-up as an operator meets it: a wrong setting or a busy port is a clear message and an
     /// immediate exit; a broker that is away is no reason to keep the HTTP port closed.
-    @Suite("Office start-up", .enabled(if: FileManager.default.isExecutableFile(atPath: OperatorCommandTests.binaries.appendingPathComponent("origin-office").path)))
+    @Suite("Office start-up")
     struct StartupTests {
         let client = Client()
 
