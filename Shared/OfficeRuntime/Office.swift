@@ -85,7 +85,8 @@ public enum OfficeStores {
         if let url = configuration.databaseURL {
             return try await PostgresStore(
                 url: url, lockName: "outbox-relay-\(configuration.officeCode.rawValue)", migrations: S.postgresMigrations,
-                connections: configuration.databasePoolSize, logger: logger)
+                connections: configuration.databasePoolSize, leaseTime: configuration.databaseRelayLease,
+                statementTimeout: configuration.databaseStatementTimeout, logger: logger)
         }
         return try OfficeDatabase(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
     }

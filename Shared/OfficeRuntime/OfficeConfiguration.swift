@@ -36,8 +36,10 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "http.idle.timeout.seconds", defaultValue: "30", help: "close a connection idle (or stuck in a partial request) this long"),
             Key(name: "http.max.connections", defaultValue: "256", help: "connections served at once; more wait to be accepted"),
             Key(name: "database.path", defaultValue: "data/\(role.rawValue)-\(defaultCode).sqlite", help: "SQLite file; created with its folder on first start"),
-            Key(name: "database.url", defaultValue: "", help: "PostgreSQL instead of SQLite: postgres://user[:password]@host[:port]/database; instances of one office share it"),
+            Key(name: "database.url", defaultValue: "", help: "PostgreSQL instead of SQLite: postgres://user[:password]@host[:port]/database[?sslmode=disable|require|verify-full&sslrootcert=ca.pem]; instances of one office share it (secret)"),
             Key(name: "database.pool.size", defaultValue: "8", help: "PostgreSQL connections per instance"),
+            Key(name: "database.relay.lease.seconds", defaultValue: "10", help: "PostgreSQL: how long the outbox relay lease lasts without renewal; another instance takes the relay over this long after its holder is lost"),
+            Key(name: "database.statement.timeout.seconds", defaultValue: "30", help: "PostgreSQL: the longest a statement may take (on the server and in the office, which closes a connection that stops answering)"),
             Key(name: "kafka.bootstrap.servers", defaultValue: "127.0.0.1:9092", help: "comma-separated host:port of Kafka brokers"),
             Key(name: "kafka.client.id", defaultValue: "", help: "client id (default: <role>-office-<code>)"),
             Key(name: "kafka.group.id", defaultValue: "", help: "consumer group (default: <role>-office-<code>)"),
@@ -77,6 +79,8 @@ public struct OfficeConfiguration: Sendable {
     public var databasePath: String
     /// PostgreSQL connection URL; nil: the SQLite file at ``databasePath``.
     public var databaseURL: String?
+    public var databaseRelayLease: Duration
+    public var databaseStatementTimeout: Duration
     public var databasePoolSize: Int
     public var kafka: KafkaConfiguration
     public var groupID: String
@@ -165,7 +169,7 @@ public struct OfficeConfiguration: Sendable {
     public init(role: OfficeRole, reader: ConfigReader) throws {
         func value(_ name: String) -> String {
             let key = Self.keys(role: role).first { $0.name == name }
-            return reader.string(forKey: ConfigKey(name), isSecret: name.contains("password"), default: key?.defaultValue ?? "")
+            return reader.string(forKey: ConfigKey(name), isSecret: name.contains("password") || name == "database.url", default: key?.defaultValue ?? "")
         }
         self.role = role
         officeCode = try OfficeCode(value("office.code"), field: "office.code")
@@ -197,6 +201,14 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "database.pool.size", reason: "must be a number from 1 to 100")
         }
         databasePoolSize = poolSize
+        guard let lease = Int(value("database.relay.lease.seconds")), (2...600).contains(lease) else {
+            throw ValidationError(field: "database.relay.lease.seconds", reason: "must be a number of seconds from 2 to 600")
+        }
+        databaseRelayLease = .seconds(lease)
+        guard let statementTimeout = Int(value("database.statement.timeout.seconds")), (1...3600).contains(statementTimeout) else {
+            throw ValidationError(field: "database.statement.timeout.seconds", reason: "must be a number of seconds from 1 to 3600")
+        }
+        databaseStatementTimeout = .seconds(statementTimeout)
         let clientID = value("kafka.client.id").isEmpty ? "\(role.rawValue)-office-\(officeCode.rawValue)" : value("kafka.client.id")
         groupID = value("kafka.group.id").isEmpty ? "\(role.rawValue)-office-\(officeCode.rawValue)" : value("kafka.group.id")
         guard let statistics = Int(value("kafka.statistics.interval.ms")), statistics >= 0 else {

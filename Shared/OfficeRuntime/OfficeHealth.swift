@@ -96,8 +96,13 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
         var database: String
         var broker: String
         var outbox: OutboxBody?
+        /// Where the office's outbox relay runs: `this instance`, `another instance (...)`, `no instance`.
+        var relay: String
         /// What is stuck or late, by component, in the office's own words.
         var problems: [String: String]
+        /// What an operator should look at that does not make this instance unavailable (an
+        /// outbox late while another instance holds the relay).
+        var warnings: [String: String]
         var checkedAt: String
         /// What exactly failed (authenticated callers only).
         var details: [String: String]?
@@ -109,7 +114,9 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
         var database: String
         var broker: String
         var outbox: OutboxBody?
+        var relay: String
         var problems: [String: String]
+        var warnings: [String: String]
         var details: [String: String]
         var checkedAt: Date
         var unavailable: Bool { status == "unavailable" }
@@ -170,8 +177,21 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
         async let databaseError = databaseError()
         async let brokerError = brokerError()
         var problems: [String: String] = [:]
+        var warnings: [String: String] = [:]
         var details: [String: String] = [:]
         var outbox: OutboxBody?
+        var lease = RelayLeaseStatus.here
+        do {
+            lease = try await database.relayLease()
+        } catch {
+            details["relay"] = "\(error)"
+        }
+        let relay: String
+        switch lease {
+        case .here: relay = "this instance"
+        case .elsewhere(let holder, let until): relay = "another instance (\(holder), lease until \(CloudEventTime.format(until)))"
+        case .nowhere: relay = "no instance (the lease has expired; the next instance to ask takes it)"
+        }
         do {
             let stats = try await database.read { transaction in try transaction.outboxStatistics() }
             let age = stats.oldestUnsent.map { Date().timeIntervalSince($0) }
@@ -186,15 +206,17 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
             details[component.rawValue] = problem.error
         }
         if let age = outbox?.oldestUnsentSeconds, age > maxOutboxAge.seconds {
-            problems["outbox"] = "the oldest unsent event waits for \(Int(age)) s (limit \(Int(maxOutboxAge.seconds)) s)"
+            let late = "the oldest unsent event waits for \(Int(age)) s (limit \(Int(maxOutboxAge.seconds)) s)"
+            // This instance is broken only if it is the one that should be sending.
+            if lease == .here { problems["outbox"] = late } else { warnings["outbox"] = "\(late); the relay runs in \(relay)" }
         }
         if let database { details["database"] = database.detail }
         if let broker { details["broker"] = broker.detail }
         let unavailable = database != nil || broker != nil || !problems.isEmpty
         let snapshot = Snapshot(
-            status: unavailable ? "unavailable" : (outbox?.parked ?? 0) > 0 ? "degraded" : "ok",
-            database: database?.words ?? "ok", broker: broker?.words ?? "ok", outbox: outbox, problems: problems, details: details,
-            checkedAt: Date())
+            status: unavailable ? "unavailable" : (outbox?.parked ?? 0) > 0 || !warnings.isEmpty ? "degraded" : "ok",
+            database: database?.words ?? "ok", broker: broker?.words ?? "ok", outbox: outbox, relay: relay, problems: problems, warnings: warnings,
+            details: details, checkedAt: Date())
         let previous = last.withLock { last in
             defer { last = snapshot }
             return last
@@ -228,8 +250,9 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
         let current: Snapshot
         if let kept = last.withLock({ $0 }) { current = kept } else { current = await probe() }
         let body = Body(
-            status: current.status, database: current.database, broker: current.broker, outbox: current.outbox, problems: current.problems,
-            checkedAt: CloudEventTime.format(current.checkedAt), details: detailed ? current.details : nil)
+            status: current.status, database: current.database, broker: current.broker, outbox: current.outbox, relay: current.relay,
+            problems: current.problems, warnings: current.warnings, checkedAt: CloudEventTime.format(current.checkedAt),
+            details: detailed ? current.details : nil)
         return try JSONBody.response(body, status: current.unavailable ? .serviceUnavailable : .ok)
     }
 }

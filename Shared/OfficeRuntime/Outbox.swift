@@ -323,12 +323,24 @@ public struct OutboxRelay: Service, CustomStringConvertible {
             } catch let error as KafkaError where error.isFatal {
                 logger.critical("Kafka producer is in a fatal state; stopping the office", metadata: ["error": "\(error)"])
                 throw error
+            } catch let lost as RelayLeaseLost {
+                // Sent, but another instance holds the lease now: it sends these rows again.
+                logger.notice("The relay lease went to another instance; this one stops relaying", metadata: ["holder": .string(lost.holder ?? "none")])
+                continue relay
             } catch {
                 if Task.isStopping { break relay }
                 await retryLater("Outbox relay failed; retrying", error)
                 continue relay
             }
-            for (row, reason) in outcome.rejected { try await park(row, reason: reason) }
+            do {
+                for (row, reason) in outcome.rejected { try await park(row, reason: reason) }
+            } catch is ShutdownInterruption {
+                // The row stays unparked and is handled again after the restart.
+                break relay
+            } catch let lost as RelayLeaseLost {
+                logger.notice("The relay lease went to another instance; this one stops relaying", metadata: ["holder": .string(lost.holder ?? "none")])
+                continue relay
+            }
             if let (row, error) = outcome.failed {
                 if Task.isStopping { break relay }
                 await retryLater("Outbox relay failed; retrying", error, eventID: row.eventId)
@@ -415,13 +427,16 @@ public struct OutboxRelay: Service, CustomStringConvertible {
 
     /// A write the relay must not lose: a database error is reported to `/health` and retried
     /// with backoff; at shutdown it gives up (``ShutdownInterruption``) and the rows stay as
-    /// they were, to be handled again after the restart.
+    /// they were, to be handled again after the restart. Fenced by the relay lease: when another
+    /// instance holds it now, nothing is written (``RelayLeaseLost``).
     private func writeRetrying(_ body: @escaping @Sendable (any StoreTransaction) throws -> Void) async throws {
         var backoff = Duration.milliseconds(100)
         while true {
             do {
-                try await database.write(body)
+                try await database.relayWrite(body)
                 return
+            } catch let lost as RelayLeaseLost {
+                throw lost
             } catch {
                 if Task.isStopping { throw ShutdownInterruption(underlying: error) }
                 health.report(.relay, error)

@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import PostgresNIO
 import Synchronization
 import TransferDomain
@@ -77,48 +78,75 @@ public struct PostgresStoreError: Error, CustomStringConvertible {
 /// - Each transaction body runs on a thread of the store's own pool and blocks it on the
 ///   connection's replies (the runtime's transactions are synchronous closures, see
 ///   ``StoreTransaction``); connections come from postgres-nio's `PostgresClient` pool.
-/// - The outbox relay runs in one instance at a time: the holder of a session advisory lock on a
-///   connection of its own. When that instance dies, its connection closes, the server releases
-///   the lock, and the next instance to ask takes it over.
+/// - The outbox relay runs in one instance at a time: the holder of a lease, a row with the holder,
+///   an epoch and an expiry in the server's clock (``holdsRelayLease()``). The holder renews it
+///   every round; another instance takes it over once it has expired (a holder that died, or was
+///   cut off, stops renewing), with a new epoch. Every write of the relay is fenced by the epoch
+///   (``relayWrite(_:)``): a holder that lost the lease while it was away cannot mark anything sent.
+/// - Every statement has a time limit on both sides: the server's `statement_timeout`, and the
+///   client's own (a connection that stops answering, as over a cut network, is closed and the
+///   statement fails instead of hanging); the server also probes idle client connections
+///   (`tcp_keepalives_*`) so it ends the sessions of instances that are gone.
 public final class PostgresStore: OfficeStore, @unchecked Sendable {
     public let location: String
     let client: PostgresClient
-    let connection: PostgresConnection.Configuration
     let threads: NIOThreadPool
     let runTask: Task<Void, Never>
     let logger: Logger
-    /// The relay lock's key: one per office.
-    let relayLockKey: Int64
-    let lease = Mutex<(connection: PostgresConnection?, checkedAt: ContinuousClock.Instant?)>((nil, nil))
+    /// The relay lease's name: one per office.
+    let leaseName: String
+    /// This process, as the lease names its holder.
+    let holder: String
+    let leaseTime: Duration
+    let statementTimeout: Duration
+    let lease = Mutex<(epoch: Int64?, renewedAt: ContinuousClock.Instant?)>((nil, nil))
 
-    /// Connects to `url` (`postgres://user[:password]@host[:port]/database`), applies the
-    /// runtime's migrations and `migrations`, and keeps a pool of `connections`.
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/database[?sslmode=...]`), applies
+    /// the runtime's migrations and `migrations`, and keeps a pool of `connections`.
     /// - Parameters:
-    ///   - lockName: names the relay lock (the office code): one relay per office.
+    ///   - lockName: names the relay lease (the office code): one relay per office.
     ///   - migrate: false to leave the schema as it is (a reader such as the audit).
+    ///   - leaseTime: how long the relay lease lasts without renewal (takeover after a holder is lost).
+    ///   - statementTimeout: the longest a statement may take before it fails.
     public init(
-        url: String, lockName: String, migrations: [PostgresMigration], connections: Int = 8, migrate: Bool = true, logger: Logger
+        url: String, lockName: String, migrations: [PostgresMigration], connections: Int = 8, migrate: Bool = true,
+        leaseTime: Duration = .seconds(10), statementTimeout: Duration = .seconds(30), logger: Logger
     ) async throws {
         let parsed = try PostgresURL(url)
         location = parsed.redacted
         var configuration = PostgresClient.Configuration(
-            host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password, database: parsed.database, tls: .disable)
+            host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password, database: parsed.database,
+            tls: try parsed.tls())
         configuration.options.maximumConnections = connections
         configuration.options.connectTimeout = .seconds(5)
-        connection = PostgresConnection.Configuration(
-            host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password, database: parsed.database, tls: .disable)
+        configuration.options.keepAliveBehavior = .init(frequency: .seconds(10))
+        let timeoutMilliseconds = statementTimeout.components.seconds * 1000
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", "\(timeoutMilliseconds)"), ("idle_in_transaction_session_timeout", "\(timeoutMilliseconds * 2)"),
+            ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
+        ]
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         runTask = Task { [client] in await client.run() }
         threads = NIOThreadPool(numberOfThreads: connections)
         threads.start()
         self.logger = logger
-        relayLockKey = Int64(lockName.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 } & 0x7fff_ffff_ffff_ffff)
+        leaseName = lockName
+        holder = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8).lowercased())"
+        self.leaseTime = leaseTime
+        self.statementTimeout = statementTimeout
         do {
-            if migrate {
-                try await self.migrate(PostgresSchema.runtime + migrations)
-            } else {
-                _ = try await read { _ in 0 }
+            // The first contact is bounded: a server that cannot be reached, or whose certificate
+            // does not verify, is a start-up error at once rather than a pool retrying for ever.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await self.read { _ in 0 } }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    throw PostgresStoreError(sqlState: nil, message: "no connection within 10 s (server unreachable, refused the login, or its TLS certificate did not verify)")
+                }
+                try await group.next()
+                group.cancelAll()
             }
+            if migrate { try await self.migrate(PostgresSchema.runtime + migrations) }
         } catch {
             await close()
             throw OfficeDatabaseError(path: location, underlying: error)
@@ -126,11 +154,16 @@ public final class PostgresStore: OfficeStore, @unchecked Sendable {
     }
 
     public func close() async {
-        let held = lease.withLock { state -> PostgresConnection? in
-            defer { state = (nil, nil) }
-            return state.connection
+        // Give the lease back, so another instance takes over at once rather than at its expiry.
+        if let epoch = lease.withLock({ $0.epoch }) {
+            lease.withLock { $0 = (nil, nil) }
+            let (name, holder) = (leaseName, self.holder)
+            _ = try? await transaction(isolation: "READ COMMITTED") { transaction in
+                try transaction.execute(
+                    "UPDATE relayLease SET expiresAt = clock_timestamp() WHERE name = $1 AND holder = $2 AND epoch = $3",
+                    [.text(name), .text(holder), .int(Int(epoch))])
+            }
         }
-        try? await held?.close()
         runTask.cancel()
         _ = await runTask.value
         try? await threads.shutdownGracefully()
@@ -157,6 +190,26 @@ public final class PostgresStore: OfficeStore, @unchecked Sendable {
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await serializable { transaction in try body(transaction) }
+    }
+
+    /// A write of the relay: runs only while this instance holds the lease with the epoch it took,
+    /// checked in the same SERIALIZABLE transaction (a takeover that commits first makes this one
+    /// fail and, run again, find the new epoch).
+    /// - Throws: ``RelayLeaseLost`` when the lease is not this instance's (any more).
+    public func relayWrite<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        guard let epoch = lease.withLock({ $0.epoch }) else { throw RelayLeaseLost(holder: nil) }
+        let (name, holder) = (leaseName, self.holder)
+        return try await serializable { transaction in
+            let current = try transaction.query("SELECT holder, epoch, expiresAt > clock_timestamp() AS valid FROM relayLease WHERE name = $1", [.text(name)]).first
+            guard let current, try current.string("holder") == holder, try current.int("epoch") == Int(epoch), try current.bool("valid") else {
+                throw RelayLeaseLost(holder: try current?.string("holder"))
+            }
+            return try body(transaction)
+        }
+    }
+
+    private func serializable<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
@@ -176,17 +229,18 @@ public final class PostgresStore: OfficeStore, @unchecked Sendable {
     private func transaction<T: Sendable>(isolation: String, _ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
         let logger = self.logger
         let threads = self.threads
+        let statementTimeout = self.statementTimeout
         do {
             return try await client.withConnection { connection in
                 try await threads.runIfActive {
-                    let transaction = PostgresTransaction(connection: connection, logger: logger)
+                    let transaction = PostgresTransaction(connection: connection, timeout: statementTimeout, logger: logger)
                     try transaction.execute("BEGIN ISOLATION LEVEL \(isolation)")
                     do {
                         let result = try body(transaction)
                         try transaction.execute("COMMIT")
                         return result
                     } catch {
-                        try? transaction.execute("ROLLBACK")
+                        _ = try? transaction.execute("ROLLBACK")
                         throw error
                     }
                 }
@@ -199,47 +253,94 @@ public final class PostgresStore: OfficeStore, @unchecked Sendable {
         }
     }
 
+    /// Whether this instance holds the relay lease now: renews it when it does (at most once a
+    /// second), takes it over when it has expired (a new epoch), and otherwise leaves it to its
+    /// holder. Any failure to reach the database (each statement bounded in time) gives the lease
+    /// up here at once: the relay pauses and asks again; fencing covers the rest.
     public func holdsRelayLease() async throws -> Bool {
-        let (held, checkedAt) = lease.withLock { ($0.connection, $0.checkedAt) }
-        if let held, let checkedAt, ContinuousClock.now - checkedAt < .seconds(1) { return true }
-        if let held {
-            // Still ours while our session lives.
-            do {
-                _ = try await held.query("SELECT 1", logger: logger).get()
-                lease.withLock { $0.checkedAt = .now }
-                return true
-            } catch {
-                logger.warning("The relay lock's connection failed; the relay stops until the lock is taken again", metadata: ["error": "\(error)"])
-                lease.withLock { $0 = (nil, nil) }
-                try? await held.close()
-                return false
+        let (epoch, renewedAt) = lease.withLock { ($0.epoch, $0.renewedAt) }
+        if epoch != nil, let renewedAt, ContinuousClock.now - renewedAt < .seconds(1) { return true }
+        let (name, holder) = (leaseName, self.holder)
+        let seconds = Int(leaseTime.components.seconds)
+        let started = ContinuousClock.now
+        let taken: Int64?
+        do {
+            taken = try await transaction(isolation: "READ COMMITTED") { transaction -> Int64? in
+                if let epoch, let renewed = try transaction.query(
+                    """
+                    UPDATE relayLease SET expiresAt = clock_timestamp() + make_interval(secs => $4)
+                    WHERE name = $1 AND holder = $2 AND epoch = $3 AND expiresAt > clock_timestamp() RETURNING epoch
+                    """, [.text(name), .text(holder), .int(Int(epoch)), .int(seconds)]).first {
+                    return Int64(try renewed.int("epoch"))
+                }
+                return try transaction.query(
+                    """
+                    INSERT INTO relayLease (name, holder, epoch, expiresAt) VALUES ($1, $2, 1, clock_timestamp() + make_interval(secs => $3))
+                    ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, epoch = relayLease.epoch + 1, expiresAt = EXCLUDED.expiresAt
+                    WHERE relayLease.expiresAt <= clock_timestamp() RETURNING epoch
+                    """, [.text(name), .text(holder), .int(seconds)]).first.map { Int64(try $0.int("epoch")) }
             }
+        } catch {
+            if epoch != nil {
+                logger.warning("The relay lease could not be renewed; this instance stops relaying until it holds it again", metadata: ["error": "\(error)"])
+            }
+            lease.withLock { $0 = (nil, nil) }
+            throw error
         }
-        let connection = try await PostgresConnection.connect(configuration: self.connection, id: 1, logger: logger)
-        let rows = try await connection.query("SELECT pg_try_advisory_lock(\(relayLockKey)) AS held", logger: logger).get()
-        guard let row = rows.first, try row.decode(Bool.self) else {
-            try? await connection.close()
+        // A renewal that took longer than a third of the lease may already be stale.
+        guard let taken, ContinuousClock.now - started < leaseTime / 3 else {
+            if epoch != nil { logger.warning("This instance no longer holds the relay lease; it stops relaying") }
+            lease.withLock { $0 = (nil, nil) }
             return false
         }
-        logger.notice("This instance runs the outbox relay (it holds the relay lock)")
-        lease.withLock { $0 = (connection, .now) }
+        if taken != epoch {
+            logger.notice("This instance runs the outbox relay (it holds the relay lease)", metadata: ["lease.epoch": "\(taken)"])
+        }
+        lease.withLock { $0 = (taken, started) }
         return true
+    }
+
+    /// Who holds the relay lease, as the database says.
+    public func relayLease() async throws -> RelayLeaseStatus {
+        let (name, holder) = (leaseName, self.holder)
+        return try await transaction(isolation: "READ COMMITTED") { transaction in
+            guard let row = try transaction.query(
+                "SELECT holder, expiresAt, expiresAt > clock_timestamp() AS valid FROM relayLease WHERE name = $1", [.text(name)]).first
+            else { return .nowhere }
+            guard try row.bool("valid") else { return .nowhere }
+            return try row.string("holder") == holder ? .here : .elsewhere(holder: try row.string("holder"), until: try row.date("expiresAt"))
+        }
     }
 }
 
+/// Whether a statement's answer or its timeout came first (touched on its event loop only).
+final class StatementOnce: @unchecked Sendable {
+    var done = false
+}
+
 /// A connection URL, taken apart.
+///
+/// Query parameters, as libpq names them: `sslmode` = `disable` (the default), `require`
+/// (encrypted, the server's certificate not checked) or `verify-full` (encrypted, the certificate
+/// checked against `sslrootcert` - a CA file - or the system's roots, and the host name against
+/// it); `sslrootcert` = a CA certificate file (PEM). Any other parameter is refused rather than
+/// silently ignored (a `?sslmode=require` that is dropped would connect in plaintext).
 struct PostgresURL {
+    enum SSLMode: String { case disable, require, verifyFull = "verify-full" }
+
     var host: String
     var port: Int
     var user: String
     var password: String?
     var database: String
+    var sslMode = SSLMode.disable
+    var rootCertificate: String?
 
     init(_ text: String) throws {
         guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""),
             let host = url.host, !host.isEmpty, let user = url.user, !user.isEmpty
         else {
-            throw ValidationError(field: "database.url", reason: "must look like postgres://user[:password]@host[:port]/database")
+            throw ValidationError(field: "database.url", reason: "must look like postgres://user[:password]@host[:port]/database[?sslmode=verify-full&sslrootcert=ca.pem]")
         }
         let database = String(url.path.drop { $0 == "/" })
         guard !database.isEmpty else { throw ValidationError(field: "database.url", reason: "names no database (postgres://user@host:port/DATABASE)") }
@@ -248,10 +349,49 @@ struct PostgresURL {
         self.user = user.removingPercentEncoding ?? user
         password = url.password.map { $0.removingPercentEncoding ?? $0 }
         self.database = database
+        for item in url.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                guard let mode = SSLMode(rawValue: item.value ?? "") else {
+                    throw ValidationError(field: "database.url", reason: "sslmode must be disable, require or verify-full, not \(item.value ?? "empty")")
+                }
+                sslMode = mode
+            case "sslrootcert":
+                guard let path = item.value, !path.isEmpty else { throw ValidationError(field: "database.url", reason: "sslrootcert names no file") }
+                rootCertificate = path
+            default:
+                throw ValidationError(field: "database.url", reason: "the parameter \(item.name) is not supported (sslmode and sslrootcert are)")
+            }
+        }
+        if rootCertificate != nil && sslMode != .verifyFull {
+            throw ValidationError(field: "database.url", reason: "sslrootcert is used only with sslmode=verify-full")
+        }
+    }
+
+    /// The TLS settings `sslmode` asks for.
+    func tls() throws -> PostgresClient.Configuration.TLS {
+        switch sslMode {
+        case .disable:
+            return .disable
+        case .require:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .none
+            return .require(configuration)
+        case .verifyFull:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .fullVerification
+            if let rootCertificate {
+                guard FileManager.default.isReadableFile(atPath: rootCertificate) else {
+                    throw ValidationError(field: "database.url", reason: "sslrootcert \(rootCertificate) cannot be read")
+                }
+                configuration.trustRoots = .file(rootCertificate)
+            }
+            return .require(configuration)
+        }
     }
 
     /// The URL without its password.
-    var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+    var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)\(sslMode == .disable ? "" : "?sslmode=\(sslMode.rawValue)")" }
 }
 
 /// A transaction on PostgreSQL: the runtime's tables, and `execute`/`query` for the services'
@@ -259,10 +399,13 @@ struct PostgresURL {
 public final class PostgresTransaction: StoreTransaction {
     let connection: PostgresConnection
     let logger: Logger
+    /// The client's own bound on each statement (see ``run(_:_:)``).
+    let timeout: Duration
     private var savepoints = 0
 
-    init(connection: PostgresConnection, logger: Logger) {
+    init(connection: PostgresConnection, timeout: Duration = .seconds(30), logger: Logger) {
         self.connection = connection
+        self.timeout = timeout
         self.logger = logger
     }
 
@@ -288,10 +431,36 @@ public final class PostgresTransaction: StoreTransaction {
             }
         }
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+            return try Self.wait(for: connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger), timeout: timeout) { [connection] in
+                // A connection that stops answering (a cut network) is closed: the pool drops it.
+                _ = connection.close() as EventLoopFuture<Void>
+            }
         } catch let error as PSQLError {
             throw Self.translate(error)
         }
+    }
+
+    /// The result of `future`, or a ``PostgresStoreError`` once `timeout` has passed without one
+    /// (after `onTimeout`): a statement never blocks its thread longer than that.
+    static func wait<T: Sendable>(for future: EventLoopFuture<T>, timeout: Duration, onTimeout: @escaping @Sendable () -> Void) throws -> T {
+        let loop = future.eventLoop
+        let promise = loop.makePromise(of: T.self)
+        // Both callbacks run on `loop`: the flag needs no lock.
+        let once = StatementOnce()
+        let seconds = timeout.components.seconds
+        let timer = loop.scheduleTask(in: .seconds(seconds)) {
+            guard !once.done else { return }
+            once.done = true
+            promise.fail(PostgresStoreError(sqlState: nil, message: "no answer from the server within \(seconds) s"))
+            onTimeout()
+        }
+        future.whenComplete { result in
+            timer.cancel()
+            guard !once.done else { return }
+            once.done = true
+            promise.completeWith(result)
+        }
+        return try promise.futureResult.wait()
     }
 
     /// Runs a statement; returns the rows it changed.
@@ -401,8 +570,9 @@ public final class PostgresTransaction: StoreTransaction {
 
     public func markSent(_ rows: [(seq: Int64, partition: Int, offset: Int64)], at time: Date) throws {
         for row in rows {
+            // Never over what another relay recorded.
             try execute(
-                "UPDATE outbox SET sentAt = $1, kafkaPartition = $2, kafkaOffset = $3 WHERE seq = $4",
+                "UPDATE outbox SET sentAt = $1, kafkaPartition = $2, kafkaOffset = $3 WHERE seq = $4 AND sentAt IS NULL",
                 [.date(time), .int(row.partition), .int(Int(row.offset)), .int(Int(row.seq))])
         }
     }
@@ -469,6 +639,10 @@ enum PostgresSchema {
             """,
             "CREATE TABLE documentSequence (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
             "CREATE TABLE healthProbe (id INTEGER PRIMARY KEY, checkedAt TIMESTAMPTZ NOT NULL)",
-        ])
+        ]),
+        // The relay lease (replaces the session advisory lock of runtime-v1).
+        PostgresMigration("relay-lease-v1", [
+            "CREATE TABLE relayLease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL, expiresAt TIMESTAMPTZ NOT NULL)",
+        ]),
     ]
 }

@@ -15,12 +15,35 @@ public protocol OfficeStore: Sendable {
     /// Runs `body` on a consistent snapshot; writing through it fails.
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
     /// Whether this process may run the outbox relay now: always for SQLite; on PostgreSQL the
-    /// one instance of the office holding the relay lock (taken over when its holder dies).
+    /// one instance of the office holding the relay lease (taken over when it expires).
     func holdsRelayLease() async throws -> Bool
+    /// A write of the outbox relay (marking sent, parking): like ``write(_:)``, but only while this
+    /// process still holds the relay lease it was given.
+    /// - Throws: ``RelayLeaseLost`` when another instance took the lease over meanwhile.
+    func relayWrite<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+    /// Where the office's relay runs, as far as the store knows.
+    func relayLease() async throws -> RelayLeaseStatus
     /// Where the data is, for logs and messages (no password).
     var location: String { get }
     /// Closes connections (PostgreSQL); a no-op for SQLite.
     func close() async
+}
+
+/// Where an office's outbox relay runs.
+public enum RelayLeaseStatus: Sendable, Equatable {
+    /// In this process.
+    case here
+    /// In another instance, whose lease runs until `until` unless renewed.
+    case elsewhere(holder: String, until: Date)
+    /// Nowhere: the lease expired and no instance has taken it yet.
+    case nowhere
+}
+
+/// The relay lease is not this process's (any more): what the relay was about to record is left
+/// to the holder (it publishes the rows again; the receivers' inboxes absorb the duplicates).
+public struct RelayLeaseLost: Error, CustomStringConvertible {
+    public var holder: String?
+    public var description: String { "the relay lease is held by \(holder ?? "no instance"), not this one" }
 }
 
 /// One open transaction on an office's store.
@@ -187,7 +210,7 @@ public struct SQLiteTransaction: StoreTransaction {
 
     public func markSent(_ rows: [(seq: Int64, partition: Int, offset: Int64)], at time: Date) throws {
         for row in rows {
-            try db.execute(sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ?", arguments: [time, row.partition, row.offset, row.seq])
+            try db.execute(sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ? AND sentAt IS NULL", arguments: [time, row.partition, row.offset, row.seq])
         }
     }
 
@@ -240,6 +263,12 @@ extension OfficeDatabase: OfficeStore {
 
     /// One process per SQLite file: it always runs the relay.
     public func holdsRelayLease() async throws -> Bool { true }
+
+    public func relayWrite<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await write(body)
+    }
+
+    public func relayLease() async throws -> RelayLeaseStatus { .here }
 
     public var location: String { path ?? ":memory:" }
 

@@ -15,7 +15,8 @@ import Glibc
 
 extension OfficeRuns {
     /// An office as several instances sharing one PostgreSQL database and one consumer group: one
-    /// instance of each office dies (SIGKILL) in the middle of a run and the other carries on alone.
+    /// instance of each office dies (SIGKILL) in the middle of a run, or is cut off from the
+    /// database, and the other carries on alone.
     @Suite(
         "Several instances of each office on PostgreSQL (executables, real broker)", .enabled(if: Broker.available && PostgresTest.available),
         .timeLimit(.minutes(15)))
@@ -174,6 +175,119 @@ extension OfficeRuns {
             ])
             await PostgresTest.dropDatabase(originDatabase)
             await PostgresTest.dropDatabase(destinationDatabase)
+        }
+
+        @Test("issue 21, item 5: a network cut, not a death: the relay holder's traffic to PostgreSQL is black-holed; the other instance takes the relay over within the lease and stays available, nothing is lost or doubled, and the old holder neither relays when the network heals nor hangs on SIGTERM")
+        func relayHolderCutOff() async throws {
+            let total = ProcessInfo.processInfo.environment["CUT_CASES"].flatMap(Int.init) ?? 60
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let database = try await PostgresTest.createDatabase(prefix: "cut_destination")
+            let server = try #require(URLComponents(string: database))
+            let serverPort = try #require(server.port)
+            // Each destination instance reaches PostgreSQL through a proxy of its own: cutting it cuts
+            // that instance off (its packets go nowhere, nothing is closed), as a network would.
+            let proxyPorts = [freePort(), freePort()]
+            let proxies = try proxyPorts.enumerated().map { index, port in
+                try ChildProcess.proxy(listen: port, target: serverPort, log: world.folder.appendingPathComponent("pg-proxy-\(index).log"))
+            }
+            try await withChildren(proxies) {
+                for port in proxyPorts { try await waitForPort(port) }
+                let originPort = freePort()
+                let origin = try OfficeExecutable(
+                    "origin-office", environment: FaultRuns.CrashTests.environment(world, .origin, code: "440300", port: originPort), port: originPort,
+                    log: world.folder.appendingPathComponent("origin.log"))
+                let destinations = try (0..<2).map { index -> OfficeExecutable in
+                    var through = server
+                    through.port = proxyPorts[index]
+                    let port = freePort()
+                    var environment = Self.environment(world, .destination, code: "510100", port: port, database: try #require(through.string))
+                    environment["DATABASE_RELAY_LEASE_SECONDS"] = "5"
+                    environment["DATABASE_STATEMENT_TIMEOUT_SECONDS"] = "5"
+                    return try OfficeExecutable(
+                        "destination-office", environment: environment, port: port, log: world.folder.appendingPathComponent("destination-\(index).log"))
+                }
+                defer {
+                    for office in destinations + [origin] where office.process.isRunning { office.kill(SIGKILL) }
+                }
+                for office in destinations + [origin] {
+                    _ = try await client.waitFor(office.url.appendingPathComponent("health"), limit: .seconds(60)) { $0["status"] as? String == "ok" }
+                }
+                let people = applicants(total, seed: 7)
+                try await FaultRuns.CrashTests.inParallel(Array(people.enumerated()), width: 8) { [client] item in
+                    try await item.element.registerAtOrigin(client, origin.url)
+                    try await item.element.registerAtDestination(client, destinations[item.offset % 2].url)
+                }
+                // A third of the applications before the cut, at both instances.
+                let before = total / 3
+                try await FaultRuns.CrashTests.inParallel(Array(people.prefix(before).enumerated()), width: 8) { [client] item in
+                    _ = try await item.element.apply(client, destinations[item.offset % 2].url)
+                }
+                let holder = try #require(destinations.firstIndex(where: Self.holdsRelay), "one destination instance runs the relay")
+                let survivor = destinations[1 - holder]
+                let cutAt = ContinuousClock.now
+                try await proxies[holder].command("drop both")
+
+                // The rest at the instance that can still reach the database, while the cut lasts.
+                try await FaultRuns.CrashTests.inParallel(Array(people.dropFirst(before)), width: 8) { [client] person in
+                    _ = try await person.apply(client, survivor.url)
+                }
+                // During the cut every contact letter leaves the office (the survivor relays the ones
+                // the cut holder had not sent too) and the origin answers it. (The cut instance keeps
+                // its partitions of the inbox meanwhile: answers on them wait for the network.)
+                var takeover: Double?
+                var statuses: [String: Int] = [:]
+                let limit = ContinuousClock.now + .seconds(120)
+                var answered = 0
+                while ContinuousClock.now < limit {
+                    if takeover == nil, Self.holdsRelay(survivor) { takeover = (ContinuousClock.now - cutAt).seconds }
+                    if let (_, response) = try? await URLSession.shared.data(from: survivor.url.appendingPathComponent("health")),
+                        let status = (response as? HTTPURLResponse)?.statusCode {
+                        statuses["\(status)", default: 0] += 1
+                    }
+                    if let terminated = try? await client.count(origin.url, state: "terminated"), let closed = try? await client.count(origin.url, state: "closed") {
+                        answered = terminated + closed
+                    }
+                    if answered == total && takeover != nil { break }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+                let lettersOut = (ContinuousClock.now - cutAt).seconds
+                #expect(answered == total, "every letter left the office and was answered during the cut: \(answered) of \(total)")
+                #expect(try #require(takeover, "the survivor takes the relay over") < 5 + 10, "within the lease (5 s) and a relay round or two")
+                #expect(statuses["503"] == nil, "the survivor's /health stayed available: \(statuses)")
+
+                // The network heals: the old holder finds the lease taken and does not relay; every case completes.
+                try await proxies[holder].command("restore")
+                var completed = 0
+                let finish = ContinuousClock.now + .seconds(120)
+                while ContinuousClock.now < finish {
+                    completed = (try? await client.count(survivor.url, state: "completed")) ?? completed
+                    if completed == total { break }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+                #expect(completed == total, "every case completed once the network healed: \(completed) of \(total)")
+                let announcements = ((try? String(contentsOf: destinations[holder].log, encoding: .utf8)) ?? "")
+                    .components(separatedBy: "This instance runs the outbox relay").count - 1
+                #expect(announcements == 1, "the old holder took the relay only once, before the cut")
+                let startedStop = ContinuousClock.now
+                for office in destinations + [origin] {
+                    office.kill(SIGTERM)
+                    #expect(await office.waitForExit(limit: .seconds(20)) == 0, "stops cleanly on SIGTERM")
+                }
+                let stopSeconds = (ContinuousClock.now - startedStop).seconds
+
+                // Nothing lost, nothing doubled, per-case order kept: the audit against both stores.
+                let audit = try await auditReport(world, databases: [database, world.folder.appendingPathComponent("origin-440300.sqlite").path])
+                let report = try #require(audit.report, "transfer-audit: \(audit.error)")
+                #expect(audit.status == 0, "\(report.text())")
+                #expect(report.isClean && report.openCases.isEmpty && report.money.conserved)
+                #expect(report.casesByDestinationState["completed"] == total)
+                #expect(report.deadLetters.isEmpty)
+                print(String(
+                    format: "relay holder cut off: %d cases; takeover %.1f s after the cut (lease 5 s); every letter answered %.1f s after the cut; survivor /health %@; redeliveries absorbed %d; stop of all three %.1f s",
+                    total, takeover ?? -1, lettersOut, statuses.description, report.duplicateEvents, stopSeconds))
+            }
+            await PostgresTest.dropDatabase(database)
         }
     }
 }

@@ -12,6 +12,8 @@ It also breaks the network on command, one command per line on standard input:
     latency <ms>   delay every chunk, both directions, by <ms> milliseconds
     drop up|down   swallow what clients send (up) or what the broker answers (down); the
                    connections stay open, as with a one-way network failure
+    drop both      swallow everything both ways, on open and new connections alike: a network
+                   cut as the two ends see it (nothing arrives, nothing is closed)
     restore        back to forwarding everything at once
 
 and answers "ok <command>" on standard output once it applies. Prints "ready <port>" once it
@@ -47,7 +49,7 @@ class Faults:
                 writer.close()
         elif len(words) == 2 and words[0] == "latency" and words[1].isdigit():
             self.latency = int(words[1]) / 1000
-        elif len(words) == 2 and words[0] == "drop" and words[1] in ("up", "down"):
+        elif len(words) == 2 and words[0] == "drop" and words[1] in ("up", "down", "both"):
             self.drop = words[1]
         elif words == ["restore"]:
             self.cut, self.latency, self.drop = False, 0.0, None
@@ -64,7 +66,7 @@ async def pump(reader, writer, faults, direction):
                 break
             if faults.latency:
                 await asyncio.sleep(faults.latency)
-            if faults.drop == direction:
+            if faults.drop in (direction, "both"):
                 continue
             writer.write(data)
             await writer.drain()
