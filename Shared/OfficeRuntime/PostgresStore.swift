@@ -238,6 +238,7 @@ public final class PostgresStore: OfficeStore, @unchecked Sendable {
                     do {
                         let result = try body(transaction)
                         try transaction.execute("COMMIT")
+                        transaction.committed.run()
                         return result
                     } catch {
                         _ = try? transaction.execute("ROLLBACK")
@@ -402,6 +403,8 @@ public final class PostgresTransaction: StoreTransaction {
     /// The client's own bound on each statement (see ``run(_:_:)``).
     let timeout: Duration
     private var savepoints = 0
+    /// Run by the store once this transaction (this run of it) has committed.
+    let committed = AfterCommitActions()
 
     init(connection: PostgresConnection, timeout: Duration = .seconds(30), logger: Logger) {
         self.connection = connection
@@ -502,16 +505,20 @@ public final class PostgresTransaction: StoreTransaction {
     public func savepoint<T>(_ body: () throws -> T) throws -> T {
         savepoints += 1
         let name = "s\(savepoints)"
+        let mark = committed.count
         try execute("SAVEPOINT \(name)")
         do {
             let result = try body()
             try execute("RELEASE SAVEPOINT \(name)")
             return result
         } catch {
+            committed.rollBack(to: mark)
             try execute("ROLLBACK TO SAVEPOINT \(name)")
             throw error
         }
     }
+
+    public func afterCommit(_ action: @escaping @Sendable () -> Void) { committed.append(action) }
 
     public func claimInbox(eventId: String, eventType: String, topic: String, partition: Int, offset: Int64) throws -> Bool {
         try execute(

@@ -67,6 +67,10 @@ public protocol StoreTransaction {
     /// Runs `body` in a savepoint: its changes are undone when it throws, the rest of the
     /// transaction stays.
     func savepoint<T>(_ body: () throws -> T) throws -> T
+    /// Runs `action` once this transaction has committed, never when it rolls back (nor when the
+    /// savepoint it was registered in does, nor for a run a backend repeats after a conflict):
+    /// for log lines and other effects that must describe only what was kept.
+    func afterCommit(_ action: @escaping @Sendable () -> Void)
     /// Records that the event `eventId` is being applied; false when it already was (the inbox's
     /// unique event id: a redelivery, or another instance applying it, changes nothing).
     func claimInbox(eventId: String, eventType: String, topic: String, partition: Int, offset: Int64) throws -> Bool
@@ -159,12 +163,42 @@ public struct StoreConstraintViolation: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// What a transaction runs once it has committed (``StoreTransaction/afterCommit(_:)``), in order.
+public final class AfterCommitActions: @unchecked Sendable {
+    private var actions: [@Sendable () -> Void] = []
+    private let lock = NSLock()
+
+    public init() {}
+
+    func append(_ action: @escaping @Sendable () -> Void) { lock.withLock { actions.append(action) } }
+    /// How many are registered (a savepoint's mark).
+    var count: Int { lock.withLock { actions.count } }
+    /// Forgets those registered after `mark` (their savepoint was rolled back).
+    func rollBack(to mark: Int) { lock.withLock { actions.removeSubrange(mark...) } }
+    /// Runs them all, once: after the commit.
+    public func run() {
+        let all = lock.withLock { () -> [@Sendable () -> Void] in
+            defer { actions = [] }
+            return actions
+        }
+        for action in all { action() }
+    }
+}
+
 /// A transaction on the SQLite store (``OfficeDatabase``).
 public struct SQLiteTransaction: StoreTransaction {
     public let db: Database
+    /// Where ``afterCommit(_:)`` actions wait for the commit; without it (a transaction a test
+    /// opened by hand) they run from GRDB's commit hook.
+    let committed: AfterCommitActions?
 
-    public init(_ db: Database) {
+    public init(_ db: Database, afterCommit: AfterCommitActions? = nil) {
         self.db = db
+        self.committed = afterCommit
+    }
+
+    public func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        if let committed { committed.append(action) } else { db.afterNextTransaction(onCommit: { _ in action() }) }
     }
 
     public func appendToOutbox(_ event: CloudEvent, topic: String, signer: EventSigner) throws {
@@ -179,9 +213,15 @@ public struct SQLiteTransaction: StoreTransaction {
 
     public func savepoint<T>(_ body: () throws -> T) throws -> T {
         var result: T?
-        try db.inSavepoint {
-            result = try body()
-            return .commit
+        let mark = committed?.count ?? 0
+        do {
+            try db.inSavepoint {
+                result = try body()
+                return .commit
+            }
+        } catch {
+            committed?.rollBack(to: mark)
+            throw error
         }
         return result!
     }
@@ -251,7 +291,10 @@ public struct StoreMismatch: Error, CustomStringConvertible {
 extension OfficeDatabase: OfficeStore {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         do {
-            return try await writer.write { db in try body(SQLiteTransaction(db)) }
+            let committed = AfterCommitActions()
+            let result = try await writer.write { db in try body(SQLiteTransaction(db, afterCommit: committed)) }
+            committed.run()
+            return result
         } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
             throw StorageFull(location: location, error.message ?? "database or disk is full")
         }

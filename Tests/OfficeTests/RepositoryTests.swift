@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import OfficeRuntime
 @testable import OriginOffice
+import Synchronization
 import Testing
 import TransferDomain
 
@@ -224,6 +225,31 @@ struct RepositoryTests {
         }
     }
 
+    @Test("after-commit actions run once the transaction has committed: never for a rolled-back savepoint or a failed transaction (issue 21, item 11: log lines of undone work)", arguments: Backend.available)
+    func afterCommit(_ backend: Backend) async throws {
+        let opened = try await backend.open(OriginOffice.self)
+        defer { Task { await opened.close() } }
+        let lines = Lines()
+        try await opened.store.write { transaction in
+            transaction.afterCommit { lines.add("kept") }
+            do {
+                try transaction.savepoint {
+                    transaction.afterCommit { lines.add("undone with its savepoint") }
+                    throw DomainError("refused", code: "test")
+                }
+            } catch is DomainError {}
+            #expect(lines.all.isEmpty, "nothing runs before the commit")
+        }
+        #expect(lines.all == ["kept"])
+        await #expect(throws: DomainError.self) {
+            try await opened.store.write { transaction in
+                transaction.afterCommit { lines.add("rolled back") }
+                throw DomainError("refused", code: "test")
+            }
+        }
+        #expect(lines.all == ["kept"])
+    }
+
     @Test("the runtime's tables: the inbox claims an event once (undone with its savepoint), positions only move forward, the outbox parks and releases", arguments: Backend.available)
     func runtimeTables(_ backend: Backend) async throws {
         let opened = try await backend.open(OriginOffice.self)
@@ -283,4 +309,11 @@ struct RepositoryTests {
         // The stored bytes are the ones signed: payload and headers come back unchanged.
         #expect(rows[0].payload == (try events[0].data()))
     }
+}
+
+/// Lines an after-commit action wrote, for the test to read.
+final class Lines: Sendable {
+    private let values = Mutex<[String]>([])
+    func add(_ line: String) { values.withLock { $0.append(line) } }
+    var all: [String] { values.withLock { $0 } }
 }

@@ -117,7 +117,8 @@ struct DestinationEventHandler: OfficeEventHandler {
         try context.publish(
             .transferCompleted(TransferCompleted(caseId: domain.id, contactLetterNo: letter, receivedTotal: domain.received, completedOn: today)),
             to: origin, in: records.transaction)
-        context.logger.info("Transfer completed", metadata: ["case.id": .string(record.caseId), "amount": .string(domain.received.description)])
+        let (logger, caseID, amount) = (context.logger, record.caseId, domain.received.description)
+        records.transaction.afterCommit { logger.info("Transfer completed", metadata: ["case.id": .string(caseID), "amount": .string(amount)]) }
     }
 
     /// The case `id`, once the event passed the intake checks the audit applies too

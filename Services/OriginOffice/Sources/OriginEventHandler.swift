@@ -45,7 +45,8 @@ struct OriginEventHandler: OfficeEventHandler {
     /// form, remit ⑥ and terminate the relationship.
     private func answer(_ letter: ContactLetterIssued, from destination: OfficeCode, _ records: any OriginRecords) throws {
         if try records.caseRecord(letter: letter.contactLetterNo) != nil {
-            context.logger.info("Duplicate contact letter ignored", metadata: ["contact.letter": .string(letter.contactLetterNo.rawValue)])
+            let (logger, number) = (context.logger, letter.contactLetterNo.rawValue)
+            records.transaction.afterCommit { logger.info("Duplicate contact letter ignored", metadata: ["contact.letter": .string(number)]) }
             return
         }
         let today = context.clock.today
@@ -148,9 +149,12 @@ struct OriginEventHandler: OfficeEventHandler {
         guard let caseID = event.event.payload.caseID, var record = try records.caseRecord(id: caseID), record.destination == event.source.rawValue
         else { return }
         try records.apply(.claimRefused(event: event.id.uuidString.lowercased(), reason: reason, on: context.clock.today), to: &record)
-        context.logger.warning(
-            "A claim of the destination was refused; the case needs review",
-            metadata: ["case.id": .string(record.caseId), "event.type": .string(event.type.rawValue), "reason": .string(reason)])
+        let (logger, caseNumber, type) = (context.logger, record.caseId, event.type.rawValue)
+        transaction.afterCommit {
+            logger.warning(
+                "A claim of the destination was refused; the case needs review",
+                metadata: ["case.id": .string(caseNumber), "event.type": .string(type), "reason": .string(reason)])
+        }
     }
 
     private func existingCase(_ id: CaseID, _ records: any OriginRecords) throws -> CaseRecord {
