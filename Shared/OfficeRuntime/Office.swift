@@ -159,7 +159,14 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
             deadLetters: DeadLetterSender(
                 producers: producer, topic: configuration.deadLetterTopic, consumerName: configuration.groupID, health: health, logger: logger),
             doorbell: context.doorbell, health: health, logger: logger)
-        let gauges = PeriodicService(name: "gauges", interval: .seconds(5), logger: logger) { try await service.recordGauges() }
+        let gauges = PeriodicService(name: "gauges", interval: .seconds(5), logger: logger) {
+            try await service.recordGauges()
+            // Where the office has applied its inbox to, per partition: recorded with each batch in
+            // the shared store, so it is the office's position whichever instance applied it.
+            for (place, next) in try await database.read({ transaction in try transaction.positions() }) {
+                Gauge(label: "consumer_applied_offset", dimensions: [("topic", place.topic), ("partition", "\(place.partition)")]).record(Int(next))
+            }
+        }
         let scheduled = PeriodicService(name: "scheduled work", interval: .seconds(5), logger: logger) { try await service.performScheduledWork() }
 
         let healthCheck = HealthCheck(

@@ -250,7 +250,14 @@ extension OfficeRuns {
                 if deadLetters.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
             }
             #expect(deadLetters.count == 1)
-            let metrics = try await URLSession.shared.data(from: origin.url.appendingPathComponent("metrics")).0
+            // The position the office applied its inbox to, read from its store (issue 21, item 15).
+            var metrics = Data()
+            for _ in 0..<40 {
+                metrics = try await URLSession.shared.data(from: origin.url.appendingPathComponent("metrics")).0
+                if String(decoding: metrics, as: UTF8.self).contains("consumer_applied_offset{") { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(String(decoding: metrics, as: UTF8.self).contains("consumer_applied_offset{topic=\"\(world.inbox("440300"))\""))
             origin.kill(SIGTERM)
             destination.kill(SIGTERM)
             #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
