@@ -43,6 +43,15 @@ extension OfficeConfiguration {
             idleTimeout: .nanoseconds(Int64(httpIdleTimeout.components.seconds) * 1_000_000_000)))
     }
 
+    /// The operations listener: `/health` and `/metrics` only, with a few connections of its own.
+    var httpOperationsConfiguration: ApplicationConfiguration? {
+        httpOperationsPort.map { port in
+            ApplicationConfiguration(
+                address: .hostname(httpHost, port: port), serverName: "\(role.rawValue)-office-operations",
+                availableConnectionsDelegate: MaximumAvailableConnections(16))
+        }
+    }
+
     var httpServerConfiguration: ApplicationConfiguration {
         ApplicationConfiguration(
             address: .hostname(httpHost, port: httpPort), serverName: "\(role.rawValue)-office",

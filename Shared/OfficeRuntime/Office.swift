@@ -103,6 +103,8 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
     public let serviceGroup: ServiceGroup
     /// Resolves to the bound HTTP port once the server listens (useful with port 0).
     public let boundPort: PortBox
+    /// The port of the operations listener (``OfficeConfiguration/httpOperationsPort``), once it listens.
+    public let operationsPort: PortBox
 
     /// Opens the database, loads the token keys, creates missing topics and builds every component.
     /// - Parameter clock: the business clock; by default the configured ``OfficeConfiguration/businessDate``
@@ -172,7 +174,8 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         let healthCheck = HealthCheck(
             database: database, producer: producer, consumer: consumer, health: health, maxOutboxAge: configuration.healthOutboxMaxAge,
             logger: logger)
-        let router = OfficeRouter.make(service, authentication: authentication) { router in
+        // /health and /metrics, on the API's port and on the operations port when there is one.
+        let operational = { (router: Router<OfficeRequestContext>) in
             router.get("/health") { _, context in try await healthCheck.response(detailed: context.identity != nil) }
             if let registry {
                 let metrics = configuration.metricsAccess == .open ? router.group() : router.group().add(middleware: Access.readers)
@@ -183,17 +186,30 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
                 }
             }
         }
+        let router = OfficeRouter.make(service, authentication: authentication, extra: operational)
         let port = PortBox()
         let app = Application(
             router: router, server: configuration.httpServer, configuration: configuration.httpServerConfiguration,
             onServerRunning: { channel in port.set(channel.localAddress?.port ?? configuration.httpPort) },
             logger: logger)
 
+        let operationsPort = PortBox()
+        var operationsApp: Application<RouterResponder<OfficeRequestContext>>?
+        if let operationsConfiguration = configuration.httpOperationsConfiguration {
+            let operationsRouter = Router(context: OfficeRequestContext.self)
+            operationsRouter.add(middleware: ProblemMiddleware())
+            operationsRouter.add(middleware: TokenAuthenticator(authentication: authentication))
+            operational(operationsRouter)
+            operationsApp = Application(
+                router: operationsRouter, server: configuration.httpServer, configuration: operationsConfiguration,
+                onServerRunning: { channel in operationsPort.set(channel.localAddress?.port ?? 0) }, logger: logger)
+        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: producer), .init(service: consumer), .init(service: topics, successTerminationBehavior: .ignore),
             .init(service: relay), .init(service: events), .init(service: gauges), .init(service: scheduled), .init(service: healthCheck),
             .init(service: app),
         ]
+        if let operationsApp { services.append(.init(service: operationsApp)) }
         if watchdog {
             // Last in the group, so the first to hear of the shutdown.
             services.append(.init(service: ShutdownWatchdog(bound: configuration.shutdownTimeout + .seconds(10), logger: logger)))
@@ -213,6 +229,7 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         self.consumer = consumer
         self.serviceGroup = ServiceGroup(configuration: groupConfiguration)
         self.boundPort = port
+        self.operationsPort = operationsPort
     }
 
     /// Runs until SIGTERM/SIGINT (or ``ServiceGroup/triggerGracefulShutdown()``).

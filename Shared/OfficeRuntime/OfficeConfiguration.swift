@@ -35,6 +35,7 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "http.port", defaultValue: defaultPort, help: "port of the HTTP API"),
             Key(name: "http.idle.timeout.seconds", defaultValue: "30", help: "close a connection idle (or stuck in a partial request) this long"),
             Key(name: "http.max.connections", defaultValue: "256", help: "connections served at once; more wait to be accepted"),
+            Key(name: "http.operations.port", defaultValue: "", help: "a second port serving only /health and /metrics, with connections of its own, so an orchestrator can still ask when clients hold every connection of http.port (0: any free port; empty: none)"),
             Key(name: "database.path", defaultValue: "data/\(role.rawValue)-\(defaultCode).sqlite", help: "SQLite file; created with its folder on first start"),
             Key(name: "database.url", defaultValue: "", help: "PostgreSQL instead of SQLite: postgres://user[:password]@host[:port]/database[?sslmode=disable|require|verify-full&sslrootcert=ca.pem]; instances of one office share it (secret)"),
             Key(name: "database.pool.size", defaultValue: "8", help: "PostgreSQL connections per instance"),
@@ -76,6 +77,8 @@ public struct OfficeConfiguration: Sendable {
     public var httpPort: Int
     public var httpIdleTimeout: Duration
     public var httpMaxConnections: Int
+    /// The port of the operations listener (`/health`, `/metrics` only), if any.
+    public var httpOperationsPort: Int?
     public var databasePath: String
     /// PostgreSQL connection URL; nil: the SQLite file at ``databasePath``.
     public var databaseURL: String?
@@ -189,6 +192,14 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "http.max.connections", reason: "must be a positive number")
         }
         httpMaxConnections = connections
+        if value("http.operations.port").isEmpty {
+            httpOperationsPort = nil
+        } else {
+            guard let operations = Int(value("http.operations.port")), (0...65535).contains(operations), operations == 0 || operations != port else {
+                throw ValidationError(field: "http.operations.port", reason: "must be a port number other than http.port, got \(value("http.operations.port"))")
+            }
+            httpOperationsPort = operations
+        }
         databasePath = value("database.path").isEmpty
             ? "data/\(role.rawValue)-\(officeCode.rawValue).sqlite" : value("database.path")
         if value("database.url").isEmpty {

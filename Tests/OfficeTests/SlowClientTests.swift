@@ -85,4 +85,42 @@ struct SlowClientTests {
         await process.serviceGroup.triggerGracefulShutdown()
         try await running.value
     }
+    @Test("issue 21, item 21: with slow clients holding every connection of the API port (and most of its backlog), /health there waits, but /health answers at once on the operations port")
+    func operationsPortHeadroom() async throws {
+        let cluster = try KafkaMockCluster()
+        try Support.createTopics(cluster)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ops-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
+            "office.code": "440300", "http.port": "0", "http.operations.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
+            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey,
+            "http.idle.timeout.seconds": "30", "http.max.connections": "50",
+        ]) { $1 })
+        let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
+        let running = Task { try await process.run() }
+        let port = try #require(await process.boundPort.value())
+        let operations = try #require(await process.operationsPort.value())
+        #expect(operations != port)
+        // 50 served and 250 waiting in the listen backlog (connects beyond the backlog would block).
+        let held = try await Support.offPool { (0..<300).map { _ in Self.connect(port, sending: "GET /v1/cases HTTP/1.1\r\nHost: x\r\nX-Slow: ") } }
+        defer { held.forEach { close($0) } }
+        // The API port is full for the next 30 s: /health there does not answer within 3 s.
+        var blocked = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/health")!)
+        blocked.timeoutInterval = 3
+        #expect(await (try? URLSession.shared.data(for: blocked)) == nil, "the API port is taken by the slow clients")
+        // (/metrics is served beside it by the executables, which have a metrics registry.)
+        for path in ["health"] {
+            let started = ContinuousClock.now
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(operations)/\(path)")!)
+            request.timeoutInterval = 10
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect([200, 503].contains((response as? HTTPURLResponse)?.statusCode ?? 0), "\(path) answers")
+            #expect(ContinuousClock.now - started < .seconds(3), "\(path) at once, not after the slow clients")
+        }
+        // Only /health and /metrics there.
+        let (_, other) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(operations)/v1/cases")!)
+        #expect((other as? HTTPURLResponse)?.statusCode == 404)
+        await process.serviceGroup.triggerGracefulShutdown()
+        try await running.value
+    }
 }
