@@ -108,9 +108,11 @@ public final class KafkaConsumer: Service, Sendable {
 
     deinit {
         if !closed.isSet {
-            // Leave without a group round trip; close() is the orderly way.
-            let handle = HandlePointer(raw: client.handle)
-            pollQueue.sync { _ = rd_kafka_consumer_close(handle.raw) }
+            // close() is the orderly way. Here, never block the thread that dropped the last
+            // reference (it may be one of Swift's cooperative threads): close on the poll queue,
+            // which keeps the client, and so the handle, alive until it is done.
+            let client = self.client
+            pollQueue.async { _ = rd_kafka_consumer_close(client.handle) }
         }
     }
 
@@ -316,13 +318,17 @@ public final class KafkaConsumer: Service, Sendable {
     /// Leaves the group and joins it again as a new member (a subscribed consumer only): for a
     /// member whose rebalance the coordinator never completes. What it held is revoked first
     /// (the rebalance handler runs as usual).
-    public func rejoin() throws {
+    public func rejoin() async throws {
         guard case .group(_, let topics) = configuration.mode else { return }
-        var err = rd_kafka_unsubscribe(client.handle)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "leaving the group to join again") }
-        let list = PartitionList(topics.map { ($0, RD_KAFKA_PARTITION_UA, RDKafkaOffsets.invalid) })
-        err = rd_kafka_subscribe(client.handle, list.pointer)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "subscribing again to \(topics.joined(separator: ", "))") }
+        // Both calls can wait on the group coordinator: off the cooperative pool.
+        let handle = HandlePointer(raw: client.handle)
+        try await Blocking.run {
+            var err = rd_kafka_unsubscribe(handle.raw)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "leaving the group to join again") }
+            let list = PartitionList(topics.map { ($0, RD_KAFKA_PARTITION_UA, RDKafkaOffsets.invalid) })
+            err = rd_kafka_subscribe(handle.raw, list.pointer)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "subscribing again to \(topics.joined(separator: ", "))") }
+        }
         awaitingAssignment.withLock { $0 = .now }
     }
 

@@ -100,9 +100,18 @@ public final class KafkaProducer: Service, Sendable {
     ///   ``KafkaError/persistence`` tells whether the broker may have it anyway, ``KafkaError/isFatal``
     ///   that the producer is unusable (the process should restart), and
     ///   ``KafkaError/rejectsRecord`` that this record can never be delivered as it is.
+    /// Records handed to librdkafka whose reports have not come yet, counted against
+    /// ``KafkaProducerConfiguration/maxInFlight`` (a cancelled send's record stays counted until
+    /// its report arrives: the window is what librdkafka really holds).
+    public var inFlight: Int { configuration.maxInFlight - router.available }
+
     public func send(_ record: KafkaRecord) async throws -> DeliveryReport {
         try await router.acquire()
-        defer { router.release() }
+        // The slot is given back when this send is answered, except when it is cancelled while
+        // librdkafka holds the record: then the record's own report gives it back (the window
+        // counts what librdkafka really holds).
+        var releaseSlot = true
+        defer { if releaseSlot { router.release() } }
         while true {
             if let fatal = client.fatalError() { throw fatal }
             let ticket = router.newTicket()
@@ -122,6 +131,9 @@ public final class KafkaProducer: Service, Sendable {
             case .success(let report)?:
                 produced.increment()
                 return report
+            case .failure(let error as CancelledInFlight)?:
+                releaseSlot = false
+                throw error.cancellation
             case .failure(let error)?:
                 // A failure can be the first sign of a fatal state (idempotence lost): say so.
                 if let fatal = client.fatalError() { throw fatal }
@@ -348,6 +360,9 @@ final class DeliveryRouter: Sendable {
         var pending: [UInt: Entry] = [:]
         /// Tickets cancelled before their continuation was registered.
         var cancelled: Set<UInt> = []
+        /// Tickets whose waiter was answered (cancelled) while librdkafka still holds the record:
+        /// each keeps its in-flight slot until the record's report arrives.
+        var abandoned: Set<UInt> = []
         var closed = false
         var permits: Int
         var nextPermitWaiter: UInt = 0
@@ -407,6 +422,9 @@ final class DeliveryRouter: Sendable {
         }
         return granted
     }
+
+    /// Slots free now.
+    var available: Int { state.withLock { $0.permits } }
 
     func release(count: Int = 1) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
@@ -479,14 +497,22 @@ final class DeliveryRouter: Sendable {
         state.withLock { $0.pending.removeValue(forKey: ticket) }
     }
 
-    /// Answers a waiting send with `CancellationError` (or marks it, if not registered yet).
+    /// Answers a waiting send with `CancellationError` (or marks it, if not registered yet). A
+    /// record already handed to librdkafka keeps its in-flight slot until its report comes.
     func cancel(_ ticket: UInt) {
         let waiter = state.withLock { state -> Entry? in
-            if let waiter = state.pending.removeValue(forKey: ticket) { return waiter }
+            if let waiter = state.pending.removeValue(forKey: ticket) {
+                state.abandoned.insert(ticket)
+                return waiter
+            }
             state.cancelled.insert(ticket)
             return nil
         }
-        waiter?.answer(.failure(CancellationError()))
+        switch waiter {
+        case .single(let continuation)?: continuation.resume(returning: .failure(CancelledInFlight()))
+        case .batch(let batch, let index)?: batch.complete(index, .failure(CancellationError()), releasesSlot: false)
+        case nil: break
+        }
     }
 
     /// Marks closed; `false` when it already was.
@@ -498,10 +524,15 @@ final class DeliveryRouter: Sendable {
     }
 
     func failAll(_ error: KafkaError) {
-        let pending = state.withLock { state in
-            defer { state.pending.removeAll() }
-            return Array(state.pending.values)
+        let (pending, abandoned) = state.withLock { state in
+            defer {
+                state.pending.removeAll()
+                state.abandoned.removeAll()
+            }
+            return (Array(state.pending.values), state.abandoned.count)
         }
+        // Their reports will not come now.
+        if abandoned > 0 { release(count: abandoned) }
         var failure = error
         failure.persistence = .possiblyPersisted
         for entry in pending { entry.answer(.failure(failure)) }
@@ -510,7 +541,11 @@ final class DeliveryRouter: Sendable {
     /// Called on the poll thread for each delivery report.
     func deliver(_ message: UnsafePointer<rd_kafka_message_t>) {
         let id = UInt(bitPattern: message.pointee._private)
-        guard let entry = take(id) else { return }
+        guard let entry = take(id) else {
+            // A cancelled send's record: librdkafka is done with it, its slot is free now.
+            if state.withLock({ $0.abandoned.remove(id) }) != nil { release() }
+            return
+        }
         let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
             entry.answer(.success(DeliveryReport(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)))
@@ -524,6 +559,12 @@ final class DeliveryRouter: Sendable {
             entry.answer(.failure(error))
         }
     }
+}
+
+/// A single send answered by cancellation while librdkafka still held its record: its caller
+/// throws `CancellationError` and leaves the in-flight slot to the record's report.
+struct CancelledInFlight: Error {
+    var cancellation: CancellationError { CancellationError() }
 }
 
 /// The results of one batch send, filled in by delivery reports on the poll thread; one

@@ -119,7 +119,7 @@ public struct EventConsumerService: Service, CustomStringConvertible {
             reported = true
             logger.warning("\(stall.description); leaving the group and joining it again")
             do {
-                try consumer.rejoin()
+                try await consumer.rejoin()
             } catch {
                 logger.error("Could not join the consumer group again", metadata: ["error": "\(error)"])
             }
