@@ -84,6 +84,13 @@ public final class KafkaMockCluster: @unchecked Sendable {
         }
     }
 
+    /// Makes `broker` the leader of `topic`'s `partition`; `-1` leaves it without a leader (its
+    /// records cannot be written until a leader is set again).
+    public func setLeader(topic: String, partition: Int32, broker: Int32) throws {
+        let err = rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, context: "setting the leader of \(topic)[\(partition)]") }
+    }
+
     /// Delays every response of a broker by `rtt`.
     public func setRoundTripTime(broker: Int32, _ rtt: Duration) throws {
         let err = rd_kafka_mock_broker_set_rtt(cluster, broker, Int32(rtt.milliseconds))

@@ -253,6 +253,8 @@ public struct OutboxRelay: Service, CustomStringConvertible {
     let health: OfficeHealth
     let logger: Logger
     let idlePoll: Duration
+    /// Recipients (topics) set aside after failures.
+    let aside = AsideRecipients()
 
     public init(
         database: any OfficeStore, producer: KafkaProducer, doorbell: Doorbell, health: OfficeHealth = OfficeHealth(), logger: Logger,
@@ -274,6 +276,15 @@ public struct OutboxRelay: Service, CustomStringConvertible {
     }
 
     public func run() async throws {
+        // Recipients whose topic keeps failing are set aside and probed by a child task of their
+        // own, so they never hold up the others' rounds.
+        try await withThrowingDiscardingTaskGroup { group in
+            try await relay(probes: &group)
+        }
+        logger.info("Outbox relay stopped")
+    }
+
+    private func relay(probes: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
         let pending = Gauge(label: "outbox_pending_events")
         let parked = Gauge(label: "outbox_parked_events")
         var backoff = Duration.milliseconds(100)
@@ -307,16 +318,30 @@ public struct OutboxRelay: Service, CustomStringConvertible {
                 await retryLater("Outbox relay cannot read the outbox; retrying", error)
                 continue
             }
-            if rows.isEmpty {
-                health.clear(.relay)
-                await doorbell.wait(timeout: idlePoll)
-                continue
-            }
             // One row per case in each batch, the oldest unsent of each: a case's next event goes
             // out only once the one before it is acknowledged, so no failure or retry can let
             // it overtake (per-case order), while many cases are in flight together.
             var keys = Set<String>()
-            let batch = rows.filter { keys.insert($0.key).inserted }
+            let oldest = rows.filter { keys.insert($0.key).inserted }
+            let now = ContinuousClock.now
+            var batch: [OutboxRow] = []
+            var probing: [String: [OutboxRow]] = [:]
+            for row in oldest {
+                switch aside.state(of: row.topic, at: now) {
+                case .flowing: batch.append(row)
+                case .due: probing[row.topic, default: []].append(row)
+                case .waiting, .probing: continue
+                }
+            }
+            for (topic, rows) in probing {
+                aside.startProbe(topic)
+                probes.addTask { try await self.probe(topic, rows) }
+            }
+            if batch.isEmpty {
+                if aside.isEmpty { health.clear(.relay) }
+                await doorbell.wait(timeout: idlePoll)
+                continue
+            }
             let outcome: BatchOutcome
             do {
                 outcome = try await publish(batch)
@@ -341,17 +366,47 @@ public struct OutboxRelay: Service, CustomStringConvertible {
                 logger.notice("The relay lease went to another instance; this one stops relaying", metadata: ["holder": .string(lost.holder ?? "none")])
                 continue relay
             }
-            if let (row, error) = outcome.failed {
-                if Task.isStopping { break relay }
-                await retryLater("Outbox relay failed; retrying", error, eventID: row.eventId)
-                continue relay
+            // A recipient whose records failed is set aside: its rows wait for a probe (after a
+            // backoff) while everyone else's keep flowing.
+            for (row, error) in outcome.failed {
+                setAside(row.topic, error, eventID: row.eventId)
             }
-            health.clear(.relay)
+            if outcome.failed.isEmpty && aside.isEmpty { health.clear(.relay) }
             backoff = .milliseconds(100)
             // At shutdown, finish the batch in hand and stop.
             if Task.isStopping { break relay }
         }
-        logger.info("Outbox relay stopped")
+    }
+
+    /// Sets `topic` aside after a failure (or keeps it aside, backing off further) and says so.
+    private func setAside(_ topic: String, _ error: any Error, eventID: String) {
+        let wait = aside.fail(topic)
+        health.report(.relay, RecipientFailing(topic: topic, error: error))
+        logger.warning(
+            "Events for a recipient cannot be published; its events wait, the others go on",
+            metadata: ["topic": .string(topic), "error": "\(error)", "event.id": .string(eventID), "retry.in": "\(wait)"])
+    }
+
+    /// One try at a recipient set aside: its oldest unsent row of each case; the recipient flows
+    /// again when all of them are delivered.
+    private func probe(_ topic: String, _ rows: [OutboxRow]) async throws {
+        do {
+            let outcome = try await publish(rows)
+            for (row, reason) in outcome.rejected { try await park(row, reason: reason) }
+            if let (row, error) = outcome.failed.first {
+                setAside(topic, error, eventID: row.eventId)
+            } else {
+                aside.recovered(topic)
+                logger.notice("Events for a recipient are published again", metadata: ["topic": .string(topic)])
+            }
+        } catch let error as KafkaError where error.isFatal {
+            logger.critical("Kafka producer is in a fatal state; stopping the office", metadata: ["error": "\(error)"])
+            throw error
+        } catch {
+            // Shutdown, a lost lease, the database: the next probe (or the next holder) tries again.
+            _ = aside.fail(topic)
+        }
+        doorbell.ring()
     }
 
     private func park(_ row: OutboxRow, reason: String) async throws {
@@ -366,11 +421,11 @@ public struct OutboxRelay: Service, CustomStringConvertible {
             ])
     }
 
-    /// What became of a batch: rows the broker can never take (to park), and the first row that
-    /// failed otherwise (retried after a pause); every other row is marked sent.
+    /// What became of a batch: rows the broker can never take (to park), and the rows that
+    /// failed otherwise (their recipients are set aside and retried); every other row is marked sent.
     struct BatchOutcome {
         var rejected: [(OutboxRow, String)] = []
-        var failed: (OutboxRow, any Error)?
+        var failed: [(OutboxRow, any Error)] = []
     }
 
     /// Publishes `rows` (at most one per case) as one batch, then marks the acknowledged ones
@@ -403,7 +458,7 @@ public struct OutboxRelay: Service, CustomStringConvertible {
             case .failure(let error) where error.rejectsRecord:
                 outcome.rejected.append((row, error.description))
             case .failure(let error):
-                if outcome.failed == nil { outcome.failed = (row, error) }
+                outcome.failed.append((row, error))
             }
         }
         guard !sent.isEmpty else { return outcome }
@@ -445,4 +500,48 @@ public struct OutboxRelay: Service, CustomStringConvertible {
             }
         }
     }
+}
+
+/// A recipient's events cannot be published (reported to `/health`).
+struct RecipientFailing: Error, CustomStringConvertible {
+    var topic: String
+    var error: any Error
+    var description: String { "events for \(topic) cannot be published: \(error)" }
+}
+
+/// The recipients (topics) the relay has set aside: each waits out a backoff (1 s, doubling to
+/// 60 s) after a failure, then one probe at a time tries its rows again.
+final class AsideRecipients: Sendable {
+    enum State { case flowing, waiting, due, probing }
+
+    private struct Entry {
+        var until: ContinuousClock.Instant
+        var backoff: Duration
+        var probing = false
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    var isEmpty: Bool { entries.withLock { $0.isEmpty } }
+
+    func state(of topic: String, at now: ContinuousClock.Instant) -> State {
+        entries.withLock { entries in
+            guard let entry = entries[topic] else { return .flowing }
+            if entry.probing { return .probing }
+            return now >= entry.until ? .due : .waiting
+        }
+    }
+
+    func startProbe(_ topic: String) { entries.withLock { $0[topic]?.probing = true } }
+
+    /// Records a failure; returns how long the recipient now waits.
+    func fail(_ topic: String) -> Duration {
+        entries.withLock { entries in
+            let backoff = entries[topic].map { min($0.backoff * 2, .seconds(60)) } ?? .seconds(1)
+            entries[topic] = Entry(until: .now + backoff, backoff: backoff)
+            return backoff
+        }
+    }
+
+    func recovered(_ topic: String) { _ = entries.withLock { $0.removeValue(forKey: topic) } }
 }

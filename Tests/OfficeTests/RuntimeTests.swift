@@ -351,6 +351,45 @@ struct RuntimeTests {
         #expect(try await database.writer.read { try Outbox.sentCount($0) } == 3)
     }
 
+    @Test("issue 21, item 8: a recipient whose partition has no leader is set aside (health says so) while the other recipients' events flow at once; it is published when a leader is back")
+    func failingRecipientAside() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("stuck", partitions: 1)
+        try cluster.createTopic("fine", partitions: 1)
+        let database = try Self.database()
+        var client = KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "aside-test")
+        client.properties = ["log_level": "0"]
+        let producer = try KafkaProducer(configuration: .init(client: client, deliveryTimeout: .seconds(2)), logger: Support.logger)
+        let health = OfficeHealth()
+        let doorbell = Doorbell()
+        let relay = OutboxRelay(database: database, producer: producer, doorbell: doorbell, health: health, logger: Support.logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: relay)], logger: Support.logger))
+        let running = Task { try await group.run() }
+        try cluster.setLeader(topic: "stuck", partition: 0, broker: -1)
+        let stuck = Self.event()
+        try await Self.outboxRow(database, stuck, topic: "stuck")
+        doorbell.ring()
+        // Its first try fails after the 2 s delivery timeout; then the recipient is set aside.
+        #expect(try await Self.eventually(.seconds(20)) { health.current[.relay]?.error.contains("stuck") == true }, "health names the recipient")
+        // The others now go out at once, round after round, never waiting behind it.
+        for round in 0..<5 {
+            let started = ContinuousClock.now
+            let events = (0..<10).map { _ in Self.event() }
+            for event in events { try await Self.outboxRow(database, event, topic: "fine") }
+            doorbell.ring()
+            #expect(try await Self.eventually(.seconds(10)) {
+                try await database.writer.read { try Outbox.sentCount($0) } == (round + 1) * 10
+            })
+            #expect(ContinuousClock.now - started < .seconds(1.5), "round \(round): not held up by the stuck recipient")
+        }
+        // A leader again: the stuck event goes out with a probe, and health clears.
+        try cluster.setLeader(topic: "stuck", partition: 0, broker: 1)
+        #expect(try await Self.eventually(.seconds(90)) { try await database.writer.read { try Outbox.sentCount($0) } == 51 })
+        #expect(try await Self.eventually(.seconds(10)) { health.current[.relay] == nil })
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
     @Test("a fatal producer error stops the relay with that error (the process exits non-zero)")
     func fatalRelay() async throws {
         let cluster = try KafkaMockCluster()
