@@ -510,7 +510,9 @@ struct RecipientFailing: Error, CustomStringConvertible {
 }
 
 /// The recipients (topics) the relay has set aside: each waits out a backoff (1 s, doubling to
-/// 60 s) after a failure, then one probe at a time tries its rows again.
+/// 10 s) after a failure, then one probe at a time tries its rows again (a probe runs beside the
+/// other recipients' rounds, so a short backoff costs them nothing, and a recipient that comes back
+/// is found within 10 s).
 final class AsideRecipients: Sendable {
     enum State { case flowing, waiting, due, probing }
 
@@ -537,7 +539,7 @@ final class AsideRecipients: Sendable {
     /// Records a failure; returns how long the recipient now waits.
     func fail(_ topic: String) -> Duration {
         entries.withLock { entries in
-            let backoff = entries[topic].map { min($0.backoff * 2, .seconds(60)) } ?? .seconds(1)
+            let backoff = entries[topic].map { min($0.backoff * 2, .seconds(10)) } ?? .seconds(1)
             entries[topic] = Entry(until: .now + backoff, backoff: backoff)
             return backoff
         }
