@@ -101,13 +101,7 @@ struct DestinationRulesTests {
                 individualAccountBalance: try Money("1000.00"), issuedOn: manual.clock.today))
         }
         func refusal(_ event: TransferEvent, from source: OfficeCode) async -> String? {
-            do {
-                try await deliver(event, from: source)
-                return nil
-            } catch {
-                if case .record(let reason) = EventFailure.classify(error) { return reason }
-                return "infrastructure: \(error)"
-            }
+            await Support.refusal { try await deliver(event, from: source) }
         }
         // Hangzhou, signing with its own key, in Shenzhen's name and numbering; then in its own name.
         #expect(await refusal(try certificate(for: person, origin: shenzhen), from: hangzhou.code) == "not-issuer")
@@ -146,13 +140,7 @@ struct DestinationRulesTests {
         var bad = try form(months: months("2020-01", "2025-12", place: shenzhen.code))
         bad.totalRemitted = try bad.totalRemitted + Money(fen: 1)
         func refusal(_ event: TransferEvent, from source: OfficeCode? = nil) async -> String? {
-            do {
-                try await deliver(event, from: source)
-                return nil
-            } catch {
-                if case .record(let reason) = EventFailure.classify(error) { return reason }
-                return "infrastructure: \(error)"
-            }
+            await Support.refusal { try await deliver(event, from: source) }
         }
         #expect(await refusal(.infoFormIssued(InfoFormIssued(
             caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, person: letter.person, form: bad, issuedOn: manual.clock.today))) == "form-arithmetic")

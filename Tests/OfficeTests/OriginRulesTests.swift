@@ -78,13 +78,7 @@ struct OriginRulesTests {
     }
 
     func refusal(_ event: TransferEvent, from source: OfficeCode? = nil) async -> String? {
-        do {
-            try await deliver(event, from: source)
-            return nil
-        } catch {
-            if case .record(let reason) = EventFailure.classify(error) { return reason }
-            return "infrastructure: \(error)"
-        }
+        await Support.refusal { try await deliver(event, from: source) }
     }
 
     @Test("a forged letter asking for the money to go to another account is returned with O07; nothing is remitted")

@@ -516,11 +516,7 @@ struct RuntimeTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("health-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
         try Support.createTopics(cluster)
-        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
-            "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
-            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey, "health.outbox.max.age.seconds": "30",
-            "crediting.rates": Support.rates, "business.date": Support.businessDate.description,
-        ]) { $1 })
+        let configuration = try Support.originSettings(cluster: cluster.bootstrapServers, folder: folder, ["health.outbox.max.age.seconds": "30"])
         let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }
         let port = try #require(await process.boundPort.value())
@@ -561,11 +557,7 @@ struct RuntimeTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
         try Support.createTopics(cluster)
-        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
-            "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
-            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey,
-            "crediting.rates": Support.rates, "business.date": Support.businessDate.description,
-        ]) { $1 })
+        let configuration = try Support.originSettings(cluster: cluster.bootstrapServers, folder: folder)
         let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }
         let port = try #require(await process.boundPort.value())
@@ -610,11 +602,7 @@ struct RuntimeTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("full-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
         try Support.createTopics(cluster)
-        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
-            "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
-            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey,
-            "crediting.rates": Support.rates, "business.date": Support.businessDate.description,
-        ]) { $1 })
+        let configuration = try Support.originSettings(cluster: cluster.bootstrapServers, folder: folder)
         let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }
         let port = try #require(await process.boundPort.value())

@@ -46,11 +46,7 @@ struct SlowClientTests {
         try Support.createTopics(cluster)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("slow-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
-            "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
-            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey,
-            "http.idle.timeout.seconds": "2", "http.max.connections": "100",
-        ]) { $1 })
+        let configuration = try Support.originSettings(cluster: cluster.bootstrapServers, folder: folder, ["http.idle.timeout.seconds": "2", "http.max.connections": "100"])
         let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }
         let port = try #require(await process.boundPort.value())
@@ -91,11 +87,7 @@ struct SlowClientTests {
         try Support.createTopics(cluster)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ops-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let configuration = try OfficeConfiguration(role: .origin, values: Support.eventKeySettings("440300").merging([
-            "office.code": "440300", "http.port": "0", "http.operations.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
-            "kafka.bootstrap.servers": cluster.bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": Support.keys.publicKey,
-            "http.idle.timeout.seconds": "30", "http.max.connections": "50",
-        ]) { $1 })
+        let configuration = try Support.originSettings(cluster: cluster.bootstrapServers, folder: folder, ["http.operations.port": "0", "http.idle.timeout.seconds": "30", "http.max.connections": "50"])
         let process = try await OfficeProcess<OriginOffice>(configuration: configuration, logger: Support.logger)
         let running = Task { try await process.run() }
         let port = try #require(await process.boundPort.value())

@@ -300,3 +300,27 @@ extension OfficeStore {
     var sqlite: OfficeDatabase { self as! OfficeDatabase }
     var writer: any DatabaseWriter { sqlite.writer }
 }
+
+extension Support {
+    /// The settings of an origin office (440300) on `cluster` with its database in `folder`, and
+    /// `extra` on top: the office the runtime's fault tests start as a whole process.
+    static func originSettings(cluster bootstrapServers: String, folder: URL, _ extra: [String: String] = [:]) throws -> OfficeConfiguration {
+        try OfficeConfiguration(role: .origin, values: eventKeySettings("440300").merging([
+            "office.code": "440300", "http.port": "0", "database.path": folder.appendingPathComponent("origin.sqlite").path,
+            "kafka.bootstrap.servers": bootstrapServers, "kafka.statistics.interval.ms": "0", "auth.public.keys": keys.publicKey,
+            "crediting.rates": rates, "business.date": businessDate.description,
+        ]) { $1 }.merging(extra) { $1 })
+    }
+
+    /// Why `deliver` was refused as the consumer sorts it: the dead-letter reason of a record's
+    /// fault, `infrastructure: ...` for the office's own trouble, `nil` when it was applied.
+    static func refusal(_ deliver: () async throws -> Void) async -> String? {
+        do {
+            try await deliver()
+            return nil
+        } catch {
+            if case .record(let reason) = EventFailure.classify(error) { return reason }
+            return "infrastructure: \(error)"
+        }
+    }
+}
