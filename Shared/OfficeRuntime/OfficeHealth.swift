@@ -70,7 +70,7 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
     let maxOutboxAge: Duration
     let interval: Duration
     let logger: Logger
-    private let last = Mutex<Snapshot?>(nil)
+    private let last = Mutex<Body?>(nil)
 
     init(
         database: any OfficeStore, producer: ProducerSlot, consumer: KafkaConsumer, health: OfficeHealth, maxOutboxAge: Duration,
@@ -91,7 +91,8 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
         var oldestUnsentSeconds: Double?
     }
 
-    struct Body: Encodable {
+    /// One probe's findings, as `/health` answers them (``details`` only to authenticated callers).
+    struct Body: Encodable, Sendable {
         var status: String
         var database: String
         var broker: String
@@ -106,19 +107,6 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
         var checkedAt: String
         /// What exactly failed (authenticated callers only).
         var details: [String: String]?
-    }
-
-    /// One probe's findings.
-    struct Snapshot: Sendable {
-        var status: String
-        var database: String
-        var broker: String
-        var outbox: OutboxBody?
-        var relay: String
-        var problems: [String: String]
-        var warnings: [String: String]
-        var details: [String: String]
-        var checkedAt: Date
         var unavailable: Bool { status == "unavailable" }
     }
 
@@ -173,7 +161,7 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
 
     /// Probes now and keeps the result; logs when the status or what is wrong changes.
     @discardableResult
-    func probe() async -> Snapshot {
+    func probe() async -> Body {
         async let databaseError = databaseError()
         async let brokerError = brokerError()
         var problems: [String: String] = [:]
@@ -213,10 +201,10 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
         if let database { details["database"] = database.detail }
         if let broker { details["broker"] = broker.detail }
         let unavailable = database != nil || broker != nil || !problems.isEmpty
-        let snapshot = Snapshot(
+        let snapshot = Body(
             status: unavailable ? "unavailable" : (outbox?.parked ?? 0) > 0 || !warnings.isEmpty ? "degraded" : "ok",
             database: database?.words ?? "ok", broker: broker?.words ?? "ok", outbox: outbox, relay: relay, problems: problems, warnings: warnings,
-            details: details, checkedAt: Date())
+            checkedAt: CloudEventTime.format(Date()), details: details)
         let previous = last.withLock { last in
             defer { last = snapshot }
             return last
@@ -247,13 +235,10 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
     /// The last status (a first probe when there is none yet).
     /// - Parameter detailed: add what exactly failed (for authenticated callers).
     func response(detailed: Bool) async throws -> Response {
-        let current: Snapshot
-        if let kept = last.withLock({ $0 }) { current = kept } else { current = await probe() }
-        let body = Body(
-            status: current.status, database: current.database, broker: current.broker, outbox: current.outbox, relay: current.relay,
-            problems: current.problems, warnings: current.warnings, checkedAt: CloudEventTime.format(current.checkedAt),
-            details: detailed ? current.details : nil)
-        return try JSONBody.response(body, status: current.unavailable ? .serviceUnavailable : .ok)
+        var body: Body
+        if let kept = last.withLock({ $0 }) { body = kept } else { body = await probe() }
+        if !detailed { body.details = nil }
+        return try JSONBody.response(body, status: body.unavailable ? .serviceUnavailable : .ok)
     }
 }
 
