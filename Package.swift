@@ -20,11 +20,13 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "CommandLineArguments"]),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
@@ -82,6 +84,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -92,15 +95,32 @@ let package = Package(
             ],
             path: "Shared/OfficeRuntime"
         ),
+        // The web console: sign-in, sessions, CSRF, security headers, both languages, templates
+        // (Mustache), charts; the services add their own pages.
+        .target(
+            name: "OfficeConsole",
+            dependencies: [
+                "OfficeAuth",
+                "OfficeRuntime",
+                "TransferDomain",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Shared/OfficeConsole"
+        ),
         .target(
             name: "OriginOffice",
-            dependencies: ["OfficeRuntime", "TransferDomain"],
+            dependencies: ["OfficeConsole", "OfficeRuntime", "TransferDomain"],
             path: "Services/OriginOffice/Sources"
         ),
         .executableTarget(name: "OriginOfficeMain", dependencies: ["OriginOffice"], path: "Services/OriginOffice/Main"),
         .target(
             name: "DestinationOffice",
-            dependencies: ["OfficeRuntime", "TransferDomain"],
+            dependencies: ["OfficeConsole", "OfficeRuntime", "TransferDomain"],
             path: "Services/DestinationOffice/Sources"
         ),
         .executableTarget(
@@ -179,6 +199,7 @@ let package = Package(
             name: "OfficeTests",
             dependencies: [
                 "AuditCore",
+                "OfficeConsole",
                 "OriginOffice",
                 "DestinationOffice",
                 "EventSigning",
@@ -187,6 +208,7 @@ let package = Package(
                 "Kafka",
                 "TransferDomain",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

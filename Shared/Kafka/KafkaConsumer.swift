@@ -243,6 +243,10 @@ public final class KafkaConsumer: Service, Sendable {
 
     public var securityFailure: KafkaError? { client.context.securityFailure.withLock { $0 } }
 
+    /// The lag librdkafka last reported per assigned partition (with `statistics.interval.ms`
+    /// set; empty before the first report).
+    public var lag: [TopicPartition: Int] { client.context.lag.withLock { $0 } }
+
     /// The fatal error the consumer entered, if any (for health checks).
     public var fatalError: KafkaError? { client.fatalError() }
 

@@ -123,6 +123,8 @@ final class ClientContext: Sendable {
     /// The first TLS or SASL failure librdkafka reported: a misconfiguration (a TLS client
     /// talking to a plaintext listener, wrong credentials) that retrying will not cure.
     let securityFailure = Locked<KafkaError?>(nil)
+    /// The consumer lag librdkafka last reported, by topic and partition.
+    let lag = Locked<[TopicPartition: Int]>([:])
 
     func noteSecurityFailure(_ failure: KafkaError) {
         securityFailure.withLock { $0 = $0 ?? failure }
@@ -164,6 +166,7 @@ final class ClientContext: Sendable {
             for (partition, stats) in partitions where partition != "-1" {
                 // -1 means "not known yet" (no committed offset or no fetch yet): report nothing.
                 guard let stats = stats as? [String: Any], let lag = stats["consumer_lag"] as? Int, lag >= 0 else { continue }
+                if let number = Int32(partition) { self.lag.withLock { $0[TopicPartition(topic, number)] = lag } }
                 Gauge(
                     label: "kafka_consumer_lag",
                     dimensions: [("client_id", clientID), ("topic", topic), ("partition", partition)]

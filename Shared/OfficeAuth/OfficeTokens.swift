@@ -7,9 +7,12 @@ import JWTKit
 /// - `clerk` registers people, records months, suspends, issues certificates and files
 ///   applications (and reads what it writes, without the yearly ledger);
 /// - `viewer` reads cases and people, without the yearly ledger;
-/// - `auditor` reads everything, the ledgers included.
+/// - `auditor` reads everything, the ledgers included;
+/// - `operator` keeps the office running: its health, outbox (releasing a parked event), dead
+///   letters and consumer lag, without reading people or cases.
 public enum AccessRole: String, Codable, Sendable, CaseIterable, Hashable {
     case clerk, viewer, auditor
+    case `operator`
 }
 
 /// The claims of an office API token (a JWT signed with Ed25519).

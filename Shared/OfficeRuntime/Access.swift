@@ -25,11 +25,22 @@ public struct OfficeRequestContext: AuthRequestContext, RequestContext {
     public var identity: OfficeIdentity?
     /// Why the token that came was refused (`nil` when none came or it was fine).
     public var authenticationFailure: String?
+    /// The console session the request came with, when it is signed in (``identity`` is then the
+    /// account's), with the account it belongs to.
+    public var staff: (session: StaffSession, account: StaffAccount)?
+    /// The fields of a console form posted with this request (read, and its CSRF token checked,
+    /// before the route runs).
+    public var form: [String: String]
+    /// The client's IP address as the connection shows it.
+    public var remoteAddress: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
         identity = nil
         authenticationFailure = nil
+        staff = nil
+        form = [:]
     }
 }
 
@@ -80,6 +91,10 @@ public struct Access: RouterMiddleware {
 
     public static let readers = Access(.viewer, .clerk, .auditor)
     public static let clerks = Access(.clerk)
+    public static let auditors = Access(.auditor)
+    public static let operators = Access(.operator)
+    /// Any role at all (an account or token for this office).
+    public static let anyone = Access(.viewer, .clerk, .auditor, .operator)
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let identity = context.identity else {

@@ -117,6 +117,20 @@ public struct DeadLetterSender: Sendable {
     }
 }
 
+extension DeadLetterSender {
+    /// What the office's dead-letter log keeps of a record it dead-lettered (the console lists it):
+    /// provenance, reason, a masked detail and the value's hash, never the value.
+    public static func logEntry(for message: KafkaMessage, reason: String, detail: String, at time: Date = Date()) -> DeadLetterEntry {
+        var headers: [String: String] = [:]
+        for header in message.headers { if let value = header.stringValue { headers[header.name] = String(value.prefix(200)) } }
+        let value = message.value ?? []
+        return DeadLetterEntry(
+            recordedAt: time, topic: message.topic, partition: Int(message.partition), offset: message.offset, reason: reason,
+            detail: PrivacyMask.mask(detail), eventId: headers["ce_id"], eventType: headers["ce_type"], eventSource: headers["ce_source"],
+            valueSHA256: SHA256.hash(data: value).hex, valueBytes: value.count)
+    }
+}
+
 extension Digest {
     /// Lower-case hexadecimal.
     var hex: String { map { String(format: "%02x", $0) }.joined() }

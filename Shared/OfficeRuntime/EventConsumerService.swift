@@ -219,6 +219,14 @@ public struct EventConsumerService: Service, CustomStringConvertible {
             guard let failure else { continue }
             do {
                 try await deadLetters.send(messages[index], reason: failure.reason, detail: failure.detail)
+                // The office's own log of what it dead-lettered, for the console (the topic is
+                // the record of authority: a failure here is logged, never retried).
+                let entry = DeadLetterSender.logEntry(for: messages[index], reason: failure.reason, detail: failure.detail)
+                do {
+                    try await database.write { transaction in try transaction.recordDeadLetter(entry) }
+                } catch {
+                    logger.warning("Dead letter not written to the office's dead-letter log", metadata: ["error": "\(error)"])
+                }
             } catch let interruption as ShutdownInterruption {
                 // Everything before this record is applied or dead-lettered: commit that much.
                 await settle(Array(messages[..<index]), recordPosition: true)

@@ -71,10 +71,40 @@ public protocol OfficeService: Sendable {
     func recordGauges() async throws
     /// Work that falls due with time (e.g. a wait that expires); called periodically.
     func performScheduledWork() async throws
+    /// Adds the service's web console (HTML pages outside `/v1`), if it has one.
+    func addConsole(to router: Router<OfficeRequestContext>, environment: ConsoleEnvironment)
 }
 
 extension OfficeService {
     public func performScheduledWork() async throws {}
+    public func addConsole(to router: Router<OfficeRequestContext>, environment: ConsoleEnvironment) {}
+}
+
+/// What an office's console needs of the process beyond the service's own records.
+public struct ConsoleEnvironment: Sendable {
+    public let configuration: OfficeConfiguration
+    public let store: any OfficeStore
+    /// What `/health` says now (the health prober's last finding).
+    public let health: @Sendable () async -> HealthReport
+    public let authentication: Authentication
+    public let logger: Logger
+    /// The consumer lag librdkafka last reported, by partition of the inbox.
+    public let consumerLag: @Sendable () -> [TopicPartition: Int]
+    /// Rings the relay (an outbox row was released).
+    public let doorbell: Doorbell
+
+    public init(
+        configuration: OfficeConfiguration, store: any OfficeStore, authentication: Authentication, logger: Logger, doorbell: Doorbell,
+        consumerLag: @escaping @Sendable () -> [TopicPartition: Int] = { [:] }, health: @escaping @Sendable () async -> HealthReport
+    ) {
+        self.consumerLag = consumerLag
+        self.doorbell = doorbell
+        self.configuration = configuration
+        self.store = store
+        self.authentication = authentication
+        self.logger = logger
+        self.health = health
+    }
 }
 
 /// Opens the store an office's configuration names.
@@ -186,7 +216,10 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
                 }
             }
         }
-        let router = OfficeRouter.make(service, authentication: authentication, extra: operational)
+        let console = ConsoleEnvironment(
+            configuration: configuration, store: database, authentication: authentication, logger: logger, doorbell: context.doorbell,
+            consumerLag: { [consumer] in consumer.lag }, health: { await healthCheck.report() })
+        let router = OfficeRouter.make(service, authentication: authentication, console: console, extra: operational)
         let port = PortBox()
         let app = Application(
             router: router, server: configuration.httpServer, configuration: configuration.httpServerConfiguration,
@@ -328,7 +361,7 @@ public struct PeriodicService: Service, CustomStringConvertible {
 /// ``Access`` group), and 405s for known paths. Tests build it the same way.
 public enum OfficeRouter {
     public static func make<S: OfficeService>(
-        _ service: S, authentication: Authentication, extra: (Router<OfficeRequestContext>) -> Void = { _ in }
+        _ service: S, authentication: Authentication, console: ConsoleEnvironment? = nil, extra: (Router<OfficeRequestContext>) -> Void = { _ in }
     ) -> Router<OfficeRequestContext> {
         let router = Router(context: OfficeRequestContext.self)
         let routes = RouteTable()
@@ -336,6 +369,7 @@ public enum OfficeRouter {
         router.add(middleware: TokenAuthenticator(authentication: authentication))
         extra(router)
         service.addRoutes(to: router)
+        if let console { service.addConsole(to: router, environment: console) }
         routes.load(from: router)
         return router
     }

@@ -68,6 +68,11 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "auth.max.token.lifetime.seconds", defaultValue: "86400", help: "tokens whose lifetime (exp - iat) is longer are refused"),
             Key(name: "metrics.access", defaultValue: "open", help: "open, or token (any valid token for this office)"),
             Key(name: "log.level", defaultValue: "info", help: "trace, debug, info, notice, warning, error, critical"),
+            Key(name: "console.session.idle.minutes", defaultValue: "30", help: "console: a session unused this long ends (sign in again)"),
+            Key(name: "console.session.absolute.hours", defaultValue: "10", help: "console: a session ends this long after sign-in, used or not"),
+            Key(name: "console.cookie.secure", defaultValue: "auto", help: "console: mark the session cookie Secure: always, never, or auto (when the request came over TLS, as a proxy's X-Forwarded-Proto: https says)"),
+            Key(name: "console.login.failures", defaultValue: "5", help: "console: failed sign-ins per account (and 4x that per client address) within 15 minutes before further tries wait, doubling from 30 s"),
+            Key(name: "console.progress.lookups.per.minute", defaultValue: "10", help: "console: lookups of the public progress page per client address and minute"),
         ]
     }
 
@@ -109,6 +114,19 @@ public struct OfficeConfiguration: Sendable {
     public var authMaxTokenLifetime: Duration
     public enum MetricsAccess: String, Sendable { case open, token }
     public var metricsAccess: MetricsAccess
+    /// The console's session lifetimes, cookie and throttles.
+    public var console = ConsoleSettings()
+
+    /// How the console signs staff in and how much it lets the public ask.
+    public struct ConsoleSettings: Sendable {
+        public enum SecureCookie: String, Sendable { case auto, always, never }
+        public var sessionIdle: Duration = .seconds(30 * 60)
+        public var sessionAbsolute: Duration = .seconds(10 * 3600)
+        public var secureCookie: SecureCookie = .auto
+        public var loginFailures: Int = 5
+        public var progressLookupsPerMinute: Int = 10
+        public init() {}
+    }
 
     /// How the office authenticates callers: tokens checked against the configured keys.
     /// - Throws: ``ValidationError`` naming `auth.public.keys` when a key file cannot be used.
@@ -303,7 +321,28 @@ public struct OfficeConfiguration: Sendable {
         guard let metrics = MetricsAccess(rawValue: value("metrics.access").lowercased()) else {
             throw ValidationError(field: "metrics.access", reason: "must be open or token")
         }
-        metricsAccess = metrics    }
+        metricsAccess = metrics
+        guard let idle = Int(value("console.session.idle.minutes")), (1...1440).contains(idle) else {
+            throw ValidationError(field: "console.session.idle.minutes", reason: "must be a number of minutes from 1 to 1440")
+        }
+        guard let absolute = Int(value("console.session.absolute.hours")), (1...168).contains(absolute) else {
+            throw ValidationError(field: "console.session.absolute.hours", reason: "must be a number of hours from 1 to 168")
+        }
+        guard let secure = ConsoleSettings.SecureCookie(rawValue: value("console.cookie.secure").lowercased()) else {
+            throw ValidationError(field: "console.cookie.secure", reason: "must be auto, always or never")
+        }
+        guard let failures = Int(value("console.login.failures")), (1...1000).contains(failures) else {
+            throw ValidationError(field: "console.login.failures", reason: "must be a number from 1 to 1000")
+        }
+        guard let lookups = Int(value("console.progress.lookups.per.minute")), (1...10000).contains(lookups) else {
+            throw ValidationError(field: "console.progress.lookups.per.minute", reason: "must be a number from 1 to 10000")
+        }
+        console.sessionIdle = .seconds(idle * 60)
+        console.sessionAbsolute = .seconds(absolute * 3600)
+        console.secureCookie = secure
+        console.loginFailures = failures
+        console.progressLookupsPerMinute = lookups
+    }
 
     /// Whether `host` can be reached from this machine only.
     static func isLoopback(_ host: String) -> Bool {

@@ -105,6 +105,10 @@ public struct OfficeDatabase: Sendable {
                 t.column("checkedAt", .datetime).notNull()
             }
         }
+        // Staff accounts and console sessions; the dead-letter log the console lists.
+        migrator.registerMigration("console-v1") { db in
+            for statement in StaffSchema.sqlite { try db.execute(sql: statement) }
+        }
     }
 }
 
@@ -178,6 +182,28 @@ public struct CaseFilter<State: CaseLifecycle>: Sendable {
     public var state: State?
     /// Only cases overdue on this day (the domain's ``CaseLifecycle/overdueRules``).
     public var overdueOn: LocalDate?
+    /// Further conditions (the console's filters): the column and comparison (`=`, `>=`, `<=`)
+    /// are the service's, only the value comes from the request (and is bound, never spliced).
+    public var conditions: [Condition] = []
+    /// Newest first (the console), instead of oldest first (the API).
+    public var newestFirst = false
+
+    public struct Condition: Sendable {
+        public enum Comparison: String, Sendable { case equal = "=", atLeast = ">=", atMost = "<=" }
+        public var column: String
+        public var comparison: Comparison
+        public var value: String
+        public init(_ column: String, _ comparison: Comparison, _ value: String) {
+            self.column = column
+            self.comparison = comparison
+            self.value = value
+        }
+    }
+
+    /// `order` (`a, b`) as written, or each column descending.
+    public func ordering(_ order: String) -> String {
+        newestFirst ? order.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) + " DESC" }.joined(separator: ", ") : order
+    }
 
     public init(state: State? = nil, overdueOn: LocalDate? = nil) {
         self.state = state

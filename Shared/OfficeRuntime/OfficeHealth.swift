@@ -61,6 +61,39 @@ public final class OfficeHealth: Sendable {
 /// unauthenticated probes costs the database nothing. The public body says what is wrong in the
 /// office's own words; what exactly failed (error texts, which can name hosts, files or SQL) goes
 /// to the log when the status changes, and to callers with a valid token under `details`.
+/// What the health prober found last, for the console (the `/health` body, with its details).
+public struct HealthReport: Sendable {
+    /// `ok`, `degraded` or `unavailable`.
+    public var status: String
+    public var database: String
+    public var broker: String
+    public var outboxPending: Int?
+    public var outboxParked: Int?
+    public var oldestUnsentSeconds: Double?
+    public var relay: String
+    public var problems: [String: String]
+    public var warnings: [String: String]
+    public var checkedAt: String
+    public var details: [String: String]
+
+    public init(
+        status: String, database: String, broker: String, outboxPending: Int? = nil, outboxParked: Int? = nil, oldestUnsentSeconds: Double? = nil,
+        relay: String, problems: [String: String], warnings: [String: String], checkedAt: String, details: [String: String]
+    ) {
+        self.status = status
+        self.database = database
+        self.broker = broker
+        self.outboxPending = outboxPending
+        self.outboxParked = outboxParked
+        self.oldestUnsentSeconds = oldestUnsentSeconds
+        self.relay = relay
+        self.problems = problems
+        self.warnings = warnings
+        self.checkedAt = checkedAt
+        self.details = details
+    }
+}
+
 final class HealthCheck: Service, Sendable, CustomStringConvertible {
     var description: String { "HealthCheck" }
     let database: any OfficeStore
@@ -234,6 +267,16 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
 
     /// The last status (a first probe when there is none yet).
     /// - Parameter detailed: add what exactly failed (for authenticated callers).
+    /// The last probe's findings, with details (for the operators' console page).
+    func report() async -> HealthReport {
+        let body: Body
+        if let kept = last.withLock({ $0 }) { body = kept } else { body = await probe() }
+        return HealthReport(
+            status: body.status, database: body.database, broker: body.broker, outboxPending: body.outbox?.pending,
+            outboxParked: body.outbox?.parked, oldestUnsentSeconds: body.outbox?.oldestUnsentSeconds, relay: body.relay, problems: body.problems,
+            warnings: body.warnings, checkedAt: body.checkedAt, details: body.details ?? [:])
+    }
+
     func response(detailed: Bool) async throws -> Response {
         var body: Body
         if let kept = last.withLock({ $0 }) { body = kept } else { body = await probe() }

@@ -12,6 +12,9 @@ public enum OfficeMain {
         if arguments.count > 1 && arguments[1] == "outbox" {
             return await OutboxCommand.run(S.self, name: name, arguments: Array(arguments.dropFirst(2)))
         }
+        if arguments.count > 1 && arguments[1] == "accounts" {
+            return await AccountsCommand.run(S.self, name: name, arguments: Array(arguments.dropFirst(2)))
+        }
         if arguments.contains("--help") || arguments.contains("-h") {
             print(
                 """
@@ -25,6 +28,13 @@ public enum OfficeMain {
                 Lists the outbox events set aside because the broker can never take them as they are
                 (with the events of the same case held behind each), or puts one back in line once its
                 cause is fixed. Reads the database the settings name; the office may be running.
+
+                       \(name) accounts list | create <username> --display-name <name> --role <role> ...
+                       \(name) accounts reset | disable | enable <username>
+                       \(name) accounts roles <username> --role <role> ...
+                Staff accounts of the office's web console (roles: clerk, viewer, auditor, operator). A new
+                password is read from standard input, never from a flag; disabling an account, resetting
+                its password or changing its roles ends its sessions at once.
 
                 \(OfficeConfiguration.helpText(role: S.role))
                 """)

@@ -36,8 +36,12 @@ public enum PostgresCaseSQL {
             conditions.append(overdue.sql)
             values += overdue.values
         }
+        for extra in filter.conditions {
+            values.append(.text(extra.value))
+            conditions.append("\(extra.column) \(extra.comparison.rawValue) $\(values.count)")
+        }
         let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        let rows = try sql.query("SELECT \(columns) FROM \(table)\(condition) ORDER BY \(order)\(page.sql)", values)
+        let rows = try sql.query("SELECT \(columns) FROM \(table)\(condition) ORDER BY \(filter.ordering(order))\(page.sql)", values)
         let total = try sql.query("SELECT COUNT(*) AS n FROM \(table)\(condition)", values)[0].int("n")
         return (rows, total)
     }

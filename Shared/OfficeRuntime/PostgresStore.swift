@@ -616,6 +616,29 @@ public final class PostgresTransaction: StoreTransaction {
         return try query("SELECT COUNT(*) AS n FROM outbox WHERE sentAt IS NOT NULL")[0].int("n")
     }
 
+    public func portableExecute(_ sql: String, _ values: [SQLValue]) throws -> Int {
+        try execute(sql, values)
+    }
+
+    public func portableQuery(_ sql: String, _ values: [SQLValue]) throws -> [PortableRow] {
+        try run(sql, values).rows.map { row in
+            var values: [String: SQLValue] = [:]
+            for cell in row {
+                let name = cell.columnName.lowercased()
+                if cell.bytes == nil {
+                    values[name] = .null
+                } else if cell.dataType == .int8 || cell.dataType == .int4 || cell.dataType == .int2 {
+                    values[name] = .int(try cell.decode(Int.self))
+                } else if cell.dataType == .bytea {
+                    values[name] = .bytes(Data(buffer: try cell.decode(ByteBuffer.self)))
+                } else {
+                    values[name] = .text(try cell.decode(String.self))
+                }
+            }
+            return PortableRow(values: values)
+        }
+    }
+
     public func probeWrite() throws {
         try execute(
             "INSERT INTO healthProbe (id, checkedAt) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET checkedAt = excluded.checkedAt", [.date(Date())])
@@ -651,5 +674,7 @@ enum PostgresSchema {
         PostgresMigration("relay-lease-v1", [
             "CREATE TABLE relayLease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL, expiresAt TIMESTAMPTZ NOT NULL)",
         ]),
+        // Staff accounts and console sessions; the dead-letter log the console lists.
+        PostgresMigration("console-v1", StaffSchema.postgres),
     ]
 }

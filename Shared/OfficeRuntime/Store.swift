@@ -95,6 +95,13 @@ public protocol StoreTransaction {
     func sentCount(eventType: String?) throws -> Int
     /// Writes the health probe row: succeeds only when the store takes writes.
     func probeWrite() throws
+
+    /// Runs one statement written for both backends (`$1`, `$2`, ... parameters; TEXT and BIGINT
+    /// columns); returns how many rows it changed. For the runtime's small tables (staff accounts
+    /// and sessions, the dead-letter log), whose SQL is the same on both.
+    func portableExecute(_ sql: String, _ values: [SQLValue]) throws -> Int
+    /// Runs one query written for both backends (see ``portableExecute(_:_:)``).
+    func portableQuery(_ sql: String, _ values: [SQLValue]) throws -> [PortableRow]
 }
 
 /// A service's repository: opens transactions on the office's store and hands the service its
@@ -262,6 +269,47 @@ public struct SQLiteTransaction: StoreTransaction {
         try Outbox.sentCount(db, type: eventType.flatMap(EventType.init(rawValue:)))
     }
 
+    public func portableExecute(_ sql: String, _ values: [SQLValue]) throws -> Int {
+        try db.execute(sql: Self.numbered(sql), arguments: Self.arguments(values))
+        return db.changesCount
+    }
+
+    public func portableQuery(_ sql: String, _ values: [SQLValue]) throws -> [PortableRow] {
+        try Row.fetchAll(db, sql: Self.numbered(sql), arguments: Self.arguments(values)).map { row in
+            var values: [String: SQLValue] = [:]
+            for (column, value) in row {
+                switch value.storage {
+                case .null: values[column.lowercased()] = .null
+                case .int64(let int): values[column.lowercased()] = .int(Int(int))
+                case .double(let double): values[column.lowercased()] = .int(Int(double))
+                case .string(let text): values[column.lowercased()] = .text(text)
+                case .blob(let data): values[column.lowercased()] = .bytes(data)
+                }
+            }
+            return PortableRow(values: values)
+        }
+    }
+
+    /// `$n` (PostgreSQL's numbered parameters) as SQLite's `?n`, which bind by number too.
+    static func numbered(_ sql: String) -> String {
+        sql.replacingOccurrences(of: #"\$([0-9]+)"#, with: "?$1", options: .regularExpression)
+    }
+
+    static func arguments(_ values: [SQLValue]) -> StatementArguments {
+        StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
+            switch value {
+            case .text(let text): text
+            case .int(let int): int
+            case .bool(let bool): bool
+            case .date(let date): date
+            case .bytes(let data): data
+            case .texts(let texts): texts.joined(separator: ",")
+            case .ints(let ints): ints.map(String.init).joined(separator: ",")
+            case .null: nil
+            }
+        })
+    }
+
     public func probeWrite() throws {
         try db.execute(
             sql: "INSERT INTO healthProbe (id, checkedAt) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET checkedAt = excluded.checkedAt", arguments: [Date()])
@@ -358,9 +406,13 @@ public enum CaseSQL {
             conditions.append(overdue.sql)
             arguments += overdue.arguments
         }
+        for extra in filter.conditions {
+            conditions.append("\(extra.column) \(extra.comparison.rawValue) ?")
+            arguments.append(extra.value)
+        }
         let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         let rows = try Row.fetchAll(
-            db, sql: "SELECT \(columns) FROM \(table)\(condition) ORDER BY \(order)\(page.sql)", arguments: StatementArguments(arguments))
+            db, sql: "SELECT \(columns) FROM \(table)\(condition) ORDER BY \(filter.ordering(order))\(page.sql)", arguments: StatementArguments(arguments))
         let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)\(condition)", arguments: StatementArguments(arguments)) ?? 0
         return (rows, total)
     }

@@ -42,7 +42,7 @@ struct OfficeToken: AsyncParsableCommand {
 
         @Option(help: "The issuer's private key (PEM).") var privateKey: String
         @Option(name: .customLong("office"), help: "Office code the token is good for (repeat for several).") var offices: [String]
-        @Option(name: .customLong("role"), help: "clerk, viewer or auditor (repeat for several).") var roles: [String]
+        @Option(name: .customLong("role"), help: "clerk, viewer, auditor or operator (repeat for several).") var roles: [String]
         @Option(help: "Who holds the token (goes into `sub` and the offices' logs).") var subject: String
         @Option(help: "Lifetime: e.g. 30m, 8h, 2d.") var ttl = "8h"
         @Option(help: "The issuer name the offices trust (AUTH_ISSUER).") var issuer = "pension-transfer"
@@ -52,7 +52,7 @@ struct OfficeToken: AsyncParsableCommand {
             for office in offices where office.count != 6 || !office.allSatisfy(\.isNumber) {
                 throw ValidationError("--office \(office) is not a 6-digit office code")
             }
-            guard !roles.isEmpty else { throw ValidationError("give at least one --role (clerk, viewer, auditor)") }
+            guard !roles.isEmpty else { throw ValidationError("give at least one --role (clerk, viewer, auditor, operator)") }
             for role in roles where AccessRole(rawValue: role) == nil {
                 throw ValidationError("--role \(role) is not clerk, viewer or auditor")
             }

@@ -47,6 +47,13 @@ public struct DestinationOffice: OfficeService {
     func putPerson(_ request: Request, _ requestContext: OfficeRequestContext) async throws -> Response {
         let id = try citizenID(requestContext)
         let input = try await JSONBody.decode(DestinationAPI.PersonInput.self, from: request)
+        let (created, view) = try await register(id, input)
+        return try JSONBody.response(view, status: created ? .created : .ok)
+    }
+
+    /// Registers a person (the API's PUT and the console's form): checked, then written in one
+    /// transaction.
+    func register(_ id: CitizenID, _ input: DestinationAPI.PersonInput) async throws -> (created: Bool, view: DestinationAPI.PersonView) {
         try FreeText.check(input.name, field: "name")
         let today = context.clock.today
         // Dates checked before anything is written (and everything below is one transaction).
@@ -63,7 +70,7 @@ public struct DestinationOffice: OfficeService {
             throw ValidationError(field: "cards[\(index)].issuedOn", reason: "\(card.issuedOn) is not between the birth date and today")
         }
         let office = context.office
-        let (created, view) = try await repository.write { records -> (Bool, DestinationAPI.PersonView) in
+        return try await repository.write { records -> (Bool, DestinationAPI.PersonView) in
             let existing = try records.person(id)
             let record = DestinationPersonRecord(
                 citizenId: id.rawValue, name: input.name, hukouProvince: input.hukouProvince.rawValue,
@@ -83,7 +90,6 @@ public struct DestinationOffice: OfficeService {
             view.cardIssued = issued
             return (existing == nil, view)
         }
-        return try JSONBody.response(view, status: created ? .created : .ok)
     }
 
     func getPerson(_ requestContext: OfficeRequestContext) async throws -> Response {
@@ -135,6 +141,11 @@ public struct DestinationOffice: OfficeService {
     /// payment certificate that has not arrived yet waits for it (state `awaiting-certificate`).
     func fileApplication(_ request: Request) async throws -> Response {
         let input = try await JSONBody.decode(DestinationAPI.ApplicationInput.self, from: request)
+        return try JSONBody.response(try await file(input), status: .created)
+    }
+
+    /// Files an application and reviews it (the API's POST and the console's form).
+    func file(_ input: DestinationAPI.ApplicationInput) async throws -> DestinationAPI.ApplicationResult {
         if let name = input.name { try FreeText.check(name, field: "name") }
         let origin = try context.directory.office(input.originOffice, field: "originOffice")
         guard origin.code != context.office else { throw ValidationError(field: "originOffice", reason: "is this office") }
@@ -161,7 +172,7 @@ public struct DestinationOffice: OfficeService {
         context.logger.info(
             "Application reviewed",
             metadata: ["case.id": .string(result.caseId.description), "case.state": .string(result.state.rawValue), "citizen.id": .string(input.citizenId.masked)])
-        return try JSONBody.response(result, status: .created)
+        return result
     }
 
     /// Reviews applications whose wait for their payment certificate has ended.

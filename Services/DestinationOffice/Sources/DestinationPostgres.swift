@@ -40,7 +40,12 @@ enum DestinationPostgresSchema {
                 valueDate TEXT NOT NULL, postedSeq BIGSERIAL NOT NULL)
             """,
             "CREATE INDEX remittance_case ON remittance (caseId)",
-        ])
+        ]),
+        // The business date a case closed on (the console's dashboard counts completions by it).
+        PostgresMigration("destination-v2-closed-on", [
+            "ALTER TABLE destinationCase ADD COLUMN closedOn TEXT",
+            "CREATE INDEX destinationCase_submitted ON destinationCase (submittedOn)",
+        ]),
     ]
 }
 
@@ -137,7 +142,7 @@ struct PostgresDestinationRecords: DestinationRecords {
             certificateNo: try row.optionalString("certificateNo"), approvedTransfer: try row.bool("approvedTransfer"),
             originDueOn: try row.optionalString("originDueOn"), completionDueOn: try row.optionalString("completionDueOn"),
             originTerminatedOn: try row.optionalString("originTerminatedOn"), events: try row.string("events"),
-            updatedAt: try row.date("updatedAt"), closedAt: try row.optionalDate("closedAt"))
+            updatedAt: try row.date("updatedAt"), closedAt: try row.optionalDate("closedAt"), closedOn: try row.optionalString("closedOn"))
     }
 
     func caseRecord(_ id: CaseID) throws -> DestinationCaseRecord? {
@@ -149,7 +154,7 @@ struct PostgresDestinationRecords: DestinationRecords {
             .text(record.caseId), .text(record.citizenId), .text(record.name), .text(record.hukouProvince), .text(record.origin),
             .text(record.submittedOn), .text(record.state), .text(record.contactLetterNo), .text(record.certificateNo),
             .bool(record.approvedTransfer), .text(record.originDueOn), .text(record.completionDueOn), .text(record.originTerminatedOn),
-            .text(record.events), .date(record.updatedAt), .date(record.closedAt),
+            .text(record.events), .date(record.updatedAt), .date(record.closedAt), .text(record.closedOn),
         ]
     }
 
@@ -157,8 +162,8 @@ struct PostgresDestinationRecords: DestinationRecords {
         try sql.execute(
             """
             INSERT INTO destinationCase (caseId, citizenId, name, hukouProvince, origin, submittedOn, state, contactLetterNo, certificateNo,
-                approvedTransfer, originDueOn, completionDueOn, originTerminatedOn, events, updatedAt, closedAt)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                approvedTransfer, originDueOn, completionDueOn, originTerminatedOn, events, updatedAt, closedAt, closedOn)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
             """, Self.values(record))
     }
 
@@ -167,7 +172,7 @@ struct PostgresDestinationRecords: DestinationRecords {
             """
             UPDATE destinationCase SET citizenId = $2, name = $3, hukouProvince = $4, origin = $5, submittedOn = $6, state = $7,
                 contactLetterNo = $8, certificateNo = $9, approvedTransfer = $10, originDueOn = $11, completionDueOn = $12,
-                originTerminatedOn = $13, events = $14, updatedAt = $15, closedAt = $16
+                originTerminatedOn = $13, events = $14, updatedAt = $15, closedAt = $16, closedOn = $17
             WHERE caseId = $1
             """, Self.values(record))
     }

@@ -35,6 +35,8 @@ struct DestinationCaseRecord: Codable, Sendable {
     var updatedAt: Date
     /// When the case reached a terminal state (wall clock); nil while it is open.
     var closedAt: Date? = nil
+    /// The business date of the step that closed it.
+    var closedOn: String? = nil
 
     func decodedEvents() throws -> [DestinationCaseEvent] {
         try JSONDecoder().decode([DestinationCaseEvent].self, from: Data(events.utf8))
@@ -136,7 +138,10 @@ extension DestinationRecords {
         record.originDueOn = deadlines["originAnswer"]?.due.description
         record.completionDueOn = deadlines["completion"]?.due.description
         record.updatedAt = Date()
-        if domain.state.isTerminal, record.closedAt == nil { record.closedAt = record.updatedAt }
+        if domain.state.isTerminal, record.closedAt == nil {
+            record.closedAt = record.updatedAt
+            record.closedOn = domain.timeline.last?.on.description
+        }
         try update(record)
         return (outcome, domain)
     }

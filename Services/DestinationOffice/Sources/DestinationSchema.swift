@@ -71,5 +71,12 @@ enum DestinationSchema {
                 t.add(column: "closedAt", .datetime)
             }
         }
+        migrator.registerMigration("destination-v3-closed-on") { db in
+            // The business date a case closed on (the console's dashboard counts completions by it).
+            try db.alter(table: "destinationCase") { t in
+                t.add(column: "closedOn", .text)
+            }
+            try db.create(index: "destinationCase_submitted", on: "destinationCase", columns: ["submittedOn"])
+        }
     }
 }
