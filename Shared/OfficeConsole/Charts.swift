@@ -12,6 +12,11 @@ public enum Charts {
         }
     }
 
+    /// Roughly how wide `text` is at 11 px.
+    static func textWidth(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + ($1.isASCII ? 7 : 12) }
+    }
+
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -19,7 +24,10 @@ public enum Charts {
 
     /// Horizontal bars, one per label (one series), with the value written beside each bar.
     public static func horizontalBars(_ bars: [Bar], title: String) -> String {
-        let rowHeight = 26, labelWidth = 190, barWidth = 360, width = labelWidth + barWidth + 60
+        let rowHeight = 26, barWidth = 360
+        // Room for the longest label at the charts' 11 px font (CJK characters about twice as wide).
+        let labelWidth = min(420, max(120, 16 + (bars.map { textWidth($0.label) }.max() ?? 0)))
+        let width = labelWidth + barWidth + 60
         let height = max(1, bars.count) * rowHeight + 10
         let maximum = max(1, bars.map { $0.values.first ?? 0 }.max() ?? 1)
         var svg = #"<svg class="chart" role="img" aria-label="\#(escape(title))" viewBox="0 0 \#(width) \#(height)" width="\#(width)" height="\#(height)" xmlns="http://www.w3.org/2000/svg"><title>\#(escape(title))</title>"#

@@ -208,7 +208,7 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         let operational = { (router: Router<OfficeRequestContext>) in
             router.get("/health") { _, context in try await healthCheck.response(detailed: context.identity != nil) }
             if let registry {
-                let metrics = configuration.metricsAccess == .open ? router.group() : router.group().add(middleware: Access.readers)
+                let metrics = configuration.metricsAccess == .open ? router.group() : router.group().add(middleware: Access.anyone)
                 metrics.get("/metrics") { _, _ in
                     var buffer: [UInt8] = []
                     registry.emit(into: &buffer)

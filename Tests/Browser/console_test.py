@@ -99,10 +99,19 @@ def visit_checks(name, posted=False):
     # The HTML as the server sent it (the checker reads markup, not the DOM).
     url = driver.current_url
     office = "510100" if url.startswith(DESTINATION) else "440300"
-    body = driver.page_source if posted else raw(url, cookie=session_cookie(office))[2]
+    # (The browser's serialization has no doctype: the page had one, or it would not be in
+    # standards mode, which the test checks.)
+    if posted:
+        check(driver.execute_script("return document.compatMode") == "CSS1Compat", f"{name}: the page is in standards mode (it has a doctype)")
+    body = "<!DOCTYPE html>\n" + driver.page_source if posted else raw(url, cookie=session_cookie(office))[2]
     with open(f"{RUN}/html/{name}.html", "w") as out:
         out.write(body)
+    # The whole page, from the top: the window as tall as the page for the picture.
+    driver.execute_script("window.scrollTo(0, 0)")
+    height = driver.execute_script("return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
+    driver.set_window_size(1280, min(max(height + 20, 400), 4000))
     driver.save_screenshot(f"{RUN}/screenshots/{name}.png")
+    driver.set_window_size(1280, 1000)
     pages_checked.append(name)
 
 
@@ -149,6 +158,8 @@ try:
     visit_checks("login")
     sign_in_by_keyboard(DESTINATION, "clerk")
     check(driver.current_url == f"{DESTINATION}/cases", "after sign-in the clerk is back on the case list")
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    check(driver.switch_to.active_element.get_attribute("class") == "skip", "the first Tab reaches the skip-to-content link")
     visit_checks("cases")
 
     driver.find_element(By.LINK_TEXT, "Register a person").click()

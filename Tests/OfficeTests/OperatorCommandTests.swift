@@ -40,4 +40,56 @@ struct OperatorCommandTests {
         #expect(try await database.writer.read { try Outbox.statistics($0) }.parked == 0)
         #expect(try await run(["outbox", "frobnicate"]).status == 2)
     }
+
+    /// Runs the origin executable with `input` on standard input.
+    func run(_ arguments: [String], input: String) async throws -> (status: Int32, output: String) {
+        try await Support.offPool {
+            let process = Process()
+            process.executableURL = Self.binaries.appendingPathComponent("origin-office")
+            process.arguments = arguments
+            let stdin = Pipe()
+            let out = Pipe()
+            process.standardInput = stdin
+            process.standardOutput = out
+            process.standardError = out
+            try process.run()
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    @Test("accounts: create reads the password from standard input (never a flag), list, roles, reset and disable end the account's sessions")
+    func accounts() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("accounts-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("origin.sqlite").path
+        let created = try await run(["accounts", "create", "li.na", "--display-name", "Li Na", "--role", "clerk", "--database-path", path], input: "a long enough password\n")
+        #expect(created.status == 0, "\(created.output)")
+        #expect(try await run(["accounts", "create", "li.na", "--display-name", "Li Na", "--role", "clerk", "--database-path", path], input: "a long enough password\n").status == 1)
+        #expect(try await run(["accounts", "create", "x.y", "--display-name", "X", "--role", "clerk", "--password", "secret", "--database-path", path], input: "").status == 2)
+        #expect(try await run(["accounts", "create", "x.y", "--display-name", "X", "--role", "clerk", "--database-path", path], input: "short\n").status == 2)
+        #expect(try await run(["accounts", "create", "x.y", "--display-name", "X", "--role", "chief", "--database-path", path], input: "a long enough password\n").status == 2)
+        let store = try OfficeDatabase(path: path, migrations: { OriginOffice.registerMigrations(&$0) })
+        let account = try await store.read { transaction in try transaction.staffAccount("li.na") }
+        #expect(account?.roles == [.clerk] && account?.disabled == false)
+        #expect(account.map { StaffPasswords.verify("a long enough password", hash: $0.passwordHash) } == true)
+        #expect(!(account?.passwordHash.contains("a long enough password") ?? true))
+        let now = Date()
+        try await store.write { transaction in
+            try transaction.insertStaffSession(StaffSession(idHash: "h1", username: "li.na", csrfToken: "t", createdAt: now, lastSeenAt: now))
+        }
+        let roles = try await run(["accounts", "roles", "li.na", "--role", "viewer", "--role", "operator", "--database-path", path], input: "")
+        #expect(roles.status == 0 && roles.output.contains("1 session(s) ended"), "\(roles.output)")
+        let listed = try await run(["accounts", "list", "--database-path", path], input: "")
+        #expect(listed.output.contains("li.na\tLi Na\toperator,viewer"), "\(listed.output)")
+        #expect(try await run(["accounts", "reset", "li.na", "--database-path", path], input: "another long password\n").status == 0)
+        let reset = try await store.read { transaction in try transaction.staffAccount("li.na") }
+        #expect(reset.map { StaffPasswords.verify("another long password", hash: $0.passwordHash) } == true)
+        #expect(try await run(["accounts", "disable", "li.na", "--database-path", path], input: "").status == 0)
+        #expect(try await store.read { transaction in try transaction.staffAccount("li.na") }?.disabled == true)
+        #expect(try await run(["accounts", "disable", "nobody", "--database-path", path], input: "").status == 1)
+    }
 }

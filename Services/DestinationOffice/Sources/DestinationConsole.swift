@@ -230,7 +230,11 @@ struct DestinationPages: Sendable {
                 let sign = row.kind == "refunded" ? "−" : "+"
                 lines.append(["label": "\(sign) \(t[row.kind == "refunded" ? "money_refund" : "money_remittance"]!) \(row.remittanceId)", "date": row.valueDate, "amount": Format.money(Money(fen: row.amountFen))])
             }
-            let difference = domain.expected.map { domain.received.fen - $0.fen }
+            // Plain locals: the release compiler (6.3.1) crashes on an ownership check when a
+            // closure borrows `domain` itself.
+            let expectedFen = domain.expected?.fen
+            let receivedFen = domain.received.fen
+            let difference: Int? = expectedFen.map { receivedFen - $0 }
             data["reconciliation"] = [
                 "lines": lines, "difference": difference.map { Format.money(Money(fen: $0)) } ?? "—",
                 "differenceClass": difference == 0 ? "good" : "bad",
@@ -459,7 +463,7 @@ struct DestinationPages: Sendable {
         let since30 = today.adding(days: -29)
         let since90 = today.adding(days: -89)
         let figures = try await repository.read { records in
-            try DashboardFigures.read(records.transaction, today: today, soon: soon, since30: since30, since90: since90, counts: try records.counts(today: today))
+            try records.dashboard(today: today, soon: soon, since30: since30, since90: since90)
         }
         let openStates = DestinationCaseState.allCases.filter { !$0.isTerminal }
         let open = openStates.map { Charts.Bar(label: t["state_\($0.rawValue)"] ?? $0.rawValue, values: [figures.byState[$0.rawValue] ?? 0]) }
@@ -475,9 +479,9 @@ struct DestinationPages: Sendable {
         }
         let bins: [(String, ClosedRange<Int>)] = [("0–5", 0...5), ("6–10", 6...10), ("11–15", 11...15), ("16–20", 16...20), ("21–30", 21...30), ("31–45", 31...45), ("46+", 46...Int.max)]
         var durations = Array(repeating: 0, count: bins.count)
-        for (submitted, closed) in figures.completions {
+        for (submitted, closed, count) in figures.completions {
             let days = calendar.workingDays(after: submitted, through: closed)
-            if let index = bins.firstIndex(where: { $0.1.contains(days) }) { durations[index] += 1 }
+            if let index = bins.firstIndex(where: { $0.1.contains(days) }) { durations[index] += count }
         }
         let completion = zip(bins, durations).map { Charts.Bar(label: "\($0.0) \(t["dash_workingDays"]!)", values: [$1]) }
         let data: [String: Any] = [
@@ -491,44 +495,3 @@ struct DestinationPages: Sendable {
     }
 }
 
-/// The dashboard's figures, read in one snapshot with SQL both backends run.
-struct DashboardFigures: Sendable {
-    var byState: [String: Int] = [:]
-    var overdue = 0
-    /// Open deadlines (of the states that run against them) by due date, today to `soon`.
-    var dueOn: [String: Int] = [:]
-    var filedOn: [String: Int] = [:]
-    var completedOn: [String: Int] = [:]
-    var completions: [(LocalDate, LocalDate)] = []
-
-    static func read(_ sql: any StoreTransaction, today: LocalDate, soon: LocalDate, since30: LocalDate, since90: LocalDate, counts: CaseCounts<DestinationCaseState>) throws -> DashboardFigures {
-        var figures = DashboardFigures()
-        for (state, count) in counts.byState { figures.byState[state.rawValue] = count }
-        figures.overdue = counts.overdue
-        for rule in DestinationCaseState.overdueRules {
-            let column = SQLiteDestinationRecords.column(rule.deadline)
-            let states = rule.states.enumerated().map { "$\($0.offset + 3)" }.joined(separator: ", ")
-            for row in try sql.portableQuery(
-                "SELECT \(column) AS d, COUNT(*) AS n FROM destinationCase WHERE \(column) >= $1 AND \(column) <= $2 AND state IN (\(states)) GROUP BY \(column)",
-                [.text(today.description), .text(soon.description)] + rule.states.map { .text($0.rawValue) })
-            {
-                figures.dueOn[try row.string("d"), default: 0] += try row.int("n")
-            }
-        }
-        for row in try sql.portableQuery("SELECT submittedOn AS d, COUNT(*) AS n FROM destinationCase WHERE submittedOn >= $1 GROUP BY submittedOn", [.text(since30.description)]) {
-            figures.filedOn[try row.string("d")] = try row.int("n")
-        }
-        for row in try sql.portableQuery(
-            "SELECT closedOn AS d, COUNT(*) AS n FROM destinationCase WHERE state = $1 AND closedOn >= $2 GROUP BY closedOn",
-            [.text(DestinationCaseState.completed.rawValue), .text(since30.description)])
-        {
-            figures.completedOn[try row.string("d")] = try row.int("n")
-        }
-        for row in try sql.portableQuery(
-            "SELECT submittedOn, closedOn FROM destinationCase WHERE state = $1 AND closedOn >= $2", [.text(DestinationCaseState.completed.rawValue), .text(since90.description)])
-        {
-            figures.completions.append((try LocalDate(try row.string("submittedOn")), try LocalDate(try row.string("closedOn"))))
-        }
-        return figures
-    }
-}

@@ -44,8 +44,7 @@ enum DestinationPostgresSchema {
         // The business date a case closed on (the console's dashboard counts completions by it).
         PostgresMigration("destination-v2-closed-on", [
             "ALTER TABLE destinationCase ADD COLUMN closedOn TEXT",
-            "CREATE INDEX destinationCase_submitted ON destinationCase (submittedOn)",
-        ]),
+        ] + DestinationSchema.consoleIndexes),
     ]
 }
 

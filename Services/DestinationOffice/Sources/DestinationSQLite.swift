@@ -127,3 +127,55 @@ struct SQLiteDestinationRecords: DestinationRecords {
         }
     }
 }
+
+/// The dashboard's figures, read in one snapshot with SQL both backends run.
+struct DashboardFigures: Sendable {
+    var byState: [String: Int] = [:]
+    var overdue = 0
+    /// Open deadlines (of the states that run against them) by due date, today to `soon`.
+    var dueOn: [String: Int] = [:]
+    var filedOn: [String: Int] = [:]
+    var completedOn: [String: Int] = [:]
+    /// Completed cases by filing and completion date.
+    var completions: [(submitted: LocalDate, closed: LocalDate, count: Int)] = []
+
+    static func read(_ sql: any StoreTransaction, today: LocalDate, soon: LocalDate, since30: LocalDate, since90: LocalDate, counts: CaseCounts<DestinationCaseState>) throws -> DashboardFigures {
+        var figures = DashboardFigures()
+        for (state, count) in counts.byState { figures.byState[state.rawValue] = count }
+        figures.overdue = counts.overdue
+        for rule in DestinationCaseState.overdueRules {
+            let column = SQLiteDestinationRecords.column(rule.deadline)
+            let states = rule.states.enumerated().map { "$\($0.offset + 3)" }.joined(separator: ", ")
+            for row in try sql.portableQuery(
+                "SELECT \(column) AS d, COUNT(*) AS n FROM destinationCase WHERE \(column) >= $1 AND \(column) <= $2 AND state IN (\(states)) GROUP BY \(column)",
+                [.text(today.description), .text(soon.description)] + rule.states.map { .text($0.rawValue) })
+            {
+                figures.dueOn[try row.string("d"), default: 0] += try row.int("n")
+            }
+        }
+        for row in try sql.portableQuery("SELECT submittedOn AS d, COUNT(*) AS n FROM destinationCase WHERE submittedOn >= $1 GROUP BY submittedOn", [.text(since30.description)]) {
+            figures.filedOn[try row.string("d")] = try row.int("n")
+        }
+        for row in try sql.portableQuery(
+            "SELECT closedOn AS d, COUNT(*) AS n FROM destinationCase WHERE state = $1 AND closedOn >= $2 GROUP BY closedOn",
+            [.text(DestinationCaseState.completed.rawValue), .text(since30.description)])
+        {
+            figures.completedOn[try row.string("d")] = try row.int("n")
+        }
+        for row in try sql.portableQuery(
+            "SELECT submittedOn, closedOn, COUNT(*) AS n FROM destinationCase WHERE state = $1 AND closedOn >= $2 GROUP BY submittedOn, closedOn",
+            [.text(DestinationCaseState.completed.rawValue), .text(since90.description)])
+        {
+            figures.completions.append((try LocalDate(try row.string("submittedOn")), try LocalDate(try row.string("closedOn")), try row.int("n")))
+        }
+        return figures
+    }
+}
+
+extension DestinationRecords {
+    /// The console dashboard's figures (one SQL text for both backends, through the store's
+    /// portable statements: the columns it reads are TEXT on both).
+    func dashboard(today: LocalDate, soon: LocalDate, since30: LocalDate, since90: LocalDate) throws -> DashboardFigures {
+        try DashboardFigures.read(transaction, today: today, soon: soon, since30: since30, since90: since90, counts: try counts(today: today))
+    }
+}

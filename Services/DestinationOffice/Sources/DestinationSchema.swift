@@ -76,7 +76,16 @@ enum DestinationSchema {
             try db.alter(table: "destinationCase") { t in
                 t.add(column: "closedOn", .text)
             }
-            try db.create(index: "destinationCase_submitted", on: "destinationCase", columns: ["submittedOn"])
+            for statement in DestinationSchema.consoleIndexes { try db.execute(sql: statement) }
         }
     }
+
+    /// The console's lists (newest first, by state) and dashboard (completions by day, read from
+    /// the index alone): the same statements on PostgreSQL.
+    static let consoleIndexes = [
+        "CREATE INDEX destinationCase_submitted ON destinationCase (submittedOn, caseId)",
+        "CREATE INDEX destinationCase_state_submitted ON destinationCase (state, submittedOn, caseId)",
+        "CREATE INDEX destinationCase_closed ON destinationCase (state, closedOn, submittedOn)",
+        "CREATE INDEX destinationCase_origin ON destinationCase (origin, submittedOn, caseId)",
+    ]
 }

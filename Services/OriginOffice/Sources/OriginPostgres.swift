@@ -42,7 +42,8 @@ enum OriginPostgresSchema {
                 id BIGSERIAL PRIMARY KEY, caseId TEXT NOT NULL, eventType TEXT NOT NULL, citizenId TEXT NOT NULL, reasons TEXT NOT NULL,
                 receivedOn TEXT NOT NULL)
             """,
-        ])
+        ]),
+        PostgresMigration("origin-v2-console-indexes", OriginSchema.consoleIndexes),
     ]
 }
 

@@ -62,5 +62,16 @@ enum OriginSchema {
                 t.column("receivedOn", .text).notNull()
             }
         }
+        migrator.registerMigration("origin-v2-console-indexes") { db in
+            for statement in OriginSchema.consoleIndexes { try db.execute(sql: statement) }
+        }
     }
+
+    /// The console's lists: newest first, by state, by person (the same statements on PostgreSQL).
+    static let consoleIndexes = [
+        "CREATE INDEX originCase_received ON originCase (receivedOn, caseId)",
+        "CREATE INDEX originCase_state_received ON originCase (state, receivedOn, caseId)",
+        "CREATE INDEX originCase_person ON originCase (citizenId)",
+        "CREATE INDEX originCase_destination ON originCase (destination, receivedOn, caseId)",
+    ]
 }
