@@ -26,6 +26,7 @@ public struct FormProblems: Sendable {
     public init() {}
     public var isEmpty: Bool { errors.isEmpty }
     public mutating func add(_ field: String, _ message: String) { errors.append((field, message)) }
+    public func has(_ field: String) -> Bool { errors.contains { $0.field == field } }
 }
 
 /// An office's web console: sign-in, sessions, CSRF, security headers, both languages, the

@@ -69,6 +69,7 @@ public enum Strings {
         ("error.server", "The office could not complete the request. Nothing was changed; try again, and tell the operators if it persists.", "系统未能完成请求,未作任何修改。请重试;如持续出现,请联系运维人员。"),
         ("error.tooMany", "Too many requests from your address. Wait a minute and try again.", "您的地址请求过于频繁,请一分钟后再试。"),
         ("error.fix", "Please correct the fields marked below.", "请更正下列标出的内容。"),
+        ("error.required", "is required", "必填"),
         ("error.back", "Back to the start page", "返回首页"),
         // Lists
         ("filter", "Filter", "筛选"),

@@ -179,6 +179,7 @@ try:
     # A field error: no origin office chosen; the form keeps what was typed.
     driver.find_element(By.CSS_SELECTOR, "form.stacked button[type=submit]").click()
     wait_for(lambda: "originOffice-error" in driver.page_source, 15, "the form comes back with its errors")
+    check(driver.find_element(By.ID, "originOffice-error").text == "is required", "the empty origin office is 'required'")
     check(driver.find_element(By.ID, "citizenId").get_attribute("value") == person,
           "a missing origin office is named next to its field, and the citizen ID is kept")
     visit_checks("application-form-error", posted=True)

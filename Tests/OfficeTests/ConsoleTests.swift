@@ -293,6 +293,12 @@ struct ConsoleTests {
             #expect(browser.cookies["office_lang"] == "en")
             let kept = try await browser.request("/login")
             #expect(kept.body.contains("<html lang=\"en\">"), "the switch is remembered")
+            // A form's own messages follow the language too.
+            try await browser.signIn("clerk1")
+            let token = try await browser.request("/persons/new?lang=zh").csrf!
+            let empty = try await browser.request("/persons/new", method: .post, form: ["_csrf": token, "citizenId": "", "name": ""])
+            #expect(empty.status == .unprocessableContent)
+            #expect(empty.body.contains("公民身份号码(18位): 必填") && empty.body.contains("id=\"name-error\">必填"))
         }
     }
 

@@ -295,6 +295,11 @@ struct DestinationPages: Sendable {
         return console.page("personForm", title: t["person_new"]!, data, request: request, context: context, status: status)
     }
 
+    /// Each of `fields` left empty gets the message "is required" (in the page's language).
+    static func required(_ fields: [String], in text: (String) -> String, _ problems: inout FormProblems, _ t: [String: String]) {
+        for field in fields where text(field).isEmpty { problems.add(field, t["error_required"]!) }
+    }
+
     /// Parses one field; a ValidationError becomes the field's message.
     static func field<T>(_ name: String, _ problems: inout FormProblems, _ t: [String: String], _ parse: () throws -> T) -> T? {
         do { return try parse() } catch let error as ValidationError {
@@ -314,10 +319,10 @@ struct DestinationPages: Sendable {
         values["contributing"] = form["contributing"] == "yes"
         values["receivesPension"] = form["receivesPension"] == "yes"
         var problems = FormProblems()
-        let id = Self.field("citizenId", &problems, t) { try CitizenID(text("citizenId").uppercased()) }
-        if text("name").isEmpty { problems.add("name", t["person_name"]!) }
-        let hukou = Self.field("hukouProvince", &problems, t) { try ProvinceCode(text("hukouProvince"), field: "hukouProvince") }
-        let registeredOn = Self.field("registeredOn", &problems, t) { try LocalDate(text("registeredOn"), field: "registeredOn") }
+        Self.required(["citizenId", "name", "hukouProvince", "registeredOn"], in: text, &problems, t)
+        let id = problems.has("citizenId") ? nil : Self.field("citizenId", &problems, t) { try CitizenID(text("citizenId").uppercased()) }
+        let hukou = problems.has("hukouProvince") ? nil : Self.field("hukouProvince", &problems, t) { try ProvinceCode(text("hukouProvince"), field: "hukouProvince") }
+        let registeredOn = problems.has("registeredOn") ? nil : Self.field("registeredOn", &problems, t) { try LocalDate(text("registeredOn"), field: "registeredOn") }
         let since = text("contributingSince").isEmpty ? nil : Self.field("contributingSince", &problems, t) { try YearMonth(text("contributingSince")) }
         var cards: [DestinationAPI.CardInput] = []
         if !text("cardIssuer").isEmpty || !text("cardIssuedOn").isEmpty {
@@ -363,8 +368,9 @@ struct DestinationPages: Sendable {
         for name in ["citizenId", "originOffice", "certificateNo", "name", "hukouProvince"] { values[name] = text(name) }
         values["approvedTransfer"] = form["approvedTransfer"] == "yes"
         var problems = FormProblems()
-        let id = Self.field("citizenId", &problems, t) { try CitizenID(text("citizenId").uppercased()) }
-        let origin = Self.field("originOffice", &problems, t) { try OfficeCode(text("originOffice")) }
+        Self.required(["citizenId", "originOffice"], in: text, &problems, t)
+        let id = problems.has("citizenId") ? nil : Self.field("citizenId", &problems, t) { try CitizenID(text("citizenId").uppercased()) }
+        let origin = problems.has("originOffice") ? nil : Self.field("originOffice", &problems, t) { try OfficeCode(text("originOffice")) }
         let certificate = text("certificateNo").isEmpty ? nil : Self.field("certificateNo", &problems, t) { try CertificateNumber(text("certificateNo")) }
         let hukou = text("hukouProvince").isEmpty ? nil : Self.field("hukouProvince", &problems, t) { try ProvinceCode(text("hukouProvince"), field: "hukouProvince") }
         guard problems.isEmpty, let id, let origin else {
