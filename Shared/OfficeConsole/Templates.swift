@@ -3,8 +3,24 @@
 public enum SharedTemplates {
     public static let all: [String: String] = [
         "layout": layout, "login": login, "error": error, "operations": operations, "release": release,
-        "fieldErrors": fieldErrors, "pager": pager,
+        "fieldErrors": fieldErrors, "pager": pager, "caseFilters": caseFilters,
     ]
+
+    /// The filter form of a case list (``CaseListQuery``), with its errors.
+    static let caseFilters = #"""
+        <form class="filters" method="get" action="/cases" aria-label="{{t.filter}}">
+        <div><label for="state">{{t.filter_state}}</label><select id="state" name="state"><option value="">{{t.filter_any}}</option>{{#states}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/states}}</select></div>
+        <div><label for="overdue">{{t.filter_overdue}}</label><input id="overdue" name="overdue" type="checkbox" value="true"{{#filters.overdue}} checked{{/filters.overdue}}></div>
+        <div><label for="office">{{t.filter_office}}</label><input id="office" name="office" inputmode="numeric" size="8" value="{{filters.office}}"></div>
+        <div><label for="from">{{t.filter_from}}</label><input id="from" name="from" type="date" value="{{filters.from}}"></div>
+        <div><label for="to">{{t.filter_to}}</label><input id="to" name="to" type="date" value="{{filters.to}}"></div>
+        <div><label for="citizenId">{{t.filter_citizenId}}</label><input id="citizenId" name="citizenId" size="20" value="{{filters.citizenId}}"></div>
+        <div><button class="primary" type="submit">{{t.filter_apply}}</button></div>
+        <div><a href="/cases">{{t.filter_reset}}</a></div>
+        </form>
+        {{> fieldErrors}}
+        {{^rows}}<p>{{t.list_none}}</p>{{/rows}}
+        """#
 
     static let layout = #"""
         <!DOCTYPE html>

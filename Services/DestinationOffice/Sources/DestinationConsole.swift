@@ -60,33 +60,10 @@ struct DestinationPages: Sendable {
 
     func cases(_ request: Request, _ context: OfficeRequestContext) async throws -> Response {
         let t = console.words(request)
-        let query = request.uri.queryParameters
         let today = self.context.clock.today
-        var problems = FormProblems()
-        var filter = CaseFilter<DestinationCaseState>()
-        filter.newestFirst = true
-        let stateText = query.get("state").map { String($0) } ?? ""
-        if !stateText.isEmpty {
-            if let state = DestinationCaseState(rawValue: stateText) { filter.state = state } else { problems.add("state", t["filter_state"]!) }
-        }
-        let overdue = query.get("overdue") == "true"
-        if overdue { filter.overdueOn = today }
-        let officeText = (query.get("office").map { String($0) } ?? "").trimmingCharacters(in: .whitespaces)
-        if !officeText.isEmpty {
-            if let code = try? OfficeCode(officeText) { filter.conditions.append(.init("origin", .equal, code.rawValue)) } else { problems.add("office", officeText) }
-        }
-        let from = query.get("from").map { String($0) } ?? "", to = query.get("to").map { String($0) } ?? ""
-        if !from.isEmpty { if let date = try? LocalDate(from) { filter.conditions.append(.init("submittedOn", .atLeast, date.description)) } else { problems.add("from", from) } }
-        if !to.isEmpty { if let date = try? LocalDate(to) { filter.conditions.append(.init("submittedOn", .atMost, date.description)) } else { problems.add("to", to) } }
-        let citizenText = (query.get("citizenId").map { String($0) } ?? "").trimmingCharacters(in: .whitespaces).uppercased()
-        if !citizenText.isEmpty {
-            if let id = try? CitizenID(citizenText) { filter.conditions.append(.init("citizenId", .equal, id.rawValue)) } else { problems.add("citizenId", citizenText) }
-        }
-        let number = try Console.pageNumber(request)
-        let perPage = 25
-        let page = try Page(limit: "\(perPage)", offset: "\((number - 1) * perPage)")
-        let chosen = filter
-        let (rows, total) = problems.isEmpty ? try await repository.read { records in try records.cases(chosen, page) } : ([], 0)
+        let query = try CaseListQuery<DestinationCaseState>(request, today: today, officeColumn: "origin", dateColumn: "submittedOn", console: console)
+        let (filter, page) = (query.filter, query.page)
+        let (rows, total) = query.problems.isEmpty ? try await repository.read { records in try records.cases(filter, page) } : ([], 0)
         let list = rows.map { row -> [String: Any] in
             let state = DestinationCaseState(rawValue: row.state)
             let due: [DestinationDeadlineKind: LocalDate] = [
@@ -100,14 +77,7 @@ struct DestinationPages: Sendable {
                 "overdue": state?.isOverdue(today: today) { due[$0] } ?? false,
             ]
         }
-        var data: [String: Any] = [
-            "rows": list, "hasRows": !list.isEmpty,
-            "states": DestinationCaseState.allCases.map { ["value": $0.rawValue, "label": t["state_\($0.rawValue)"] ?? $0.rawValue, "selected": $0.rawValue == stateText] },
-            "filters": ["overdue": overdue, "office": officeText, "from": from, "to": to, "citizenId": citizenText],
-            "pager": Console.pager(request, page: number, perPage: perPage, total: total),
-        ]
-        data.merge(console.errorValues(problems, labels: ["state": t["filter_state"]!, "office": t["filter_office"]!, "from": t["filter_from"]!, "to": t["filter_to"]!, "citizenId": t["filter_citizenId"]!])) { $1 }
-        return console.page("cases", title: t["nav_cases"]!, data, request: request, context: context)
+        return console.page("cases", title: t["nav_cases"]!, query.page(list, total: total, request: request), request: request, context: context)
     }
 
     /// A case as the console shows it (case page, receipt).

@@ -78,18 +78,7 @@ enum DestinationTemplates {
 
     static let cases = #"""
         <h1>{{t.nav_cases}}</h1>
-        <form class="filters" method="get" action="/cases" aria-label="{{t.filter}}">
-        <div><label for="state">{{t.filter_state}}</label><select id="state" name="state"><option value="">{{t.filter_any}}</option>{{#states}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/states}}</select></div>
-        <div><label for="overdue">{{t.filter_overdue}}</label><input id="overdue" name="overdue" type="checkbox" value="true"{{#filters.overdue}} checked{{/filters.overdue}}></div>
-        <div><label for="office">{{t.filter_office}}</label><input id="office" name="office" inputmode="numeric" size="8" value="{{filters.office}}"></div>
-        <div><label for="from">{{t.filter_from}}</label><input id="from" name="from" type="date" value="{{filters.from}}"></div>
-        <div><label for="to">{{t.filter_to}}</label><input id="to" name="to" type="date" value="{{filters.to}}"></div>
-        <div><label for="citizenId">{{t.filter_citizenId}}</label><input id="citizenId" name="citizenId" size="20" value="{{filters.citizenId}}"></div>
-        <div><button class="primary" type="submit">{{t.filter_apply}}</button></div>
-        <div><a href="/cases">{{t.filter_reset}}</a></div>
-        </form>
-        {{> fieldErrors}}
-        {{^rows}}<p>{{t.list_none}}</p>{{/rows}}
+        {{> caseFilters}}
         {{#hasRows}}<table><caption class="skip">{{t.nav_cases}}</caption><thead><tr><th scope="col">{{t.col_reference}}</th><th scope="col">{{t.col_citizen}}</th><th scope="col">{{t.col_origin}}</th><th scope="col">{{t.col_state}}</th><th scope="col">{{t.col_submitted}}</th><th scope="col">{{t.col_due}}</th></tr></thead><tbody>
         {{#rows}}<tr><td><a href="/cases/{{caseId}}">{{short}}</a></td><td>{{citizen}}</td><td>{{origin}}</td><td>{{state}}</td><td>{{submittedOn}}</td><td>{{#due}}{{due}}{{/due}}{{#overdue}} <strong class="bad">{{t.col_overdue}}</strong>{{/overdue}}</td></tr>{{/rows}}
         </tbody></table>{{> pager}}{{/hasRows}}

@@ -43,32 +43,10 @@ struct OriginPages: Sendable {
 
     func cases(_ request: Request, _ context: OfficeRequestContext) async throws -> Response {
         let t = console.words(request)
-        let query = request.uri.queryParameters
         let today = self.context.clock.today
-        var problems = FormProblems()
-        var filter = CaseFilter<OriginCaseState>()
-        filter.newestFirst = true
-        func text(_ name: String) -> String { (query.get(name).map { String($0) } ?? "").trimmingCharacters(in: .whitespaces) }
-        let stateText = text("state")
-        if !stateText.isEmpty {
-            if let state = OriginCaseState(rawValue: stateText) { filter.state = state } else { problems.add("state", stateText) }
-        }
-        let overdue = text("overdue") == "true"
-        if overdue { filter.overdueOn = today }
-        if !text("office").isEmpty {
-            if let code = try? OfficeCode(text("office")) { filter.conditions.append(.init("destination", .equal, code.rawValue)) } else { problems.add("office", text("office")) }
-        }
-        if !text("from").isEmpty { if let d = try? LocalDate(text("from")) { filter.conditions.append(.init("receivedOn", .atLeast, d.description)) } else { problems.add("from", text("from")) } }
-        if !text("to").isEmpty { if let d = try? LocalDate(text("to")) { filter.conditions.append(.init("receivedOn", .atMost, d.description)) } else { problems.add("to", text("to")) } }
-        let citizen = text("citizenId").uppercased()
-        if !citizen.isEmpty {
-            if let id = try? CitizenID(citizen) { filter.conditions.append(.init("citizenId", .equal, id.rawValue)) } else { problems.add("citizenId", citizen) }
-        }
-        let number = try Console.pageNumber(request)
-        let perPage = 25
-        let page = try Page(limit: "\(perPage)", offset: "\((number - 1) * perPage)")
-        let chosen = filter
-        let (rows, total) = problems.isEmpty ? try await repository.read { records in try records.cases(chosen, page) } : ([], 0)
+        let query = try CaseListQuery<OriginCaseState>(request, today: today, officeColumn: "destination", dateColumn: "receivedOn", console: console)
+        let (filter, page) = (query.filter, query.page)
+        let (rows, total) = query.problems.isEmpty ? try await repository.read { records in try records.cases(filter, page) } : ([], 0)
         let list = rows.map { row -> [String: Any] in
             let due = try? LocalDate(row.dueOn)
             let state = OriginCaseState(rawValue: row.state)
@@ -77,19 +55,12 @@ struct OriginPages: Sendable {
                 "caseId": row.caseId, "letter": row.contactLetterNo, "destination": row.destination, "state": t["state_\(row.state)"] ?? row.state,
                 "receivedOn": row.receivedOn, "overdue": late,
             ]
-            if let due, let state, !state.isTerminal, state == .letterReceived {
+            if let due, state == .letterReceived {
                 line["due"] = "\(due) (\(Format.remaining(until: due, today: today, calendar: self.context.calendar, t: t)))"
             }
             return line
         }
-        var data: [String: Any] = [
-            "rows": list, "hasRows": !list.isEmpty,
-            "states": OriginCaseState.allCases.map { ["value": $0.rawValue, "label": t["state_\($0.rawValue)"] ?? $0.rawValue, "selected": $0.rawValue == stateText] },
-            "filters": ["overdue": overdue, "office": text("office"), "from": text("from"), "to": text("to"), "citizenId": citizen],
-            "pager": Console.pager(request, page: number, perPage: perPage, total: total),
-        ]
-        data.merge(console.errorValues(problems, labels: ["state": t["filter_state"]!, "office": t["filter_office"]!, "from": t["filter_from"]!, "to": t["filter_to"]!, "citizenId": t["filter_citizenId"]!])) { $1 }
-        return console.page("cases", title: t["nav_cases"]!, data, request: request, context: context)
+        return console.page("cases", title: t["nav_cases"]!, query.page(list, total: total, request: request), request: request, context: context)
     }
 
     func casePage(_ request: Request, _ context: OfficeRequestContext) async throws -> Response {
@@ -289,18 +260,7 @@ enum OriginTemplates {
 
     static let cases = #"""
         <h1>{{t.nav_cases}}</h1>
-        <form class="filters" method="get" action="/cases" aria-label="{{t.filter}}">
-        <div><label for="state">{{t.filter_state}}</label><select id="state" name="state"><option value="">{{t.filter_any}}</option>{{#states}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/states}}</select></div>
-        <div><label for="overdue">{{t.filter_overdue}}</label><input id="overdue" name="overdue" type="checkbox" value="true"{{#filters.overdue}} checked{{/filters.overdue}}></div>
-        <div><label for="office">{{t.filter_office}}</label><input id="office" name="office" inputmode="numeric" size="8" value="{{filters.office}}"></div>
-        <div><label for="from">{{t.filter_from}}</label><input id="from" name="from" type="date" value="{{filters.from}}"></div>
-        <div><label for="to">{{t.filter_to}}</label><input id="to" name="to" type="date" value="{{filters.to}}"></div>
-        <div><label for="citizenId">{{t.filter_citizenId}}</label><input id="citizenId" name="citizenId" size="20" value="{{filters.citizenId}}"></div>
-        <div><button class="primary" type="submit">{{t.filter_apply}}</button></div>
-        <div><a href="/cases">{{t.filter_reset}}</a></div>
-        </form>
-        {{> fieldErrors}}
-        {{^rows}}<p>{{t.list_none}}</p>{{/rows}}
+        {{> caseFilters}}
         {{#hasRows}}<table><thead><tr><th scope="col">{{t.doc_letter}}</th><th scope="col">{{t.col_destination}}</th><th scope="col">{{t.col_state}}</th><th scope="col">{{t.col_received}}</th><th scope="col">{{t.col_due}}</th></tr></thead><tbody>
         {{#rows}}<tr><td><a href="/cases/{{caseId}}">{{letter}}</a></td><td>{{destination}}</td><td>{{state}}</td><td>{{receivedOn}}</td><td>{{due}}{{#overdue}} <strong class="bad">{{t.col_overdue}}</strong>{{/overdue}}</td></tr>{{/rows}}
         </tbody></table>{{> pager}}{{/hasRows}}
