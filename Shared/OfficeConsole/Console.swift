@@ -226,6 +226,17 @@ public final class Console: Sendable {
         return candidate
     }
 
+    /// Whether two secrets (tokens, citizen IDs) are equal, in a time that depends only on the
+    /// longer one's length, not on where they differ. Empty strings are never a match.
+    public static func sameSecret(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var difference = x.count ^ y.count
+        for index in 0..<max(x.count, y.count) {
+            difference |= Int((index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0))
+        }
+        return difference == 0 && !x.isEmpty
+    }
+
     /// The client's address as the connection shows it.
     static func clientAddress(_ context: OfficeRequestContext) -> String { context.remoteAddress ?? "unknown" }
 }

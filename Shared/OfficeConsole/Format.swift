@@ -25,11 +25,6 @@ public enum Format {
         return "\(max(1, calendar.workingDays(after: due, through: today))) \(t["daysLate"] ?? "working days overdue")"
     }
 
-    /// A citizen ID as lists show it: first 6 and last 4 characters.
-    public static func masked(_ citizenId: String) -> String {
-        citizenId.count == 18 ? String(citizenId.prefix(6)) + "********" + String(citizenId.suffix(4)) : citizenId
-    }
-
     /// A wall-clock time as `YYYY-MM-DD HH:MM:SS` (UTC+8, the offices' time zone).
     public static func time(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)

@@ -75,10 +75,6 @@ struct SessionAuthenticator: RouterMiddleware {
     }
 }
 
-extension Duration {
-    var seconds: TimeInterval { TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18 }
-}
-
 /// Turns what a console route throws into a page: 401 into the sign-in page (returning here
 /// afterwards), 403 and 404 into pages saying so, a refused form into a 403, anything unexpected
 /// into a logged 500 that reveals nothing.
@@ -148,13 +144,12 @@ struct ConsoleForms: RouterMiddleware {
         let sent = context.form["_csrf"] ?? ""
         if Self.publicForms.contains(request.uri.path) {
             let expected = request.cookies[console.formCookie]?.value ?? ""
-            guard !expected.isEmpty, Self.same(sent, expected) else { throw ConsoleError.csrf }
+            guard !expected.isEmpty, Console.sameSecret(sent, expected) else { throw ConsoleError.csrf }
         } else if let staff = context.staff {
-            guard Self.same(sent, staff.session.csrfToken) else { throw ConsoleError.csrf }
-        } else if context.identity == nil {
-            // Not signed in: the route's access check sends the user to sign in.
+            guard Console.sameSecret(sent, staff.session.csrfToken) else { throw ConsoleError.csrf }
         }
-        // A bearer-token client (no cookie, so no cross-site risk) needs no form token.
+        // Not signed in: the route's access check sends the user to sign in. A bearer-token
+        // client (no cookie, so no cross-site risk) needs no form token.
         return try await next(request, context)
     }
 
@@ -170,15 +165,6 @@ struct ConsoleForms: RouterMiddleware {
             fields[name] = parts.count > 1 ? decode(parts[1]) : ""
         }
         return fields
-    }
-
-    /// Compares two tokens in time independent of where they differ.
-    static func same(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count, !x.isEmpty else { return false }
-        var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
-        return difference == 0
     }
 }
 

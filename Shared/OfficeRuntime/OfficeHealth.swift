@@ -287,7 +287,7 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
 
 extension Duration {
     /// Whole and fractional seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// RFC 3339 times in health and operator output.

@@ -55,7 +55,13 @@ public struct CitizenID: Hashable, Sendable, TextCodable, CustomStringConvertibl
     public var sex: Sex { (Array(rawValue)[16].wholeNumberValue ?? 0) % 2 == 1 ? .male : .female }
 
     /// For logs: first 6 and last 4 characters, the rest masked.
-    public var masked: String { String(rawValue.prefix(6)) + "********" + String(rawValue.suffix(4)) }
+    public var masked: String { Self.masked(rawValue) }
+
+    /// `text` masked as ``masked`` masks an ID (for IDs read back from storage); text that is not
+    /// 18 characters long is returned as it is.
+    public static func masked(_ text: String) -> String {
+        text.count == 18 ? String(text.prefix(6)) + "********" + String(text.suffix(4)) : text
+    }
     public var description: String { masked }
 
     public static func parse(_ text: String) throws -> CitizenID { try CitizenID(text) }

@@ -71,7 +71,7 @@ struct DestinationPages: Sendable {
             ].compactMapValues { $0 }
             let next = state.flatMap { s in DestinationCaseState.overdueRules.first { $0.states.contains(s) }.flatMap { due[$0.deadline] } }
             return [
-                "caseId": row.caseId, "short": String(row.caseId.prefix(8)), "citizen": Format.masked(row.citizenId), "origin": row.origin,
+                "caseId": row.caseId, "short": String(row.caseId.prefix(8)), "citizen": CitizenID.masked(row.citizenId), "origin": row.origin,
                 "state": t["state_\(row.state)"] ?? row.state, "submittedOn": row.submittedOn,
                 "due": next.map { "\($0) (\(Format.remaining(until: $0, today: today, calendar: self.context.calendar, t: t)))" } ?? "",
                 "overdue": state?.isOverdue(today: today) { due[$0] } ?? false,
@@ -100,7 +100,7 @@ struct DestinationPages: Sendable {
         let record = loaded.record
         return [
             "caseId": record.caseId, "short": String(record.caseId.prefix(8)), "name": record.name, "citizenId": record.citizenId,
-            "citizenMasked": Format.masked(record.citizenId), "origin": originName(record.origin), "stateLabel": t["state_\(record.state)"] ?? record.state,
+            "citizenMasked": CitizenID.masked(record.citizenId), "origin": originName(record.origin), "stateLabel": t["state_\(record.state)"] ?? record.state,
             "submittedOn": record.submittedOn, "letter": record.contactLetterNo ?? t["doc_none"]!, "certificate": record.certificateNo ?? t["doc_none"]!,
             "remittanceIds": loaded.remittances.isEmpty ? t["doc_none"]! : loaded.remittances.map(\.remittanceId).joined(separator: ", "),
         ]
@@ -381,7 +381,7 @@ struct DestinationPages: Sendable {
         // The same query whatever was typed: an unparsable reference looks up a random one.
         let id = (try? CaseID(referenceText)) ?? CaseID()
         let record = try await repository.read { records in try records.caseRecord(id) }
-        let matches = record.map { Self.same($0.citizenId, citizenText) } ?? Self.same(citizenText, citizenText + "x")
+        let matches = record.map { Console.sameSecret($0.citizenId, citizenText) } ?? Console.sameSecret(citizenText, citizenText + "x")
         var found: [String: Any]?
         if matches, let record {
             let loaded = Loaded(record: record, domain: try record.domainCase(), events: try record.decodedEvents(), remittances: [])
@@ -418,15 +418,6 @@ struct DestinationPages: Sendable {
             result["amount"] = Format.money(loaded.domain.received)
         }
         return result
-    }
-
-    static func same(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var difference = x.count ^ y.count
-        for index in 0..<max(x.count, y.count) {
-            difference |= Int((index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0))
-        }
-        return difference == 0
     }
 
     // MARK: - Dashboard

@@ -112,7 +112,7 @@ enum DestinationTemplates {
         <dl class="facts"><dt>{{t.doc_letter}}</dt><dd>{{c.letter}}</dd><dt>{{t.doc_certificate}}</dt><dd>{{c.certificate}}</dd><dt>{{t.doc_remittance}}</dt><dd>{{c.remittanceIds}}</dd></dl>
         <h2>{{t.case_actions}}</h2>
         <ul><li><a href="/cases/{{c.caseId}}/receipt">{{t.doc_receipt}}</a></li>{{#canFile}}<li><a href="/applications/new?citizenId={{c.citizenId}}">{{t.person_fileFor}}</a></li>{{/canFile}}</ul>
-        {{^open}}{{/open}}{{#open}}<p class="hint">{{t.case_noActions}}</p>{{/open}}
+        {{#open}}<p class="hint">{{t.case_noActions}}</p>{{/open}}
         """#
 
     static let receipt = #"""

@@ -123,7 +123,7 @@ struct OriginPages: Sendable {
         let data: [String: Any] = [
             "c": [
                 "caseId": record.caseId, "short": String(record.caseId.prefix(8)), "letter": record.contactLetterNo, "citizenId": record.citizenId,
-                "citizenMasked": Format.masked(record.citizenId), "destination": destinationName(record.destination),
+                "citizenMasked": CitizenID.masked(record.citizenId), "destination": destinationName(record.destination),
                 "stateLabel": t["state_\(record.state)"] ?? record.state, "receivedOn": record.receivedOn,
             ] as [String: Any],
             "steps": steps, "lines": lines,
