@@ -208,6 +208,13 @@ public final class Console: Sendable {
         return text
     }
 
+    /// `path` on this office as the browser reached it (`https://host/progress`), for a printed
+    /// page a person types in later; the path alone when the request named no host.
+    public func address(of path: String, request: Request) -> String {
+        guard let host = request.head.authority else { return path }
+        return "\(secure(request) ? "https" : "http")://\(host)\(path)"
+    }
+
     func secure(_ request: Request) -> Bool {
         switch environment.configuration.console.secureCookie {
         case .always: true

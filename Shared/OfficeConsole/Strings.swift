@@ -204,6 +204,13 @@ public enum Strings {
         ("code.O04", "O04 — the relationship was already terminated", "O04 — 养老保险关系已终止"),
         ("code.O05", "O05 — already receives a pension at the origin", "O05 — 已在转出地领取养老金"),
         ("code.O07", "O07 — the bank details are not valid", "O07 — 银行账户信息有误"),
+        // Relationship status (origin) and account kind
+        ("status.contributing", "contributing", "正常缴费"),
+        ("status.suspended", "suspended (employment ended)", "中断缴费(已解除劳动关系)"),
+        ("status.transferred", "transferred out", "已转出"),
+        ("status.retired", "retired", "已退休"),
+        ("kind.general", "general account", "基本养老保险账户"),
+        ("kind.temporary", "temporary account", "临时缴费账户"),
         // States
         ("state.submitted", "Filed, in review", "已受理,审核中"),
         ("state.awaiting-certificate", "Waiting for the payment certificate", "等待参保缴费凭证"),

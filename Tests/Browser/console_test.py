@@ -189,6 +189,7 @@ try:
     reference = re.search(r"/cases/([0-9a-f-]{36})/receipt", driver.current_url).group(1)
     body = driver.page_source
     check(reference in body and "15 working days" in body and "bring" in body, "the receipt names the reference, the 15-working-day limits and what to bring")
+    check(f'href="/progress">{DESTINATION}/progress</a>' in body, "the receipt gives the progress page's full address")
     visit_checks("receipt")
 
     driver.get(f"{DESTINATION}/cases/{reference}")
@@ -283,6 +284,7 @@ try:
     driver.find_element(By.ID, "citizenId").send_keys(person + Keys.ENTER)
     wait_for(lambda: "/persons/" + person in driver.current_url, 15, "the search finds the person")
     check("Yearly ledger" in driver.page_source and "2019-01" in driver.page_source, "the auditor sees the person's spells and yearly ledger")
+    check("transferred out" in driver.page_source and "general account" in driver.page_source, "status and account kind are in words")
     visit_checks("origin-person")
     driver.get(f"{ORIGIN}/cases")
     visit_checks("origin-cases")

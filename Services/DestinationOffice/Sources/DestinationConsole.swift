@@ -221,6 +221,8 @@ struct DestinationPages: Sendable {
             "hasReasons": !(loaded.domain.reviewCodes.isEmpty && loaded.domain.returnCodes.isEmpty),
             "originDue": loaded.domain.deadlines(calendar: self.context.calendar)["originAnswer"].map { "\($0.due)" } ?? "",
             "office": "\(office.office.rawValue) \(self.context.directory[office.office]?.name ?? "")",
+            // The address the person types in later: this office's own, as the browser reached it.
+            "progressURL": console.address(of: "/progress", request: request),
         ]
         return console.page("receipt", title: t["receipt_title"]!, data, request: request, context: context)
     }
@@ -248,7 +250,7 @@ struct DestinationPages: Sendable {
                 "registeredOn": "\(view.registeredOn)", "contributing": view.contributing ? t["yes"]! : t["no"]!, "cumulative": view.cumulativeMonths,
                 "claiming": "\(view.claimingPlace.office?.rawValue ?? view.claimingPlace.province?.rawValue ?? "") — \(view.claimingPlace.explanation)",
                 "cards": view.cards.map { ["issuer": $0.issuer.rawValue, "issuedOn": "\($0.issuedOn)"] },
-                "places": view.places.map { ["place": $0.placeCode.rawValue, "kind": $0.accountKind.rawValue, "months": $0.months, "last": "\($0.lastContribution)"] },
+                "places": view.places.map { ["place": $0.placeCode.rawValue, "kind": t["kind_\($0.accountKind.rawValue)"] ?? $0.accountKind.rawValue, "months": $0.months, "last": "\($0.lastContribution)"] },
             ] as [String: Any],
             "cases": cases.map { ["caseId": $0.caseId, "short": String($0.caseId.prefix(8)), "submittedOn": $0.submittedOn, "state": t["state_\($0.state)"] ?? $0.state] },
             "canFile": context.identity?.has(.clerk) ?? false,

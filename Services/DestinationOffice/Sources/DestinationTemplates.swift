@@ -130,7 +130,7 @@ enum DestinationTemplates {
         <ol><li>{{t.receipt_next1}}</li><li>{{t.receipt_next2}}{{#originDue}} ({{originDue}}){{/originDue}}</li><li>{{t.receipt_next3}}</li></ol>
         <h2>{{t.receipt_bring}}</h2>
         <p>{{t.receipt_bringList}}</p>
-        <p>{{t.receipt_track}}: <code>/progress</code></p>
+        <p>{{t.receipt_track}}: <a href="/progress">{{progressURL}}</a></p>
         </div>
         <p class="no-print"><button class="primary" type="button" data-print hidden>{{t.receipt_print}}</button> <a href="/cases/{{c.caseId}}">{{t.receipt_case}}</a></p>
         """#

@@ -168,8 +168,8 @@ struct OriginPages: Sendable {
         }
         let data: [String: Any] = [
             "p": [
-                "name": view.name, "citizenMasked": id.masked, "hukou": view.hukouProvince.rawValue, "status": view.status.rawValue,
-                "kind": view.accountKind.rawValue, "arrears": Format.money(view.arrears), "monthsPaid": view.monthsPaid,
+                "name": view.name, "citizenMasked": id.masked, "hukou": view.hukouProvince.rawValue, "status": t["status_\(view.status.rawValue)"] ?? view.status.rawValue,
+                "kind": t["kind_\(view.accountKind.rawValue)"] ?? view.accountKind.rawValue, "arrears": Format.money(view.arrears), "monthsPaid": view.monthsPaid,
                 "from": view.insuredFrom.map { "\($0)" } ?? "—", "to": view.insuredTo.map { "\($0)" } ?? "—",
                 "balance": view.individualAccountBalance.map(Format.money) ?? (view.balanceError ?? "—"), "transferredBy": view.transferredBy ?? "",
             ] as [String: Any],
