@@ -58,6 +58,9 @@ public enum DestinationReview {
         public var certificateNumber: CertificateNumber?
         /// Certificates the origin is known to have issued for this person.
         public var certificatesFromOrigin: Set<CertificateNumber>
+        /// The certificate number given is one this office already holds, issued for another
+        /// person or by another origin: it can never match, so there is nothing to wait for.
+        public var certificateHeldForOther: Bool
         public var hasOpenTransfer: Bool
         /// An officially approved transfer (调动): the temporary-account rule does not apply.
         public var approvedTransfer: Bool
@@ -65,7 +68,8 @@ public enum DestinationReview {
         public init(
             person: PersonFacts, origin: OfficeCode, destination: OfficeCode, registeredOn: LocalDate?,
             contributingHere: Bool, receivesPension: Bool = false, certificateNumber: CertificateNumber? = nil,
-            certificatesFromOrigin: Set<CertificateNumber> = [], hasOpenTransfer: Bool = false, approvedTransfer: Bool = false
+            certificatesFromOrigin: Set<CertificateNumber> = [], certificateHeldForOther: Bool = false, hasOpenTransfer: Bool = false,
+            approvedTransfer: Bool = false
         ) {
             self.person = person
             self.origin = origin
@@ -75,6 +79,7 @@ public enum DestinationReview {
             self.receivesPension = receivesPension
             self.certificateNumber = certificateNumber
             self.certificatesFromOrigin = certificatesFromOrigin
+            self.certificateHeldForOther = certificateHeldForOther
             self.hasOpenTransfer = hasOpenTransfer
             self.approvedTransfer = approvedTransfer
         }
@@ -107,9 +112,10 @@ public enum DestinationReview {
 
     /// Whether the review should wait for the origin's certificate event instead of deciding
     /// now: the certificate number given is the only thing that fails (D04), and the
-    /// certificate may simply not have arrived yet.
+    /// certificate may simply not have arrived yet. A certificate this office already holds for
+    /// someone else (or from another origin) will not arrive: D04 at once.
     public static func shouldWaitForCertificate(_ input: Input) -> Bool {
-        review(input) == .rejected([.certificateMismatch])
+        !input.certificateHeldForOther && review(input) == .rejected([.certificateMismatch])
     }
 
     /// The temporary-account rule: at registration a man is 50 or older or a woman 40 or older,

@@ -116,6 +116,33 @@ struct DestinationRulesTests {
         #expect(await refusal(try certificate(for: other, origin: shenzhen), from: shenzhen.code) == "conflicting-document")
     }
 
+    @Test("issue 24, item 4 (MOHRSS 2016 No. 5, identity check of the certificate): a certificate this office already holds for someone else, or from another origin, is D04 at once, with no five-day wait")
+    func certificateHeldForSomeoneElse() async throws {
+        func certificate(_ number: CertificateNumber, for citizen: CitizenID, origin: Office) throws -> TransferEvent {
+            .paymentCertificateIssued(PaymentCertificateIssued(
+                certificateNo: number, person: PersonRef(PersonFacts(citizenID: citizen, name: "Zhang Min", hukouProvince: try ProvinceCode("51"))),
+                origin: OfficeRef(origin), insuredFrom: try YearMonth("2020-01"), insuredTo: try YearMonth("2026-02"), monthsPaid: 74,
+                individualAccountBalance: try Money("1000.00"), issuedOn: manual.clock.today))
+        }
+        // Shenzhen issued 2026-11 for someone else; Hangzhou issued one for the applicant.
+        let someoneElses = CertificateNumber(office: shenzhen.code, year: 2026, sequence: 11)
+        try await deliver(try certificate(someoneElses, for: Support.citizenID(birth: "19880203", sequence: "017"), origin: shenzhen))
+        let hangzhous = CertificateNumber(office: hangzhou.code, year: 2026, sequence: 12)
+        try await deliver(try certificate(hangzhous, for: person, origin: hangzhou), from: hangzhou.code)
+
+        let (first, firstState) = try await apply(certificate: someoneElses.rawValue)
+        #expect(firstState == "rejected", "no wait for a certificate that names someone else")
+        #expect(try await caseView(first)["reviewReasons"] as? [String] == ["D04"])
+        // The application names Shenzhen; the certificate held for the applicant is Hangzhou's.
+        let (second, secondState) = try await apply(certificate: hangzhous.rawValue)
+        #expect(secondState == "rejected", "no wait for a certificate another origin issued")
+        #expect(try await caseView(second)["reviewReasons"] as? [String] == ["D04"])
+        #expect(try Support.outboxEvents(context.database).map(\.type) == [.applicationRejected, .applicationRejected])
+        // A number not held yet still waits (the certificate may be on its way).
+        let (_, third) = try await apply(certificate: CertificateNumber(office: shenzhen.code, year: 2026, sequence: 13).rawValue)
+        #expect(third == "awaiting-certificate")
+    }
+
     @Test("when the wait ends without the certificate, the review rejects with D04")
     func waitEnds() async throws {
         let (caseID, _) = try await apply(certificate: CertificateNumber(office: shenzhen.code, year: 2026, sequence: 99).rawValue)

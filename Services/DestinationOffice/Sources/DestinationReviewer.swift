@@ -23,11 +23,14 @@ struct DestinationReviewer {
         let facts = PersonFacts(citizenID: citizen, name: record.name, hukouProvince: try ProvinceCode(record.hukouProvince))
         let open = try records.openCases(of: citizen, excluding: record.caseId)
         let certificates = try records.certificates(of: citizen, from: origin.code)
+        let named = try record.certificateNo.map { try CertificateNumber($0) }
+        let held = try named.flatMap { try records.certificate($0) }
+        let heldForOther = held.map { $0.citizen != citizen.rawValue || $0.origin != origin.code.rawValue } ?? false
         let input = DestinationReview.Input(
             person: facts, origin: origin.code, destination: context.office,
             registeredOn: try person.map { try LocalDate($0.registeredOn) }, contributingHere: person?.contributing ?? false,
-            receivesPension: person?.receivesPension ?? false, certificateNumber: try record.certificateNo.map { try CertificateNumber($0) },
-            certificatesFromOrigin: Set(certificates), hasOpenTransfer: open > 0,
+            receivesPension: person?.receivesPension ?? false, certificateNumber: named,
+            certificatesFromOrigin: Set(certificates), certificateHeldForOther: heldForOther, hasOpenTransfer: open > 0,
             approvedTransfer: record.approvedTransfer)
         if mayWait && DestinationReview.shouldWaitForCertificate(input) {
             let until = context.calendar.adding(workingDays: TimeLimits.certificateWait, after: today).due
