@@ -48,9 +48,10 @@ public struct OfficeContext: Sendable {
         CloudEvent(source: office, recipient: recipient, time: clock.currentTime, event: event)
     }
 
-    /// Appends `event`, signed, to the outbox for the recipient's inbox, in the caller's transaction.
+    /// Appends `event`, signed, to the outbox for the recipient's inbox (the inbox of the role that
+    /// reads its type), in the caller's transaction.
     public func publish(_ event: TransferEvent, to recipient: OfficeCode, in transaction: any StoreTransaction) throws {
-        try transaction.appendToOutbox(cloudEvent(event, to: recipient), topic: configuration.inboxTopic(for: recipient), signer: signer)
+        try transaction.appendToOutbox(cloudEvent(event, to: recipient), topic: configuration.inboxTopic(for: recipient, event.type.reader), signer: signer)
     }
 }
 

@@ -54,7 +54,7 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "kafka.statistics.interval.ms", defaultValue: "5000", help: "librdkafka statistics (consumer lag metric); 0 turns off"),
             Key(name: "kafka.topic.partitions", defaultValue: "6", help: "partitions of topics created at start when missing"),
             Key(name: "kafka.topic.check.seconds", defaultValue: "30", help: "how often the office checks that its inbox and the dead-letter topic still exist (a broker restarted empty loses them); 0 turns it off"),
-            Key(name: "topic.inbox.prefix", defaultValue: Topics.inboxPrefix, help: "inbox topics are this prefix and the office code; an office reads only its own"),
+            Key(name: "topic.inbox.prefix", defaultValue: Topics.inboxPrefix, help: "inbox topics are this prefix, the office code and the role (<prefix><code>.<role>); an office reads only its own"),
             Key(name: "topic.dead.letter", defaultValue: Topics.deadLetter, help: "dead-letter topic"),
             Key(name: "crediting.rates", defaultValue: "", help: "office crediting rates by year, e.g. 2014=4.0,2015=5.0,2025=2.0 (percent); national rates 2016-2024 are built in"),
             Key(name: "shutdown.timeout.seconds", defaultValue: "20", help: "bound on graceful shutdown"),
@@ -146,10 +146,10 @@ public struct OfficeConfiguration: Sendable {
         businessDate.map { BusinessClock(startingOn: $0) } ?? BusinessClock()
     }
 
-    /// The inbox of `office`: where mail to it is written.
-    public func inboxTopic(for office: OfficeCode) -> String { Topics.inbox(office, prefix: inboxPrefix) }
+    /// The inbox of `office`'s `role` service: where mail to it is written.
+    public func inboxTopic(for office: OfficeCode, _ role: OfficeRole) -> String { Topics.inbox(office, role, prefix: inboxPrefix) }
     /// This office's own inbox: the only topic it reads.
-    public var incomingTopic: String { inboxTopic(for: officeCode) }
+    public var incomingTopic: String { inboxTopic(for: officeCode, role) }
     public var eventSigningKeyPath: String
     public var eventKeysPath: String
 

@@ -30,11 +30,12 @@ struct TopicSetup: Service, CustomStringConvertible {
 
     /// This office's own inbox and the dead-letter topic: without them the office cannot work.
     var topics: [String] { [configuration.incomingTopic, configuration.deadLetterTopic] }
-    /// The other offices' inboxes, created when missing so mail to an office that has not started
+    /// The other offices' inboxes this office writes to (their other role's), created when missing so mail to an office that has not started
     /// yet waits in its inbox instead of in the sender's outbox. Where ACLs forbid it (a secured
     /// cluster), an administrator creates them; a refusal here is only logged.
     var otherInboxes: [String] {
-        OfficeDirectory.standard.offices.keys.filter { $0 != configuration.officeCode }.map { configuration.inboxTopic(for: $0) }.sorted()
+        OfficeDirectory.standard.offices.keys.filter { $0 != configuration.officeCode }
+            .map { configuration.inboxTopic(for: $0, configuration.role.other) }.sorted()
     }
 
     enum Outcome {

@@ -31,7 +31,7 @@ struct Stream {
             id: id, source: fromOrigin ? Self.shenzhen.code : Self.chengdu.code, recipient: fromOrigin ? Self.chengdu.code : Self.shenzhen.code,
             time: time, event: event)
         // The recipient's inbox.
-        let topic = Topics.inbox(fromOrigin ? Self.chengdu.code : Self.shenzhen.code)
+        let topic = Topics.inbox(fromOrigin ? Self.chengdu.code : Self.shenzhen.code, event.type.reader)
         let offset = topicOffset ?? offsets[topic, default: 0]
         offsets[topic] = max(offsets[topic, default: 0], offset + 1)
         let value = try! cloud.data()
@@ -127,7 +127,7 @@ struct AuditorTests {
         stream.add(Stream.funds(caseID, amount: Stream.form.totalRemitted))
         let finding = stream.audit().violations.first { $0.rule == "duplicate-effect" }
         #expect(finding?.evidence.count == 2)
-        #expect(finding?.evidence.allSatisfy { $0.contains("pension.transfer.inbox.510100[0]@") } == true)
+        #expect(finding?.evidence.allSatisfy { $0.contains("pension.transfer.inbox.510100.destination[0]@") } == true)
     }
 
     @Test("a second outcome for one contact letter is found")
@@ -184,7 +184,7 @@ struct AuditorTests {
         stream.add(Stream.funds(caseID, amount: Stream.form.totalRemitted), topicOffset: 2)
         let finding = stream.audit().violations.first { $0.rule == "per-case-order" }
         #expect(finding?.message.contains("termination") == true)
-        #expect(finding?.evidence.first?.contains("inbox.510100[0]@0") == true)
+        #expect(finding?.evidence.first?.contains("inbox.510100.destination[0]@0") == true)
     }
 
     /// National Day 2025: Oct 1-8 off, Sep 28 and Oct 11 worked. 15 working days after the letter
@@ -293,7 +293,7 @@ struct AuditorTests {
                 valueDate: try LocalDate("2025-09-26"))))
         // Signed with Hangzhou's own key: the signature is good, the sender is not the case's origin.
         let forgedRecord = Stream.signed(AuditRecord(
-            topic: Topics.inbox(Stream.chengdu.code), partition: 0, offset: 100, key: forged.key,
+            topic: Topics.inbox(Stream.chengdu.code, .destination), partition: 0, offset: 100, key: forged.key,
             headers: Dictionary(uniqueKeysWithValues: forged.headers.map { ($0.name, $0.value) }), value: try forged.data(), timestamp: forged.time))
         stream.records.append(forgedRecord)
         // A remittance naming another contact letter.
@@ -502,7 +502,7 @@ struct PeerClaimAuditTests {
                 caseId: caseID, person: Stream.person, origin: OfficeRef(Stream.shenzhen), destination: OfficeRef(Stream.chengdu), reasons: [.notContributingHere],
                 decidedOn: try LocalDate("2025-09-26"))))
         let record = Stream.signed(AuditRecord(
-            topic: Topics.inbox(Stream.shenzhen.code), partition: 0, offset: 0, key: rejection.key,
+            topic: Topics.inbox(Stream.shenzhen.code, .origin), partition: 0, offset: 0, key: rejection.key,
             headers: Dictionary(uniqueKeysWithValues: rejection.headers.map { ($0.name, $0.value) }), value: try rejection.data(), timestamp: rejection.time))
         stream.records.append(record)
         #expect(rules(stream.audit()) == ["rejected-not-dead-lettered"])
@@ -514,9 +514,21 @@ struct PeerClaimAuditTests {
         var misplaced = Stream()
         misplaced.cleanCase()
         let last = misplaced.records.count - 1
-        misplaced.records[last].topic = Topics.inbox(hangzhou.code)
+        misplaced.records[last].topic = Topics.inbox(hangzhou.code, .origin)
         let report = misplaced.audit()
         #expect(report.rejected.map(\.reason) == ["other-office"])
         #expect(report.casesByOriginState == ["terminated": 1], "the completion reached no office")
+
+        // Issue 24, item 1: the completion written to Shenzhen's destination inbox (the city's
+        // other role): that service refuses it (wrong-direction), Shenzhen's origin never sees it.
+        var otherRole = Stream()
+        otherRole.cleanCase()
+        otherRole.records[last].topic = Topics.inbox(Stream.shenzhen.code, .destination)
+        let refused = otherRole.audit()
+        #expect(refused.rejected.map(\.reason) == ["wrong-direction"])
+        #expect(refused.rejected.first?.deadLettered == false)
+        #expect(refused.casesByOriginState == ["terminated": 1], "the completion reached no office")
+        let deadLettered = otherRole.audit(deadLetters: [AuditorTests.deadLetter(of: otherRole.records[last], reason: "wrong-direction", offset: 0)])
+        #expect(deadLettered.rejected.first?.deadLettered == true)
     }
 }

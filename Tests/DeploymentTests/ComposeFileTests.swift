@@ -130,7 +130,9 @@ struct ComposeFileTests {
     @Test("the initialiser creates every directory office's inbox and the dead-letter topic, 6 partitions each, and the ACLs")
     func topics() throws {
         let command = ((try Self.service("kafka-init"))["command"] as? [String] ?? []).joined(separator: " ")
-        for office in OfficeDirectory.standard.offices.keys { #expect(command.contains(office.rawValue), "inbox of \(office)") }
+        // Both roles' inboxes of every directory office: the loop over codes, then over the two roles.
+        for office in OfficeDirectory.standard.offices.keys { #expect(command.contains(" \(office.rawValue) ") || command.contains(" \(office.rawValue);"), "inboxes of \(office)") }
+        for role in OfficeRole.allCases { #expect(command.contains("\(Topics.inboxPrefix)$$code.\(role.rawValue)"), "\(role) inboxes") }
         #expect(command.contains(Topics.inboxPrefix) && command.contains(Topics.deadLetter))
         #expect(command.contains("--partitions 6"))
         #expect(command.contains("--if-not-exists"))
@@ -141,7 +143,7 @@ struct ComposeFileTests {
             let environment = Self.environment(try Self.service(name))
             let user = try #require(environment["KAFKA_SASL_USERNAME"])
             let code = environment["OFFICE_CODE"] ?? ""
-            let inbox = Topics.inboxPrefix + code
+            let inbox = Topics.inbox(try OfficeCode(code), role)
             #expect(command.contains("--allow-principal User:\(user) --operation Read --topic \(inbox);"), "\(user) reads its inbox")
             #expect(reads.filter { $0.contains("User:\(user) ") }.count == 1, "\(user) reads no other inbox")
             #expect(command.contains("--allow-principal User:\(user) --operation Read --group \(role.rawValue)-office-\(code);"), "\(user) uses its group")

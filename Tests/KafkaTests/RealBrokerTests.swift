@@ -34,7 +34,7 @@ struct RealBrokerTests {
         try await admin.createTopics([KafkaNewTopic(name: topic, partitions: 3)])
         let topics = try await admin.listTopics()
         #expect(topics.first { $0.name == topic }?.partitionCount == 3)
-        for expected in ["pension.transfer.dead-letter", "pension.transfer.inbox.440300", "pension.transfer.inbox.510100"] {
+        for expected in ["pension.transfer.dead-letter", "pension.transfer.inbox.440300.origin", "pension.transfer.inbox.510100.destination"] {
             #expect(topics.first { $0.name == expected }?.partitionCount == 6, "scripts/broker creates \(expected)")
         }
     }

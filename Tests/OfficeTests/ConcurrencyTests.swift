@@ -61,7 +61,7 @@ extension OfficeRuns {
             }
             #expect(pending == 0, "the destination published what it wrote")
             #expect(try await destination.database.writer.read { try Outbox.sentCount($0, type: .contactLetterIssued) } == 1, "one letter written")
-            let letters = try await world.records(world.inbox("440300")).filter { $0.header("ce_type") == EventType.contactLetterIssued.ceType }
+            let letters = try await world.records(world.inbox("440300", .origin)).filter { $0.header("ce_type") == EventType.contactLetterIssued.ceType }
             #expect(letters.count == 1)
             try await destination.stop()
         }

@@ -47,8 +47,8 @@ struct TestWorld: Sendable {
     }
 
     var inboxPrefix: String { "t-\(id)-inbox-" }
-    /// The inbox of `office` in this world.
-    func inbox(_ office: String) -> String { inboxPrefix + office }
+    /// The inbox of `office`'s `role` service in this world.
+    func inbox(_ office: String, _ role: OfficeRole) -> String { Topics.inbox(try! OfficeCode(office), role, prefix: inboxPrefix) }
     var deadLetterTopic: String { "t-\(id)-dead-letter" }
 
     /// Settings of an office in this world, as configuration keys.
@@ -105,8 +105,8 @@ struct TestWorld: Sendable {
     /// The first contact letter in `office`'s inbox (waiting for it as ``firstRecord(_:type:)``),
     /// decoded, with the event that carried it.
     func firstContactLetter(to office: String) async throws -> (event: CloudEvent, letter: ContactLetterIssued) {
-        guard let record = try await firstRecord(inbox(office), type: .contactLetterIssued) else {
-            throw TestFailure("no contact letter reached \(inbox(office))")
+        guard let record = try await firstRecord(inbox(office, .origin), type: .contactLetterIssued) else {
+            throw TestFailure("no contact letter reached \(inbox(office, .origin))")
         }
         let event = try record.cloudEvent()
         guard case .contactLetterIssued(let letter) = event.event else { throw TestFailure("not a contact letter: \(event.type)") }
@@ -116,7 +116,7 @@ struct TestWorld: Sendable {
     /// Produces `event` into its recipient's inbox as an office would, signed with the key of
     /// `signedBy` (by default the office it claims to come from; `nil` for no signature).
     func publish(_ event: CloudEvent, signedBy: String?? = .some(nil), to topic: String? = nil) async throws {
-        try await send([try Support.signedRecord(event, signedBy: signedBy, topic: topic ?? inbox(event.recipient.rawValue))])
+        try await send([try Support.signedRecord(event, signedBy: signedBy, topic: topic ?? inbox(event.recipient.rawValue, event.type.reader))])
     }
 
     /// Produces `records` in order, each acknowledged before the next is sent.

@@ -56,7 +56,7 @@ extension OfficeRuns {
             // Apply only once the destination has taken the origin's certificate event.
             var certificateRecords: [KafkaMessage] = []
             for _ in 0..<100 where certificateRecords.isEmpty {
-                certificateRecords = try await world.records(world.inbox("510100")).filter { $0.header("ce_type") == EventType.paymentCertificateIssued.ceType }
+                certificateRecords = try await world.records(world.inbox("510100", .destination)).filter { $0.header("ce_type") == EventType.paymentCertificateIssued.ceType }
                 if certificateRecords.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
             }
             try await waitConsumed(destination.database, certificateRecords)
@@ -154,14 +154,14 @@ extension OfficeRuns {
             // Redeliver every event of both topics (same ce_id): nothing may change.
             let outboxBefore = try await (origin.database.writer.read { try Outbox.pendingCount($0) + Outbox.sentCount($0) },
                                           destination.database.writer.read { try Outbox.pendingCount($0) + Outbox.sentCount($0) })
-            let destinationRecords = try await world.records(world.inbox("440300"))
-            let originRecords = try await world.records(world.inbox("510100"))
+            let destinationRecords = try await world.records(world.inbox("440300", .origin))
+            let originRecords = try await world.records(world.inbox("510100", .destination))
             // Discrepancies and refunds are redelivered in the two tests below.
             #expect(Set(destinationRecords.compactMap { $0.header("ce_type") }).count == 4)
             #expect(Set(originRecords.compactMap { $0.header("ce_type") }).count == 5, "every origin event type was exchanged")
             try await world.redeliver(destinationRecords + originRecords)
-            let redeliveredDestination = try await world.records(world.inbox("440300"))
-            let redeliveredOrigin = try await world.records(world.inbox("510100"))
+            let redeliveredDestination = try await world.records(world.inbox("440300", .origin))
+            let redeliveredOrigin = try await world.records(world.inbox("510100", .destination))
             try await waitConsumed(origin.database, redeliveredDestination)
             try await waitConsumed(destination.database, redeliveredOrigin)
             let outboxAfter = try await (origin.database.writer.read { try Outbox.pendingCount($0) + Outbox.sentCount($0) },
@@ -206,7 +206,7 @@ extension OfficeRuns {
             // The destination told the origin.
             var raised: ReconciliationDiscrepancyRaised?
             for _ in 0..<50 where raised == nil {
-                for record in try await world.records(world.inbox("440300")) where record.header("ce_type") == EventType.reconciliationDiscrepancyRaised.ceType {
+                for record in try await world.records(world.inbox("440300", .origin)) where record.header("ce_type") == EventType.reconciliationDiscrepancyRaised.ceType {
                     if case .reconciliationDiscrepancyRaised(let event) = try record.cloudEvent().event { raised = event }
                 }
                 if raised == nil { try await Task.sleep(for: .milliseconds(200)) }
@@ -226,7 +226,7 @@ extension OfficeRuns {
             let secondCase = try await second.apply(client, destination.url)
             var secondLetter: ContactLetterIssued?
             for _ in 0..<50 where secondLetter == nil {
-                for record in try await world.records(world.inbox("440300")) where record.header("ce_subject") == secondCase {
+                for record in try await world.records(world.inbox("440300", .origin)) where record.header("ce_subject") == secondCase {
                     if case .contactLetterIssued(let event) = try record.cloudEvent().event { secondLetter = event }
                 }
                 if secondLetter == nil { try await Task.sleep(for: .milliseconds(200)) }
@@ -243,11 +243,11 @@ extension OfficeRuns {
             #expect(excess["received"] as? String == form2.totalRemitted.description, "received net of the refunded 0.50")
             let kinds = (excess["remittances"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
             #expect(kinds == ["received", "refunded"])
-            let types = try await world.records(world.inbox("440300")).filter { $0.header("ce_subject") == secondCase }.compactMap { $0.header("ce_type") }
+            let types = try await world.records(world.inbox("440300", .origin)).filter { $0.header("ce_subject") == secondCase }.compactMap { $0.header("ce_type") }
             #expect(types == [EventType.contactLetterIssued, .reconciliationDiscrepancyRaised, .excessRefunded, .transferCompleted].map(\.ceType))
-            let incoming = try await world.records(world.inbox("510100"))
+            let incoming = try await world.records(world.inbox("510100", .destination))
             try await world.redeliver(incoming)
-            try await waitConsumed(destination.database, try await world.records(world.inbox("510100")))
+            try await waitConsumed(destination.database, try await world.records(world.inbox("510100", .destination)))
             let after = try await client.call("GET", destination.url.appendingPathComponent("v1/cases/\(secondCase)"))
             #expect(after["received"] as? String == form2.totalRemitted.description)
             #expect(try await world.records(world.deadLetterTopic).isEmpty)
@@ -273,14 +273,14 @@ extension OfficeRuns {
                 applicationDate: Support.today, issuedOn: Support.today)
 
             // 1. The same letter addressed to another office (Beijing): ignored.
-            try await world.publish(CloudEvent(source: chengdu.code, recipient: try OfficeCode("110000"), time: Date(), event: .contactLetterIssued(letter)), to: world.inbox("440300"))
+            try await world.publish(CloudEvent(source: chengdu.code, recipient: try OfficeCode("110000"), time: Date(), event: .contactLetterIssued(letter)), to: world.inbox("440300", .origin))
             // 2. Poison: not JSON; then an unknown type; then an unknown major version. Same key, same partition.
             let producer = try KafkaProducer(configuration: .init(client: KafkaConfiguration(bootstrapServers: [world.servers], clientID: "poison")), logger: Support.logger)
             let key = Array(caseID.description.utf8)
             let good = CloudEvent(source: chengdu.code, recipient: shenzhen.code, time: Date(), event: .contactLetterIssued(letter))
             var poisonHeaders = good.headers.map { KafkaHeader(name: $0.name, string: $0.value) }
             // Properly signed by Chengdu: what is wrong is the content, not the signature.
-            let inbox = world.inbox("440300")
+            let inbox = world.inbox("440300", .origin)
             _ = try await producer.send(KafkaRecord(topic: inbox, key: key, value: Array("{not json".utf8), headers: try Self.signed(poisonHeaders, Array("{not json".utf8))))
             poisonHeaders = poisonHeaders.map { $0.name == "ce_type" ? KafkaHeader(name: "ce_type", string: "pension.transfer.letter-lost.v1") : $0 }
             _ = try await producer.send(KafkaRecord(topic: inbox, key: key, value: Array(try good.data()), headers: try Self.signed(poisonHeaders, Array(try good.data()))))
@@ -303,7 +303,7 @@ extension OfficeRuns {
             }
             #expect(deadLetters.compactMap { $0.header("dlq_reason") }.sorted() == ["malformed", "unknown-major-version", "unknown-type"])
             for record in deadLetters {
-                #expect(record.header("dlq_topic") == world.inbox("440300"))
+                #expect(record.header("dlq_topic") == world.inbox("440300", .origin))
                 #expect(record.header("dlq_partition") != nil && record.header("dlq_offset") != nil)
                 #expect(record.header("dlq_consumer") == "g-\(world.id)-origin-440300")
                 #expect(record.header("ce_id") == good.id.uuidString.lowercased(), "original headers kept")
@@ -335,7 +335,7 @@ extension OfficeRuns {
             }
             #expect(deadLetters.dropFirst(3).compactMap { $0.header("dlq_reason") }
                     == ["claim-mismatch", "claim-mismatch", "claim-mismatch", "refund-not-owed", "claim-mismatch"])
-            let paid = try await world.records(world.inbox("510100")).filter { record in
+            let paid = try await world.records(world.inbox("510100", .destination)).filter { record in
                 if case .fundsRemitted(let funds)? = try? record.cloudEvent().event { return funds.supplementary }
                 return false
             }
@@ -344,6 +344,48 @@ extension OfficeRuns {
             try await claim(.transferCompleted(TransferCompleted(caseId: caseID, contactLetterNo: letterNo, receivedTotal: total, completedOn: Support.today)))
             _ = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(caseID)")) { $0["state"] as? String == "closed" }
             try await origin.stop()
+        }
+
+        @Test("issue 24, item 1 (Social Insurance Law Art. 19: every city both receives and sends relationships): a chain Shenzhen → Chengdu → Hangzhou with Chengdu running both roles side by side; each side reads only its own inbox, both transfers complete, nothing is dead-lettered")
+        func cityWithBothRoles() async throws {
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let shenzhen = try await world.start(OriginOffice.self, code: "440300")
+            let chengduIn = try await world.start(DestinationOffice.self, code: "510100")
+            let chengduOut = try await world.start(OriginOffice.self, code: "510100")
+            let hangzhou = try await world.start(DestinationOffice.self, code: "330100")
+            let year = Support.businessYear
+            // One person arrives in Chengdu from Shenzhen while another leaves Chengdu for Hangzhou.
+            let arriving = Applicant.make(birth: "19860412", sequence: "061", hukou: "51", from: "2015-01", to: "\(year - 1)-09")
+            let leaving = Applicant.make(birth: "19890923", sequence: "063", hukou: "33", origin: "510100", from: "2016-03", to: "\(year - 1)-08")
+            try await arriving.registerAtOrigin(client, shenzhen.url)
+            try await arriving.registerAtDestination(client, chengduIn.url)
+            try await leaving.registerAtOrigin(client, chengduOut.url)
+            try await leaving.registerAtDestination(client, hangzhou.url)
+            let arrival = try await arriving.apply(client, chengduIn.url, origin: "440300")
+            let departure = try await leaving.apply(client, hangzhou.url, origin: "510100")
+
+            let arrived = try await client.waitFor(chengduIn.url.appendingPathComponent("v1/cases/\(arrival)"), limit: .seconds(60)) { $0["state"] as? String == "completed" }
+            #expect(arrived["received"] as? String == (try arriving.expectedTotal(year: year)).description)
+            let departed = try await client.waitFor(hangzhou.url.appendingPathComponent("v1/cases/\(departure)"), limit: .seconds(60)) { $0["state"] as? String == "completed" }
+            #expect(departed["received"] as? String == (try leaving.expectedTotal(year: year)).description)
+            // Chengdu's origin side answered the letter and closed its case on the completion.
+            let cases = try await client.call("GET", chengduOut.url.appendingPathComponent("v1/cases"))
+            #expect(cases["count"] as? Int == 1)
+            _ = try await client.waitFor(chengduOut.url.appendingPathComponent("v1/cases/\(departure)")) { $0["state"] as? String == "closed" }
+            _ = try await client.waitFor(shenzhen.url.appendingPathComponent("v1/cases/\(arrival)")) { $0["state"] as? String == "closed" }
+
+            // Each of Chengdu's two services fetched from its own role's inbox only.
+            #expect(Set(chengduIn.process.consumer.fetchedRecords.keys) == [world.inbox("510100", .destination)])
+            #expect(Set(chengduOut.process.consumer.fetchedRecords.keys) == [world.inbox("510100", .origin)])
+            #expect(try await world.records(world.deadLetterTopic).isEmpty, "no legitimate record dead-lettered")
+            for office in [chengduIn.database, chengduOut.database] {
+                #expect(try await office.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deadLetterLog") } == 0)
+            }
+            try await shenzhen.stop()
+            try await chengduIn.stop()
+            try await chengduOut.stop()
+            try await hangzhou.stop()
         }
 
         /// `headers` with a valid Chengdu signature over them and `value` added.

@@ -31,7 +31,7 @@ extension OfficeRuns {
             let shenzhen = try #require(OfficeDirectory.standard[try OfficeCode("440300")])
             let hangzhou = try #require(OfficeDirectory.standard[try OfficeCode("330100")])
             let chengdu = try OfficeCode("510100")
-            let inbox = world.inbox("510100")
+            let inbox = world.inbox("510100", .destination)
             let funds = FundsRemitted(
                 caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, remittanceId: RemittanceID(office: shenzhen.code, year: year, sequence: 1),
                 amount: form.totalRemitted, payerAccount: shenzhen.account, payeeAccount: letter.destinationAccount, valueDate: Support.today)

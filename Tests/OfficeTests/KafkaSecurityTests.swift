@@ -74,7 +74,7 @@ extension OfficeRuns {
                 _ = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(letter.subject)")) { $0["state"] as? String == "terminated" }
                 let health = try await client.call("GET", origin.url.appendingPathComponent("health"))
                 #expect(health["status"] as? String == "ok", "\(health)")
-                #expect(try await world.firstRecord(world.inbox("510100"), type: .fundsRemitted) != nil, "the remittance went out over TLS")
+                #expect(try await world.firstRecord(world.inbox("510100", .destination), type: .fundsRemitted) != nil, "the remittance went out over TLS")
                 try await origin.stop()
 
                 // transfer-audit with the same variables as the offices.

@@ -201,7 +201,7 @@ extension FaultRuns {
                 // missing topic.
                 let admin = try KafkaAdminClient(configuration: KafkaConfiguration(bootstrapServers: [world.servers], clientID: "operator"), logger: Support.logger)
                 try await admin.createTopics(
-                    [world.inbox("440300"), world.inbox("510100"), world.deadLetterTopic].map { KafkaNewTopic(name: $0, partitions: 3) }, timeout: .seconds(5))
+                    [world.inbox("440300", .origin), world.inbox("510100", .destination), world.deadLetterTopic].map { KafkaNewTopic(name: $0, partitions: 3) }, timeout: .seconds(5))
                 // HTTP is served all along.
                 #expect(try await client.count(destinationURL, state: "completed") == 30)
                 // Loudly: each office says so in its log and counts it - unless librdkafka crashed it

@@ -26,7 +26,7 @@ struct OperatorCommandTests {
         let database = try OfficeDatabase(path: path, migrations: { OriginOffice.registerMigrations(&$0) })
         let event = RuntimeTests.event()
         try await database.writer.write { db in
-            try Outbox.append(event, topic: Topics.inbox(event.recipient), signer: Support.eventKeys.signers[event.source.rawValue]!, in: db)
+            try Outbox.append(event, topic: Topics.inbox(event.recipient, event.type.reader), signer: Support.eventKeys.signers[event.source.rawValue]!, in: db)
             try db.execute(sql: "UPDATE outbox SET parkedAt = ?, parkReason = 'Kafka error MSG_SIZE_TOO_LARGE (10): too large'", arguments: [Date()])
         }
         let listed = try await run(["outbox", "parked", "--database-path", path])

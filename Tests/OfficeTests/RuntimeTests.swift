@@ -524,7 +524,7 @@ struct RuntimeTests {
         let health = URL(string: "http://127.0.0.1:\(port)/health")!
         _ = try await client.waitFor(health) { $0["status"] as? String == "ok" }
         try cluster.setDown(broker: 1)
-        try await Self.outboxRow(process.context.database.sqlite, Self.event(), topic: Topics.inbox(RuntimeTests.destination))
+        try await Self.outboxRow(process.context.database.sqlite, Self.event(), topic: Topics.inbox(RuntimeTests.destination, .destination))
         try await process.context.database.writer.write { try $0.execute(sql: "UPDATE outbox SET createdAt = ?", arguments: [Date().addingTimeInterval(-120)]) }
         var body: [String: Any] = [:]
         #expect(try await Self.eventually {
@@ -541,7 +541,7 @@ struct RuntimeTests {
         // update parks it (the broker is back), and the office would never be degraded.
         let parked = Self.event()
         try await process.context.database.writer.write { db in
-            try Outbox.append(parked, topic: Topics.inbox(RuntimeTests.destination), signer: Support.eventKeys.signers[parked.source.rawValue]!, in: db)
+            try Outbox.append(parked, topic: Topics.inbox(RuntimeTests.destination, .destination), signer: Support.eventKeys.signers[parked.source.rawValue]!, in: db)
             try db.execute(
                 sql: "UPDATE outbox SET parkedAt = ?, parkReason = 'test' WHERE eventId = ?", arguments: [Date(), parked.id.uuidString.lowercased()])
         }
@@ -583,7 +583,7 @@ struct RuntimeTests {
         let event = CloudEvent(source: chengdu.code, recipient: shenzhen.code, time: Date(), event: .contactLetterIssued(letter))
         let producer = try KafkaProducer(
             configuration: .init(client: KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "feeder")), logger: Support.logger)
-        _ = try await producer.send(try Self.record(event, topic: Topics.inbox(RuntimeTests.office)))
+        _ = try await producer.send(try Self.record(event, topic: Topics.inbox(RuntimeTests.office, .origin)))
         await producer.close()
         #expect(try await Self.eventually { (try await Self.health(base))["problems"].flatMap { $0 as? [String: String] }?["consumer"] != nil },
                 "the consumer says it is stuck")

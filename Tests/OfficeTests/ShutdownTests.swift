@@ -52,7 +52,7 @@ struct ShutdownTests {
         let event = RuntimeTests.event()
         let producer = try KafkaProducer(
             configuration: .init(client: KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "feeder")), logger: Support.logger)
-        _ = try await producer.send(try RuntimeTests.record(event, topic: Topics.inbox(RuntimeTests.office)))
+        _ = try await producer.send(try RuntimeTests.record(event, topic: Topics.inbox(RuntimeTests.office, .origin)))
         await producer.close()
         #expect(try await RuntimeTests.eventually { SlowOffice.started.withLock { $0 } })
         let clock = ContinuousClock()

@@ -46,7 +46,7 @@ extension OfficeRuns {
             let person = Applicant.make(birth: "19850505", sequence: "611", from: "2019-01", to: "\(Support.businessYear - 1)-12")
             try await person.registerAtOrigin(client, origin.url)
             let good = try letter(person, sequence: 501)
-            let inbox = world.inbox("440300")
+            let inbox = world.inbox("440300", .origin)
             let chengdu = Support.eventKeys.signers["510100"]!
             let stranger = Curve25519.Signing.PrivateKey()
             let value = Array(try good.data())
@@ -88,7 +88,7 @@ extension OfficeRuns {
             #expect(letters.contains { $0.header("dlq_detail")?.contains("belongs to office 330100") == true })
             #expect(letters.contains { $0.header("dlq_detail")?.contains("appears more than once") == true })
             // The origin's remittance went out signed, to Chengdu's inbox only.
-            let sent = try await world.firstRecord(world.inbox("510100"), type: .fundsRemitted)
+            let sent = try await world.firstRecord(world.inbox("510100", .destination), type: .fundsRemitted)
             #expect(sent?.header(EventSignature.keyHeader) == Support.eventKeys.signers["440300"]!.keyID)
             try await origin.stop()
 
@@ -110,7 +110,7 @@ extension OfficeRuns {
             #expect(keyless.status == 2 && keyless.error.contains("--keys"))
 
             // The same records through a verifier in another language, written from docs/event-contract.md.
-            let records = try await world.records(inbox) + world.records(world.inbox("510100"))
+            let records = try await world.records(inbox) + world.records(world.inbox("510100", .destination))
             let verdicts = try await PythonVerifier.verify(records, keys: Support.eventKeys.directory, folder: world.folder)
             let received = records.filter { $0.topic == inbox }
             #expect(verdicts.count == records.count)
@@ -135,8 +135,8 @@ extension OfficeRuns {
             let first = try letter(people[0], sequence: 601)
             let second = try letter(people[1], sequence: 602)
             try await world.send([
-                try Support.signedRecord(first, signer: old, topic: world.inbox("440300")),
-                try Support.signedRecord(second, signer: new, topic: world.inbox("440300")),
+                try Support.signedRecord(first, signer: old, topic: world.inbox("440300", .origin)),
+                try Support.signedRecord(second, signer: new, topic: world.inbox("440300", .origin)),
             ])
             for event in [first, second] {
                 _ = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(event.subject)")) { $0["state"] as? String == "terminated" }
@@ -155,8 +155,8 @@ extension OfficeRuns {
             let late = try letter(people[2], sequence: 603)
             let current = try letter(people[3], sequence: 604)
             try await world.send([
-                try Support.signedRecord(late, signer: old, topic: world.inbox("440300")),
-                try Support.signedRecord(current, signer: new, topic: world.inbox("440300")),
+                try Support.signedRecord(late, signer: old, topic: world.inbox("440300", .origin)),
+                try Support.signedRecord(current, signer: new, topic: world.inbox("440300", .origin)),
             ])
             _ = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(current.subject)")) { $0["state"] as? String == "terminated" }
             let letters = try await deadLetters(world, count: 1)
@@ -182,7 +182,7 @@ extension OfficeRuns {
                 letters[office, default: []].append(try letter(person, sequence: 701 + index, origin: office))
             }
             for (office, events) in letters {
-                try await world.send(try events.map { try Support.signedRecord($0, topic: world.inbox(office)) })
+                try await world.send(try events.map { try Support.signedRecord($0, topic: world.inbox(office, .origin)) })
             }
             for (office, events) in letters {
                 let url = office == "440300" ? shenzhen.url : hangzhou.url
@@ -192,20 +192,20 @@ extension OfficeRuns {
             }
             let fetchedByHangzhou = hangzhou.process.consumer.fetchedRecords
             let fetchedByShenzhen = shenzhen.process.consumer.fetchedRecords
-            #expect(Set(fetchedByHangzhou.keys) == [world.inbox("330100")], "\(fetchedByHangzhou)")
-            #expect(Set(fetchedByShenzhen.keys) == [world.inbox("440300")], "\(fetchedByShenzhen)")
-            #expect((fetchedByHangzhou[world.inbox("330100")] ?? 0) >= 2 && (fetchedByShenzhen[world.inbox("440300")] ?? 0) >= 3)
+            #expect(Set(fetchedByHangzhou.keys) == [world.inbox("330100", .origin)], "\(fetchedByHangzhou)")
+            #expect(Set(fetchedByShenzhen.keys) == [world.inbox("440300", .origin)], "\(fetchedByShenzhen)")
+            #expect((fetchedByHangzhou[world.inbox("330100", .origin)] ?? 0) >= 2 && (fetchedByShenzhen[world.inbox("440300", .origin)] ?? 0) >= 3)
             try await shenzhen.stop()
             try await hangzhou.stop()
 
             // Every record in an inbox is addressed to its owner; both origins wrote to Chengdu's inbox only.
             for office in ["440300", "330100"] {
-                #expect(try await world.records(world.inbox(office)).allSatisfy { $0.header("ce_recipient") == office })
+                #expect(try await world.records(world.inbox(office, .origin)).allSatisfy { $0.header("ce_recipient") == office })
             }
-            let toChengdu = try await world.records(world.inbox("510100"))
+            let toChengdu = try await world.records(world.inbox("510100", .destination))
             #expect(toChengdu.allSatisfy { $0.header("ce_recipient") == "510100" })
             #expect(Set(toChengdu.compactMap { $0.header("ce_source") }) == ["/offices/440300", "/offices/330100"])
-            #expect(try await world.records(world.inbox("110000")).isEmpty)
+            #expect(try await world.records(world.inbox("110000", .origin)).isEmpty)
         }
     }
 }

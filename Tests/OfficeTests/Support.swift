@@ -289,7 +289,7 @@ extension Support {
 extension Support {
     /// The test offices' inboxes and the dead-letter topic on a mock cluster.
     static func createTopics(_ cluster: KafkaMockCluster) throws {
-        for office in testOffices { try cluster.createTopic(Topics.inbox(try OfficeCode(office)), partitions: 1) }
+        for office in testOffices { for role in OfficeRole.allCases { try cluster.createTopic(Topics.inbox(try OfficeCode(office), role), partitions: 1) } }
         try cluster.createTopic(Topics.deadLetter, partitions: 1)
     }
 }

@@ -101,13 +101,22 @@ public struct Auditor: Sendable {
                 }
                 continue
             }
-            // An office reads only its own inbox and skips what is addressed to another office
-            // (the contract's rule 1): such a record was delivered to nobody.
-            // (An inbox's name ends in its office's code, whatever the configured prefix.)
-            if String(record.topic.reversed().prefix { $0.isNumber }.reversed()) != event.recipient.rawValue {
+            // An office reads only its own role's inbox and skips what is addressed to another office
+            // (the contract's rule 1): such a record was delivered to nobody; one in the inbox of
+            // the recipient's other role is dead-lettered there (wrong-direction), applied by nobody.
+            // (An inbox's name ends in `<code>.<role>`, whatever the configured prefix.)
+            if record.topic.hasSuffix(Topics.inboxSuffix(event.recipient, event.type.writer)) {
+                rejected.append(RejectedRecord(
+                    evidence: record.evidence, caseId: event.subject, reason: "wrong-direction",
+                    message: "\(event.type.ceType) is read by \(event.type.reader.rawValue) offices but was written to \(record.topic)",
+                    deadLettered: deadLettered.contains(record.place)))
+                continue
+            }
+            if !record.topic.hasSuffix(Topics.inboxSuffix(event.recipient, event.type.reader)) {
                 rejected.append(RejectedRecord(
                     evidence: record.evidence, caseId: event.subject, reason: "other-office",
-                    message: "addressed to \(event.recipient) but written to \(record.topic): the office reading that topic skips it", deadLettered: false))
+                    message: "addressed to \(event.recipient) but written to \(record.topic): the office reading that topic skips it",
+                    deadLettered: false))
                 continue
             }
             if let first = seen[event.id] {

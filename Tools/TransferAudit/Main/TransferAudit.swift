@@ -15,7 +15,7 @@ struct TransferAudit: AsyncParsableCommand {
         commandName: "transfer-audit",
         abstract: "Replay the pension-transfer topics and check every case: nothing lost, nothing doubled, money conserved, deadlines met.",
         discussion: """
-            Reads every office inbox (the topics named by --inbox-prefix and an office code) and the dead-letter topic from \
+            Reads every office inbox (the topics named by --inbox-prefix, an office code and a role: <prefix><code>.<role>) and the dead-letter topic from \
             the beginning (or from --from offsets, or --since a time) up to the end each partition had when the audit \
             started, so it ends even while offices keep writing. It reads with explicit partition assignment and commits \
             nothing: the offices' consumer groups are never disturbed.
@@ -126,8 +126,8 @@ struct TransferAudit: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot reach the broker at \(servers): \(error)")
         }
-        let inboxes = metadata.map(\.name).filter { $0.hasPrefix(inboxPrefix) && (try? OfficeCode(String($0.dropFirst(inboxPrefix.count)))) != nil }
-        guard !inboxes.isEmpty else { throw ValidationError("no inbox topics \(inboxPrefix)<office> on \(servers)") }
+        let inboxes = metadata.map(\.name).filter { Topics.inboxOwner($0, prefix: inboxPrefix) != nil }
+        guard !inboxes.isEmpty else { throw ValidationError("no inbox topics \(inboxPrefix)<office>.<role> on \(servers)") }
         let topics = inboxes.sorted() + [deadLetterTopic]
         var starts: [TopicPartition: Int64] = [:]
         for topic in topics {
