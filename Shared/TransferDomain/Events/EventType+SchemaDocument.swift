@@ -10,7 +10,8 @@ extension EventType {
         document["title"] = .string("\(ceType): the data of a \(rawValue) event (CloudEvents binary mode, JSON)")
         document["$comment"] = .string(
             "Event contract v\(Self.contractVersion): this data schema is unchanged since v1; a record is accepted only with a valid "
-                + "sender signature (headers ce_signature and ce_signaturekey over the canonical form in docs/event-contract.md).")
+                + "sender signature (headers ce_signature and ce_signaturekey over the canonical form in docs/event-contract.md), written to "
+                + "the inbox of the recipient office's reading role (<prefix><code>.origin or .destination).")
         return .object(document)
     }
 }
