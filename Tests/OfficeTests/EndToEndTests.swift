@@ -386,6 +386,12 @@ extension OfficeRuns {
             try await chengduIn.stop()
             try await chengduOut.stop()
             try await hangzhou.stop()
+            // The audit reads all four inboxes and agrees with all four databases, Chengdu's two included.
+            let databases = ["origin-440300", "destination-510100", "origin-510100", "destination-330100"].map { world.folder.appendingPathComponent("\($0).sqlite").path }
+            let audit = try await auditReport(world, databases: databases)
+            #expect(audit.status == 0, "\(audit.error)")
+            #expect(audit.report?.isClean == true)
+            #expect(audit.report?.casesByDestinationState == ["completed": 2])
         }
 
         /// `headers` with a valid Chengdu signature over them and `value` added.

@@ -42,7 +42,7 @@ struct TransferAudit: AsyncParsableCommand {
     @Option(help: "Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092).")
     var brokers: String?
 
-    @Option(help: "Inbox topics are this prefix and an office code; every one found is read.")
+    @Option(help: "Inbox topics are this prefix, an office code and a role (<prefix><code>.origin, .destination); every one found is read.")
     var inboxPrefix = Topics.inboxPrefix
 
     @Option(help: "The office key directory signatures are checked against (default: $EVENT_KEYS_FILE).")
