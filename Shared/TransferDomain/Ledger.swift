@@ -138,6 +138,12 @@ public struct InformationForm: Hashable, Sendable, Codable {
     /// ⑥ = ④ + ⑤: what must be remitted, exactly.
     public var totalRemitted: Money
     public var ledger: [LedgerRow]
+    /// Every contribution month of the origin's record the form is computed from, in period
+    /// order (months transferred in earlier keep their place). The destination needs them month
+    /// by month: a month it already holds from elsewhere counts once (DOMAIN.md's periods accumulate,
+    /// MOHRSS 2010 No. 70 Art. 10 "transfer first, clear afterwards"). Absent in forms from
+    /// producers before contract v3: the destination then counts the ledger's months by place.
+    public var months: [ContributionMonth]?
 
     /// What is wrong with the form's arithmetic: ④ = ①+②+③ and ⑥ = ④+⑤ must hold to the fen,
     /// no line may be negative, and the ledger must account for ② + ③. Empty when the form adds up.
@@ -159,7 +165,29 @@ public struct InformationForm: Hashable, Sendable, Codable {
         if let last = ledger.last, (try? accountThroughLastYear + currentYearPrincipal) != last.closingBalance {
             problems.append("the ledger closes at \(last.closingBalance), not ② + ③")
         }
+        if let months { problems += Self.monthProblems(months, ledger: ledger) }
         return problems
+    }
+
+    /// The months must be the ledger's: each period once, and each year's months by place as its row says.
+    static func monthProblems(_ months: [ContributionMonth], ledger: [LedgerRow]) -> [String] {
+        var problems: [String] = []
+        var seen = Set<YearMonth>()
+        for month in months where !seen.insert(month.period).inserted { problems.append("the form's months hold \(month.period) twice") }
+        var counted: [Int: [OfficeCode: Int]] = [:]
+        for month in months { counted[month.period.year, default: [:]][month.placeCode, default: 0] += 1 }
+        var ledgerCounts: [Int: [OfficeCode: Int]] = [:]
+        for row in ledger where row.months > 0 {
+            for part in row.placeMonths { ledgerCounts[row.year, default: [:]][part.placeCode, default: 0] += part.months }
+        }
+        for year in Set(counted.keys).union(ledgerCounts.keys).sorted() where counted[year] ?? [:] != ledgerCounts[year] ?? [:] {
+            problems.append("the form's months of \(year) by place \(Self.describe(counted[year] ?? [:])) are not the ledger's \(Self.describe(ledgerCounts[year] ?? [:]))")
+        }
+        return problems
+    }
+
+    private static func describe(_ counts: [OfficeCode: Int]) -> String {
+        counts.isEmpty ? "none" : counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
 
     /// ④ = ①+②+③ and ⑥ = ④+⑤ hold, and the ledger closes at ② + ③.
@@ -275,6 +303,6 @@ public enum TransferCalculator {
         return InformationForm(
             accountKind: kind, transferYear: transferYear, pre1998Account: pre1998Account,
             accountThroughLastYear: accountThroughLastYear, currentYearPrincipal: currentYearPrincipal,
-            individualAccountTotal: total, pooledFund: pooled, totalRemitted: try total + pooled, ledger: rows)
+            individualAccountTotal: total, pooledFund: pooled, totalRemitted: try total + pooled, ledger: rows, months: sorted)
     }
 }

@@ -231,4 +231,30 @@ struct DestinationRulesTests {
         // Chengdu (hukou Sichuan) is the current place: rule 1.
         #expect((personView["claimingPlace"] as? [String: Any])?["rule"] as? Int == 1)
     }
+
+    @Test("issue 24, item 3 (MOHRSS 2009 No. 187; 2010 No. 70 Art. 10, transfer first, clear afterwards): months paid in Shenzhen after the person began paying in Chengdu count once; the destination says which it cleared and what goes back to the person")
+    func overlappingMonthsCountOnce() async throws {
+        let (caseID, _) = try await apply()  // registered and paying in Chengdu from 2026-03
+        let letter = try letter()
+        // Shenzhen's record runs to 2026-05: March to May were paid at both places.
+        let form = try form(months: months("2024-01", "2026-05", place: shenzhen.code))
+        try await deliver(.infoFormIssued(InfoFormIssued(caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, person: letter.person, form: form, issuedOn: manual.clock.today)))
+        try await deliver(.fundsRemitted(FundsRemitted(
+            caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, remittanceId: RemittanceID(office: shenzhen.code, year: 2026, sequence: 2),
+            amount: form.totalRemitted, payerAccount: shenzhen.account, payeeAccount: letter.destinationAccount, valueDate: manual.clock.today)))
+        #expect(try await caseView(caseID)["state"] as? String == "completed", "transfer first: the whole ⑥ is received and the case completes")
+        let personView = try await Support.call(office, .get, "/v1/persons/\(person.rawValue)").body
+        let places = (personView["places"] as? [[String: Any]] ?? []).map { ($0["placeCode"] as? String ?? "", $0["months"] as? Int ?? 0, $0["lastContribution"] as? String ?? "") }
+        #expect(places.contains { $0 == ("440300", 26, "2026-02") }, "\(places)")
+        #expect(places.contains { $0 == ("510100", 4, "2026-06") }, "\(places)")
+        // 2024-01 .. 2026-06 is 30 calendar months, whichever place paid them (33 counted twice).
+        #expect(personView["cumulativeMonths"] as? Int == 30)
+        let cleared = personView["clearedMonths"] as? [[String: Any]] ?? []
+        #expect(cleared.map { $0["period"] as? String ?? "" } == ["2026-03", "2026-04", "2026-05"])
+        #expect(cleared.allSatisfy { $0["placeCode"] as? String == "440300" && $0["keptAt"] as? String == "510100" && $0["returnedToPerson"] as? String == "640.00" })
+        #expect(personView["returnedToPerson"] as? String == "1920.00")
+        // The same events again change nothing.
+        try await deliver(.infoFormIssued(InfoFormIssued(caseId: letter.caseId, contactLetterNo: letter.contactLetterNo, person: letter.person, form: form, issuedOn: manual.clock.today)))
+        #expect(try await Support.call(office, .get, "/v1/persons/\(person.rawValue)").body["cumulativeMonths"] as? Int == 30)
+    }
 }

@@ -394,6 +394,29 @@ extension OfficeRuns {
             #expect(audit.report?.casesByDestinationState == ["completed": 2])
         }
 
+        @Test("issue 24, item 3 (MOHRSS 2009 No. 187; 2010 No. 70 Art. 10, transfer first, clear afterwards): a person who paid in Shenzhen until May and in Chengdu since March is credited each month once; Chengdu names the cleared months and what goes back to the person")
+        func overlappingMonths() async throws {
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let origin = try await world.start(OriginOffice.self, code: "440300")
+            let destination = try await world.start(DestinationOffice.self, code: "510100")
+            // Registered in Chengdu on 2026-03-02 (paying from March); Shenzhen's record runs to May.
+            let person = Applicant.make(birth: "19910118", sequence: "071", hukou: "51", from: "2021-01", to: "2026-05", base: "10000.00")
+            try await person.registerAtOrigin(client, origin.url)
+            try await person.registerAtDestination(client, destination.url)
+            let caseID = try await person.apply(client, destination.url)
+            let view = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(caseID)")) { $0["state"] as? String == "completed" }
+            #expect(view["received"] as? String == (try person.expectedTotal(year: Support.businessYear)).description, "the whole ⑥ moves first")
+            let record = try await client.call("GET", destination.url.appendingPathComponent("v1/persons/\(person.id.rawValue)"))
+            // 2021-01 .. 2026-06 (Chengdu's own months run to the business date's month): 66 months, not 69.
+            #expect(record["cumulativeMonths"] as? Int == 66)
+            let cleared = record["clearedMonths"] as? [[String: Any]] ?? []
+            #expect(cleared.map { $0["period"] as? String ?? "" } == ["2026-03", "2026-04", "2026-05"])
+            #expect(record["returnedToPerson"] as? String == "2400.00", "8% of 10000.00 for each of three months")
+            try await origin.stop()
+            try await destination.stop()
+        }
+
         /// `headers` with a valid Chengdu signature over them and `value` added.
         static func signed(_ headers: [KafkaHeader], _ value: [UInt8], by office: String = "510100") throws -> [KafkaHeader] {
             let pairs = headers.compactMap { header in header.stringValue.map { (name: header.name, value: $0) } }

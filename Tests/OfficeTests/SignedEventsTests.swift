@@ -205,7 +205,7 @@ extension OfficeRuns {
             let toChengdu = try await world.records(world.inbox("510100", .destination))
             #expect(toChengdu.allSatisfy { $0.header("ce_recipient") == "510100" })
             #expect(Set(toChengdu.compactMap { $0.header("ce_source") }) == ["/offices/440300", "/offices/330100"])
-            #expect(try await world.records(world.inbox("110000", .origin)).isEmpty)
+            #expect(try await world.records(world.inbox("110000", .destination)).isEmpty, "Beijing's destination inbox (the origins create it) holds nothing")
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TransferDomain
 
-@Suite("Event contract (v2: v1 data, signed records)")
+@Suite("Event contract (v3: v1 data, signed records, per-role inboxes, forms with their months)")
 struct EventContractTests {
     static let person = PersonRef(
         PersonFacts(citizenID: Fixtures.citizenID(birth: "19850310", sequence: "013"), name: "Li Wei", hukouProvince: Fixtures.sichuan))

@@ -28,6 +28,16 @@ enum DestinationAPI {
         var lastContribution: YearMonth
     }
 
+    /// A month a transfer brought in that this office already held from another place: counted
+    /// once (at `keptAt`), its individual-account credit returned to the person.
+    struct ClearedMonthView: Encodable {
+        var period: YearMonth
+        var placeCode: OfficeCode
+        var keptAt: OfficeCode
+        var returnedToPerson: Money
+        var caseId: String
+    }
+
     struct ClaimingPlaceView: Encodable {
         var rule: Int
         var office: OfficeCode?
@@ -45,7 +55,12 @@ enum DestinationAPI {
         /// A card for this province was issued by this registration.
         var cardIssued: Bool
         var places: [PlaceView]
+        /// Each calendar month once, whichever places paid it.
         var cumulativeMonths: Int
+        /// Overlapping months cleared after a transfer ("transfer first, clear afterwards").
+        var clearedMonths: [ClearedMonthView]
+        /// Σ returnedToPerson over the cleared months.
+        var returnedToPerson: Money
         var claimingPlace: ClaimingPlaceView
     }
 

@@ -96,17 +96,38 @@ struct DestinationEventHandler: OfficeEventHandler {
         let today = context.clock.today
         guard let form = domain.form else { return }
         try records.apply(.completed(on: today), to: &record, from: domain, calendar: context.calendar)
-        // Each place keeps its own months, summed over the ledger years (a year split between two
-        // places credits each its part), and its real last month of contribution.
+        // Each place keeps its own months (a year split between two places credits each its
+        // part) and its real last month of contribution. With the form's months, a month this
+        // office already holds from elsewhere is cleared instead of counted twice.
         var places: [(place: OfficeCode, months: Int, last: YearMonth)] = []
-        for row in form.ledger {
-            for part in row.placeMonths {
-                if let index = places.firstIndex(where: { $0.place == part.placeCode }) {
-                    places[index].months += part.months
-                    places[index].last = max(places[index].last, part.lastMonth)
-                } else {
-                    places.append((part.placeCode, part.months, part.lastMonth))
-                }
+        func count(_ place: OfficeCode, _ months: Int, last: YearMonth) {
+            if let index = places.firstIndex(where: { $0.place == place }) {
+                places[index].months += months
+                places[index].last = max(places[index].last, last)
+            } else {
+                places.append((place, months, last))
+            }
+        }
+        if let months = form.months {
+            let outcome = try clearing(months, citizen: try CitizenID(record.citizenId), records)
+            for month in outcome.credited {
+                count(month.placeCode, 1, last: month.period)
+                try records.addHistoryMonth(
+                    HistoryMonthRecord(
+                        period: month.period.description, placeCode: month.placeCode.rawValue, status: "credited", keptAt: nil,
+                        returnedFen: 0, sourceCaseId: record.caseId),
+                    citizen: record.citizenId)
+            }
+            for cleared in outcome.cleared {
+                try records.addHistoryMonth(
+                    HistoryMonthRecord(
+                        period: cleared.month.period.description, placeCode: cleared.month.placeCode.rawValue, status: "cleared",
+                        keptAt: cleared.keptAt.rawValue, returnedFen: cleared.returned.fen, sourceCaseId: record.caseId),
+                    citizen: record.citizenId)
+            }
+        } else {
+            for row in form.ledger {
+                for part in row.placeMonths { count(part.placeCode, part.months, last: part.lastMonth) }
             }
         }
         for place in places where place.months > 0 {
@@ -119,6 +140,21 @@ struct DestinationEventHandler: OfficeEventHandler {
             to: origin, in: records.transaction)
         let (logger, caseID, amount) = (context.logger, record.caseId, domain.received.description)
         records.transaction.afterCommit { logger.info("Transfer completed", metadata: ["case.id": .string(caseID), "amount": .string(amount)]) }
+    }
+
+    /// Sets a form's months against what this office holds for the person: their own months here
+    /// (from `contributingSince` to this month while they contribute) and the months earlier
+    /// transfers credited (``PeriodClearing``).
+    private func clearing(_ months: [ContributionMonth], citizen: CitizenID, _ records: any DestinationRecords) throws -> PeriodClearing.Outcome {
+        var held: [YearMonth: OfficeCode] = [:]
+        if let person = try records.person(citizen), person.contributing {
+            held = PeriodClearing.ownMonths(at: context.office, since: try YearMonth(person.contributingSince), through: context.clock.today.yearMonth)
+        }
+        for month in try records.historyMonths(of: citizen) where month.status == "credited" {
+            let period = try YearMonth(month.period)
+            if held[period] == nil { held[period] = try OfficeCode(month.placeCode) }
+        }
+        return try PeriodClearing.clear(months, held: held)
     }
 
     /// The case `id`, once the event passed the intake checks the audit applies too

@@ -128,10 +128,23 @@ public struct DestinationOffice: OfficeService {
         case .hukouProvince(let province):
             claiming = .init(rule: 4, office: nil, province: province, explanation: "no place qualifies: everything is collected in the hukou province")
         }
+        // Each calendar month once: this office's own months and the months transfers credited,
+        // as a set; months posted before forms carried them (counted by place) are added as counted.
+        let months = try records.historyMonths(of: id)
+        let credited = months.filter { $0.status == "credited" }
+        var periods = Set(try credited.map { try YearMonth($0.period) })
+        if person.contributing, since <= thisMonth { periods.formUnion(PeriodClearing.ownMonths(at: context.office, since: since, through: thisMonth).keys) }
+        let countedByPlaceOnly = history.reduce(0) { $0 + $1.months } - credited.count
+        let cleared = try months.filter { $0.status == "cleared" }.map { month in
+            DestinationAPI.ClearedMonthView(
+                period: try YearMonth(month.period), placeCode: try OfficeCode(month.placeCode), keptAt: try OfficeCode(month.keptAt ?? ""),
+                returnedToPerson: Money(fen: month.returnedFen), caseId: month.sourceCaseId)
+        }
         return DestinationAPI.PersonView(
             citizenId: id, name: person.name, hukouProvince: hukou, registeredOn: try LocalDate(person.registeredOn),
             contributing: person.contributing, cards: cards.map { .init(issuer: $0.issuer, issuedOn: $0.issuedOn) }, cardIssued: false,
-            places: places, cumulativeMonths: places.reduce(0) { $0 + $1.months }, claimingPlace: claiming)
+            places: places, cumulativeMonths: periods.count + max(0, countedByPlaceOnly), clearedMonths: cleared,
+            returnedToPerson: try cleared.map(\.returnedToPerson).sum(), claimingPlace: claiming)
     }
 
     // MARK: - Applications

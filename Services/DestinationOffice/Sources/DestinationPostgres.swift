@@ -45,6 +45,7 @@ enum DestinationPostgresSchema {
         PostgresMigration("destination-v2-closed-on", [
             "ALTER TABLE destinationCase ADD COLUMN closedOn TEXT",
         ] + DestinationSchema.consoleIndexes),
+        PostgresMigration("destination-v3-history-months", [DestinationSchema.historyMonthTable]),
     ]
 }
 
@@ -115,6 +116,32 @@ struct PostgresDestinationRecords: DestinationRecords {
             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
             """,
             [.text(citizen), .text(place.placeCode), .text(place.accountKind.rawValue), .int(place.months), .text(place.lastContribution), .text(sourceCase)])
+    }
+
+    func historyMonths(of id: CitizenID) throws -> [HistoryMonthRecord] {
+        try sql.query(
+            """
+            SELECT period, placeCode, status, keptAt, returnedFen, sourceCaseId FROM historyMonth
+            WHERE citizenId = $1 ORDER BY period, placeCode
+            """,
+            [.text(id.rawValue)]
+        ).map { row in
+            HistoryMonthRecord(
+                period: try row.string("period"), placeCode: try row.string("placeCode"), status: try row.string("status"),
+                keptAt: try row.optionalString("keptAt"), returnedFen: try row.int("returnedFen"), sourceCaseId: try row.string("sourceCaseId"))
+        }
+    }
+
+    func addHistoryMonth(_ month: HistoryMonthRecord, citizen: String) throws {
+        try sql.execute(
+            """
+            INSERT INTO historyMonth (citizenId, period, placeCode, status, keptAt, returnedFen, sourceCaseId)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING
+            """,
+            [
+                .text(citizen), .text(month.period), .text(month.placeCode), .text(month.status), .text(month.keptAt),
+                .int(month.returnedFen), .text(month.sourceCaseId),
+            ])
     }
 
     func addCertificate(_ number: CertificateNumber, citizen: CitizenID, origin: OfficeCode, issuedOn: LocalDate) throws {

@@ -59,6 +59,21 @@ struct HistoryPlaceRecord: Codable, Sendable {
     var lastContribution: String
 }
 
+/// A month a completed transfer brought in, and what became of it (``PeriodClearing``): credited
+/// (counted from then on) or cleared (the month is kept at another place; its credit goes back to
+/// the person). A person may hold the same month from more than one place.
+struct HistoryMonthRecord: Codable, Sendable, Hashable {
+    var period: String
+    var placeCode: String
+    /// `credited` or `cleared`.
+    var status: String
+    /// For a cleared month: the place it is kept (counted) at.
+    var keptAt: String?
+    /// For a cleared month: what goes back to the person, in fen.
+    var returnedFen: Int
+    var sourceCaseId: String
+}
+
 /// A line of the case list.
 struct DestinationCaseSummaryRecord: Codable, Sendable {
     var caseId: String
@@ -90,6 +105,10 @@ protocol DestinationRecords {
     func historyPlaces(of id: CitizenID) throws -> [HistoryPlaceRecord]
     /// Posts a place from a completed case (once per case and place, whatever the redelivery).
     func addHistoryPlace(_ place: HistoryPlaceRecord, citizen: String, sourceCase: String) throws
+    /// The months transfers brought in, by period then place.
+    func historyMonths(of id: CitizenID) throws -> [HistoryMonthRecord]
+    /// Posts a month from a completed case (once per person, month and place, whatever the redelivery).
+    func addHistoryMonth(_ month: HistoryMonthRecord, citizen: String) throws
 
     /// Records a payment certificate that arrived (once).
     func addCertificate(_ number: CertificateNumber, citizen: CitizenID, origin: OfficeCode, issuedOn: LocalDate) throws

@@ -12,6 +12,7 @@ extension DestinationCaseRecord: FetchableRecord, PersistableRecord {
 }
 
 extension HistoryPlaceRecord: FetchableRecord {}
+extension HistoryMonthRecord: FetchableRecord {}
 extension DestinationCaseSummaryRecord: FetchableRecord {}
 
 /// The destination's records on SQLite (the tables of ``DestinationSchema``).
@@ -57,6 +58,24 @@ struct SQLiteDestinationRecords: DestinationRecords {
                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """,
             arguments: [citizen, place.placeCode, place.accountKind.rawValue, place.months, place.lastContribution, sourceCase])
+    }
+
+    func historyMonths(of id: CitizenID) throws -> [HistoryMonthRecord] {
+        try HistoryMonthRecord.fetchAll(
+            db, sql: """
+                SELECT period, placeCode, status, keptAt, returnedFen, sourceCaseId FROM historyMonth
+                WHERE citizenId = ? ORDER BY period, placeCode
+                """,
+            arguments: [id.rawValue])
+    }
+
+    func addHistoryMonth(_ month: HistoryMonthRecord, citizen: String) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO historyMonth (citizenId, period, placeCode, status, keptAt, returnedFen, sourceCaseId)
+                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """,
+            arguments: [citizen, month.period, month.placeCode, month.status, month.keptAt, month.returnedFen, month.sourceCaseId])
     }
 
     func addCertificate(_ number: CertificateNumber, citizen: CitizenID, origin: OfficeCode, issuedOn: LocalDate) throws {

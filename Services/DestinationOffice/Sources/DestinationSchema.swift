@@ -78,7 +78,21 @@ enum DestinationSchema {
             }
             for statement in DestinationSchema.consoleIndexes { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("destination-v4-history-months") { db in
+            try db.execute(sql: DestinationSchema.historyMonthTable)
+        }
     }
+
+    /// The months completed transfers brought in, one row per person, month and place (a person
+    /// may hold one month from two places: one is credited, the other cleared). The same
+    /// statement on PostgreSQL.
+    static let historyMonthTable = """
+        CREATE TABLE historyMonth (
+            citizenId TEXT NOT NULL REFERENCES person ON DELETE CASCADE, period TEXT NOT NULL, placeCode TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('credited', 'cleared')), keptAt TEXT,
+            returnedFen BIGINT NOT NULL CHECK (returnedFen >= 0), sourceCaseId TEXT NOT NULL,
+            PRIMARY KEY (citizenId, period, placeCode))
+        """
 
     /// The console's lists (newest first, by state) and dashboard (completions by day, read from
     /// the index alone): the same statements on PostgreSQL.

@@ -28,7 +28,14 @@ enum DestinationTemplates {
         ("person.months", "Months", "缴费月数"),
         ("person.lastMonth", "Last month", "最后缴费月"),
         ("person.kind", "Account", "账户类型"),
-        ("person.cumulative", "Cumulative contribution months", "累计缴费月数"),
+        ("person.cumulative", "Cumulative contribution months (each month once)", "累计缴费月数(重复月份只计一次)"),
+        ("person.cleared", "Overlapping months cleared", "重复缴费月份清理"),
+        ("person.clearedNote", "These months were paid at two places. They count once, where they are kept; the other relationship is cleared for them and its individual-account credit for them is returned to the person (transfer first, clear afterwards: MOHRSS 2009 No. 187, 2010 No. 70 Art. 10).", "以下月份在两地重复缴费,只在保留地计算一次;另一关系的该时段予以清理,其个人账户记账额退还本人(先转后清:人社部发〔2009〕187号、〔2010〕70号第十条)。"),
+        ("person.month", "Month", "月份"),
+        ("person.clearedAt", "Cleared at", "清理地"),
+        ("person.keptAt", "Kept at", "保留地"),
+        ("person.returned", "Returned to the person", "退还本人"),
+        ("person.returnedTotal", "Returned to the person in all", "退还本人合计"),
         ("person.claiming", "Where the pension would be claimed", "待遇领取地"),
         ("person.cases", "Transfer cases", "转移业务"),
         ("person.fileFor", "File an application for this person", "为此人受理转移申请"),
@@ -171,6 +178,14 @@ enum DestinationTemplates {
         <table><thead><tr><th scope="col">{{t.office}}</th><th scope="col">{{t.person_kind}}</th><th scope="col" class="num">{{t.person_months}}</th><th scope="col">{{t.person_lastMonth}}</th></tr></thead><tbody>
         {{#p.places}}<tr><td>{{place}}</td><td>{{kind}}</td><td class="num">{{months}}</td><td>{{last}}</td></tr>{{/p.places}}
         </tbody></table>
+        {{#p.hasCleared}}
+        <h2>{{t.person_cleared}}</h2>
+        <p>{{t.person_clearedNote}}</p>
+        <table class="cleared"><thead><tr><th scope="col">{{t.person_month}}</th><th scope="col">{{t.person_clearedAt}}</th><th scope="col">{{t.person_keptAt}}</th><th scope="col" class="num">{{t.person_returned}}</th></tr></thead><tbody>
+        {{#p.cleared}}<tr><td>{{period}}</td><td>{{place}}</td><td>{{keptAt}}</td><td class="num">{{returned}}</td></tr>{{/p.cleared}}
+        </tbody></table>
+        <p>{{t.person_returnedTotal}}: <strong class="num">{{p.returnedTotal}}</strong></p>
+        {{/p.hasCleared}}
         <h2>{{t.person_cases}}</h2>
         {{^cases}}<p>{{t.list_none}}</p>{{/cases}}
         <ul>{{#cases}}<li><a href="/cases/{{caseId}}">{{short}}</a> · {{submittedOn}} · {{state}}</li>{{/cases}}</ul>

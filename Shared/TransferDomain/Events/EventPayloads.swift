@@ -77,13 +77,19 @@ extension LedgerRow {
         ])
 }
 
+extension ContributionMonth {
+    static let schema = Schema.object(
+        properties: ["period": .month, "base": .money, "employerRate": .rate, "personalRate": .rate, "placeCode": .officeCode],
+        required: ["period", "base", "employerRate", "personalRate", "placeCode"])
+}
+
 extension InformationForm {
     static let schema = Schema.object(
         properties: [
             "accountKind": .string(enumeration: ["general", "temporary"]), "transferYear": .integer(minimum: 1998),
             "pre1998Account": .money, "accountThroughLastYear": .money, "currentYearPrincipal": .money,
             "individualAccountTotal": .money, "pooledFund": .money, "totalRemitted": .money,
-            "ledger": .array(of: LedgerRow.schema),
+            "ledger": .array(of: LedgerRow.schema), "months": .array(of: ContributionMonth.schema),
         ],
         required: [
             "accountKind", "transferYear", "pre1998Account", "accountThroughLastYear", "currentYearPrincipal",
