@@ -34,8 +34,11 @@ struct TopicSetup: Service, CustomStringConvertible {
     /// yet waits in its inbox instead of in the sender's outbox. Where ACLs forbid it (a secured
     /// cluster), an administrator creates them; a refusal here is only logged.
     var otherInboxes: [String] {
-        OfficeDirectory.standard.offices.keys.filter { $0 != configuration.officeCode }
-            .map { configuration.inboxTopic(for: $0, configuration.role.other) }.sorted()
+        var inboxes = OfficeDirectory.standard.offices.keys.filter { $0 != configuration.officeCode }
+            .map { configuration.inboxTopic(for: $0, configuration.role.other) }
+        // A destination also writes to its own city's origin role (relationship-received).
+        if configuration.role == .destination { inboxes.append(configuration.inboxTopic(for: configuration.officeCode, .origin)) }
+        return inboxes.sorted()
     }
 
     enum Outcome {

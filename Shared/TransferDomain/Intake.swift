@@ -97,6 +97,13 @@ public enum OriginIntake {
     public static func check(
         _ event: TransferEvent, source: OfficeCode, origin: OfficeCode, caseDestination: OfficeCode?, directory: OfficeDirectory = .standard
     ) throws(DomainError) {
+        if case .relationshipReceived(let received) = event {
+            // Only this office's own destination role hands a relationship to it.
+            guard source == origin else {
+                throw DomainError("relationship-received for case \(received.caseId) comes from \(source); only \(origin) itself may send it", code: "wrong-sender")
+            }
+            return
+        }
         if case .contactLetterIssued(let letter) = event {
             guard letter.destination.code == source else {
                 throw DomainError("contact letter \(letter.contactLetterNo) names destination \(letter.destination.code) but comes from \(source)", code: "wrong-sender")

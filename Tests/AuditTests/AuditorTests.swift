@@ -24,14 +24,16 @@ struct Stream {
 
     /// Appends `event` to its writer's topic (partition 0), one second after the previous one.
     @discardableResult
-    mutating func add(_ event: TransferEvent, id: UUID = UUID(), topicOffset: Int64? = nil, at: Date? = nil) -> AuditRecord {
+    mutating func add(
+        _ event: TransferEvent, id: UUID = UUID(), topicOffset: Int64? = nil, at: Date? = nil, route: (source: OfficeCode, recipient: OfficeCode)? = nil
+    ) -> AuditRecord {
         let fromOrigin = event.type.writer == .origin
         time = at ?? time.addingTimeInterval(1)
-        let cloud = CloudEvent(
-            id: id, source: fromOrigin ? Self.shenzhen.code : Self.chengdu.code, recipient: fromOrigin ? Self.chengdu.code : Self.shenzhen.code,
-            time: time, event: event)
+        let source = route?.source ?? (fromOrigin ? Self.shenzhen.code : Self.chengdu.code)
+        let recipient = route?.recipient ?? (fromOrigin ? Self.chengdu.code : Self.shenzhen.code)
+        let cloud = CloudEvent(id: id, source: source, recipient: recipient, time: time, event: event)
         // The recipient's inbox.
-        let topic = Topics.inbox(fromOrigin ? Self.chengdu.code : Self.shenzhen.code, event.type.reader)
+        let topic = Topics.inbox(recipient, event.type.reader)
         let offset = topicOffset ?? offsets[topic, default: 0]
         offsets[topic] = max(offsets[topic, default: 0], offset + 1)
         let value = try! cloud.data()
@@ -530,5 +532,29 @@ struct PeerClaimAuditTests {
         #expect(refused.casesByOriginState == ["terminated": 1], "the completion reached no office")
         let deadLettered = otherRole.audit(deadLetters: [AuditorTests.deadLetter(of: otherRole.records[last], reason: "wrong-direction", offset: 0)])
         #expect(deadLettered.rejected.first?.deadLettered == true)
+    }
+
+    @Test("issue 24, item 2: a relationship-received from the office that completed the case is clean; one from another office is refused as the origin refuses it (wrong-sender); one for a case its sender never completed is a violation")
+    func relationshipReceived() {
+        var stream = Stream()
+        let caseID = stream.cleanCase()
+        let months = Stream.form.months ?? []
+        func received(_ caseID: CaseID) -> TransferEvent {
+            .relationshipReceived(RelationshipReceived(
+                caseId: caseID, person: Stream.person, from: OfficeRef(Stream.shenzhen), accountKind: .general,
+                pre1998Account: Stream.form.pre1998Account, months: months, completedOn: try! LocalDate("2025-09-26")))
+        }
+        stream.add(received(caseID), route: (Stream.chengdu.code, Stream.chengdu.code))
+        #expect(stream.audit().isClean, "\(stream.audit().text())")
+
+        var forged = stream
+        let record = forged.add(received(caseID), route: (Stream.shenzhen.code, Stream.chengdu.code))
+        #expect(forged.audit().rejected.map(\.reason) == ["wrong-sender"])
+        #expect(rules(forged.audit()) == ["rejected-not-dead-lettered"])
+        #expect(forged.audit(deadLetters: [AuditorTests.deadLetter(of: record, reason: "wrong-sender", offset: 0)]).isClean)
+
+        var uncompleted = stream
+        uncompleted.add(received(CaseID()), route: (Stream.chengdu.code, Stream.chengdu.code))
+        #expect(rules(uncompleted.audit()) == ["received-without-completion"])
     }
 }

@@ -417,6 +417,92 @@ extension OfficeRuns {
             try await destination.stop()
         }
 
+        @Test("issue 24, item 2 (Social Insurance Law Art. 19, periods accumulate; 2009 No. 66, the funds follow the person): what arrives stays. Shenzhen → Chengdu → Hangzhou: Hangzhou credits Shenzhen's years, Chengdu's and its own, and receives the ⑥ of all of them; Shenzhen → Chengdu → Shenzhen: the stays add up at Shenzhen, whose origin side holds the person again")
+        func whatArrivesStays() async throws {
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let shenzhenOut = try await world.start(OriginOffice.self, code: "440300")
+            let shenzhenIn = try await world.start(DestinationOffice.self, code: "440300")
+            let chengduIn = try await world.start(DestinationOffice.self, code: "510100")
+            let chengduOut = try await world.start(OriginOffice.self, code: "510100")
+            let hangzhouIn = try await world.start(DestinationOffice.self, code: "330100")
+            let year = Support.businessYear
+            let rates = try OfficeConfiguration.parseRates(Support.rates)
+
+            // Two people leave Shenzhen for Chengdu: one moves on to Hangzhou, one comes back.
+            let movingOn = Applicant.make(birth: "19850615", sequence: "081", hukou: "51", from: "2012-01", to: "2018-12", base: "7000.00", pre1998: "0.00")
+            let comingBack = Applicant.make(birth: "19800920", sequence: "083", hukou: "44", from: "2010-01", to: "2015-12", base: "9000.00")
+            /// Registers `person` at `destination` (paying there from `since`), files the transfer
+            /// from `origin` and waits for it to complete: the case as the destination shows it.
+            func transfer(_ person: Applicant, to destination: URL, from origin: String, since: String) async throws -> [String: Any] {
+                try await client.call("PUT", destination.appendingPathComponent("v1/persons/\(person.id.rawValue)"), [
+                    "name": person.name, "hukouProvince": person.hukou, "registeredOn": "\(since)-02", "contributingSince": since,
+                ])
+                let caseID = try await person.apply(client, destination, origin: origin)
+                return try await client.waitFor(destination.appendingPathComponent("v1/cases/\(caseID)"), limit: .seconds(60)) { $0["state"] as? String == "completed" }
+            }
+            for (person, since) in [(movingOn, "2019-01"), (comingBack, "2016-01")] {
+                try await person.registerAtOrigin(client, shenzhenOut.url)
+                _ = try await transfer(person, to: chengduIn.url, from: "440300", since: since)
+            }
+            // Chengdu's origin side now holds both people with Shenzhen's months, entered by nobody.
+            for person in [movingOn, comingBack] {
+                let record = try await client.waitFor(chengduOut.url.appendingPathComponent("v1/persons/\(person.id.rawValue)")) { $0["monthsPaid"] as? Int == person.months.count }
+                #expect(record["status"] as? String == "contributing")
+            }
+            // They work in Chengdu for some years (the clerk records Chengdu's own months), then leave.
+            func chengduMonths(_ from: String, _ to: String, base: String) -> [ContributionMonth] {
+                Applicant.make(birth: "19850615", sequence: "081", origin: "510100", from: from, to: to, base: base).months
+            }
+            let movingOnChengdu = chengduMonths("2019-01", "2025-12", base: "7500.00")
+            let comingBackChengdu = chengduMonths("2016-01", "2024-12", base: "9500.00")
+            for (person, months) in [(movingOn, movingOnChengdu), (comingBack, comingBackChengdu)] {
+                let url = chengduOut.url.appendingPathComponent("v1/persons/\(person.id.rawValue)")
+                try await client.call("POST", url.appendingPathComponent("months"), [
+                    "months": months.map { ["period": $0.period.description, "base": $0.base.description, "employerRate": $0.employerRate.description, "personalRate": $0.personalRate.description] },
+                ])
+                try await client.call("POST", url.appendingPathComponent("suspension"), [:])
+            }
+
+            // On to Hangzhou: the form carries Shenzhen's and Chengdu's months, and ⑥ is all of them.
+            let completed = try await transfer(movingOn, to: hangzhouIn.url, from: "510100", since: "2026-03")
+            let whole = try TransferCalculator.informationForm(
+                months: movingOn.months + movingOnChengdu, pre1998Account: .zero, kind: .general, transferYear: year, rates: rates)
+            #expect(completed["received"] as? String == whole.totalRemitted.description)
+            let atHangzhou = try await client.call("GET", hangzhouIn.url.appendingPathComponent("v1/persons/\(movingOn.id.rawValue)"))
+            let places = Dictionary(uniqueKeysWithValues: (atHangzhou["places"] as? [[String: Any]] ?? []).map { ($0["placeCode"] as? String ?? "", $0["months"] as? Int ?? 0) })
+            #expect(places == ["440300": 84, "510100": 84, "330100": 4], "Shenzhen's years, Chengdu's and Hangzhou's own")
+            #expect(atHangzhou["cumulativeMonths"] as? Int == 172)
+
+            // Back to Shenzhen: its destination side credits both stays; its origin side holds the person again.
+            let returned = try await transfer(comingBack, to: shenzhenIn.url, from: "510100", since: "2026-03")
+            let both = try TransferCalculator.informationForm(
+                months: comingBack.months + comingBackChengdu, pre1998Account: .zero, kind: .general, transferYear: year, rates: rates)
+            #expect(returned["received"] as? String == both.totalRemitted.description)
+            let atShenzhen = try await client.call("GET", shenzhenIn.url.appendingPathComponent("v1/persons/\(comingBack.id.rawValue)"))
+            let history = (atShenzhen["places"] as? [[String: Any]] ?? []).map { "\($0["placeCode"] as? String ?? "") \($0["months"] as? Int ?? 0)" }
+            #expect(history == ["440300 72", "510100 108", "440300 4"], "the first stay, Chengdu, and the stay that began in March")
+            #expect(atShenzhen["cumulativeMonths"] as? Int == 184)
+            let again = try await client.waitFor(shenzhenOut.url.appendingPathComponent("v1/persons/\(comingBack.id.rawValue)")) { $0["monthsPaid"] as? Int == 180 }
+            #expect(again["status"] as? String == "contributing", "transferred out once, contributing here again")
+            #expect(again["insuredFrom"] as? String == "2010-01" && again["insuredTo"] as? String == "2024-12")
+
+            for office in [shenzhenOut.database, chengduOut.database] {
+                #expect(try await office.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deadLetterLog") } == 0)
+            }
+            #expect(try await world.records(world.deadLetterTopic).isEmpty)
+            try await shenzhenOut.stop()
+            try await shenzhenIn.stop()
+            try await chengduIn.stop()
+            try await chengduOut.stop()
+            try await hangzhouIn.stop()
+            let databases = ["origin-440300", "destination-440300", "destination-510100", "origin-510100", "destination-330100"]
+                .map { world.folder.appendingPathComponent("\($0).sqlite").path }
+            let audit = try await auditReport(world, databases: databases)
+            #expect(audit.status == 0, "\(audit.error)")
+            #expect(audit.report?.isClean == true, "\(audit.report.map { $0.findings.map(\.message) } ?? [])")
+        }
+
         /// `headers` with a valid Chengdu signature over them and `value` added.
         static func signed(_ headers: [KafkaHeader], _ value: [UInt8], by office: String = "510100") throws -> [KafkaHeader] {
             let pairs = headers.compactMap { header in header.stringValue.map { (name: header.name, value: $0) } }

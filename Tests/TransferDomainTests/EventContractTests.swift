@@ -48,6 +48,9 @@ struct EventContractTests {
                 payeeAccount: account, valueDate: day, supplementary: false)),
             .originRelationshipTerminated(OriginRelationshipTerminated(
                 caseId: caseID, contactLetterNo: letter, citizenId: person.citizenId, terminatedOn: day)),
+            .relationshipReceived(RelationshipReceived(
+                caseId: caseID, person: person, from: shenzhen, accountKind: .general, pre1998Account: form.pre1998Account,
+                months: form.months ?? [], completedOn: day)),
         ]
     }()
 

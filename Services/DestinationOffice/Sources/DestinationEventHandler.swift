@@ -53,7 +53,7 @@ struct DestinationEventHandler: OfficeEventHandler {
                 try records.update(record)
             }
         case .contactLetterIssued, .applicationRejected, .temporaryAccountOpened, .reconciliationDiscrepancyRaised, .excessRefunded,
-            .transferCompleted:
+            .transferCompleted, .relationshipReceived:
             throw DomainError("\(event.type.ceType) is written by destination offices; a destination office does not take it", code: "wrong-direction")
         }
     }
@@ -110,6 +110,14 @@ struct DestinationEventHandler: OfficeEventHandler {
         }
         if let months = form.months {
             let outcome = try clearing(months, citizen: try CitizenID(record.citizenId), records)
+            // What arrived stays: the office's own origin role keeps the credited months (and ①)
+            // in the person's record, so the next move carries them on.
+            try context.publish(
+                .relationshipReceived(RelationshipReceived(
+                    caseId: domain.id, person: PersonRef(PersonFacts(citizenID: try CitizenID(record.citizenId), name: record.name, hukouProvince: try ProvinceCode(record.hukouProvince))),
+                    from: OfficeRef(try context.directory.office(origin)), accountKind: form.accountKind, pre1998Account: form.pre1998Account,
+                    months: outcome.credited, completedOn: today)),
+                to: context.office, in: records.transaction)
             for month in outcome.credited {
                 count(month.placeCode, 1, last: month.period)
                 try records.addHistoryMonth(

@@ -36,9 +36,40 @@ struct OriginEventHandler: OfficeEventHandler {
         case .temporaryAccountOpened(let opened):
             // The origin keeps the relationship: nothing changes here but the record of it.
             try recordNotice(event, caseId: opened.caseId, person: opened.person.citizenId, reasons: opened.reasons.map(\.rawValue), on: opened.openedOn, records)
+        case .relationshipReceived(let received):
+            try receive(received, records)
         case .paymentCertificateIssued, .contactLetterReturned, .infoFormIssued, .fundsRemitted, .originRelationshipTerminated:
             throw DomainError("\(event.type.ceType) is written by origin offices; an origin office does not take it", code: "wrong-direction")
         }
+    }
+
+    /// What arrived stays: a relationship this office's destination role received by transfer joins
+    /// the person's record here (a new person, or one who comes back), so the form for their next
+    /// move carries every earlier place's months and ①. Months this office already holds keep
+    /// their stored values; a person who had transferred out contributes here again.
+    private func receive(_ received: RelationshipReceived, _ records: any OriginRecords) throws {
+        let citizen = received.person.citizenId
+        var person = try records.person(citizen) ?? PersonRecord(
+            citizenId: citizen.rawValue, name: received.person.name, hukouProvince: received.person.hukouProvince.rawValue,
+            status: .contributing, arrearsFen: 0, pre1998Fen: 0, receivesPension: false, accountKind: received.accountKind, transferredBy: nil,
+            updatedAt: Date())
+        if person.status == .transferred {
+            person.status = .contributing
+            person.transferredBy = nil
+        }
+        // ① travels with the relationship: the form's figure is the person's whole pre-1998 account.
+        if received.pre1998Account != .zero { person.pre1998Fen = received.pre1998Account.fen }
+        person.updatedAt = Date()
+        try records.save(person)
+        let held = Set(try records.monthRecords(of: citizen).map(\.period))
+        let added = received.months.filter { !held.contains($0.period.description) }.map {
+            MonthRecord(
+                citizenId: citizen.rawValue, period: $0.period.description, baseFen: $0.base.fen, employerRate: $0.employerRate.description,
+                personalRate: $0.personalRate.description, placeCode: $0.placeCode.rawValue)
+        }
+        try records.insert(added)
+        let (logger, caseID, count) = (context.logger, received.caseId.description, added.count)
+        records.transaction.afterCommit { logger.info("Relationship received by transfer kept", metadata: ["case.id": .string(caseID), "months.added": "\(count)"]) }
     }
 
     /// Step 3: check the letter, then either return it or, in this one transaction, issue the

@@ -13,6 +13,7 @@ public enum TransferEvent: Hashable, Sendable {
     case infoFormIssued(InfoFormIssued)
     case fundsRemitted(FundsRemitted)
     case originRelationshipTerminated(OriginRelationshipTerminated)
+    case relationshipReceived(RelationshipReceived)
 
     /// The payload, type-erased.
     public var payload: any EventPayload {
@@ -28,6 +29,7 @@ public enum TransferEvent: Hashable, Sendable {
         case .infoFormIssued(let p): return p
         case .fundsRemitted(let p): return p
         case .originRelationshipTerminated(let p): return p
+        case .relationshipReceived(let p): return p
         }
     }
 
@@ -41,7 +43,7 @@ public enum TransferEvent: Hashable, Sendable {
         .excessRefunded: ExcessRefunded.schema, .transferCompleted: TransferCompleted.schema,
         .paymentCertificateIssued: PaymentCertificateIssued.schema, .contactLetterReturned: ContactLetterReturned.schema,
         .infoFormIssued: InfoFormIssued.schema, .fundsRemitted: FundsRemitted.schema,
-        .originRelationshipTerminated: OriginRelationshipTerminated.schema,
+        .originRelationshipTerminated: OriginRelationshipTerminated.schema, .relationshipReceived: RelationshipReceived.schema,
     ]
 
     /// Decodes a payload of `type` from JSON.
@@ -62,6 +64,7 @@ public enum TransferEvent: Hashable, Sendable {
         case .fundsRemitted: return .fundsRemitted(try decoder.decode(FundsRemitted.self, from: data))
         case .originRelationshipTerminated:
             return .originRelationshipTerminated(try decoder.decode(OriginRelationshipTerminated.self, from: data))
+        case .relationshipReceived: return .relationshipReceived(try decoder.decode(RelationshipReceived.self, from: data))
         }
     }
 }

@@ -411,6 +411,54 @@ public struct OriginRelationshipTerminated: EventPayload {
     ])
 }
 
+// MARK: - destination → origin of the same office
+
+/// After a transfer into this city completes: the office's destination role hands what arrived to
+/// its own origin role, so the person's record there carries it on at the next move (Social
+/// Insurance Law Art. 19: periods accumulate; 2009 No. 66: the funds follow the person). Written
+/// and read by the same office (`ce_source` = `ce_recipient`); a city that runs no origin service
+/// leaves it unread in its origin inbox.
+public struct RelationshipReceived: EventPayload {
+    public static let eventType = EventType.relationshipReceived
+    /// The destination's case that brought the relationship in.
+    public var caseId: CaseID
+    public var person: PersonRef
+    /// The office it came from.
+    public var from: OfficeRef
+    public var accountKind: AccountKind
+    /// ① as the form carried it.
+    public var pre1998Account: Money
+    /// The months the destination credited (counted), with their places: those it cleared as
+    /// overlapping are left out.
+    public var months: [ContributionMonth]
+    public var completedOn: LocalDate
+
+    public init(
+        caseId: CaseID, person: PersonRef, from: OfficeRef, accountKind: AccountKind, pre1998Account: Money, months: [ContributionMonth],
+        completedOn: LocalDate
+    ) {
+        self.caseId = caseId
+        self.person = person
+        self.from = from
+        self.accountKind = accountKind
+        self.pre1998Account = pre1998Account
+        self.months = months
+        self.completedOn = completedOn
+    }
+
+    public static let schema = Schema.object(
+        properties: [
+            "caseId": .uuid, "person": PersonRef.schema, "from": OfficeRef.schema,
+            "accountKind": .string(enumeration: ["general", "temporary"]), "pre1998Account": .money,
+            "months": .array(of: ContributionMonth.schema), "completedOn": .date,
+        ],
+        required: ["caseId", "person", "from", "accountKind", "pre1998Account", "months", "completedOn"])
+}
+
+/// Keyed by the case id; not a step of the case between two offices (`caseID` is `nil`), so the
+/// audit judges it on its own.
+extension RelationshipReceived { public var subject: String { caseId.description }; public var caseID: CaseID? { nil } }
+
 // Case events share their subject and key: the case id.
 extension ContactLetterIssued { public var subject: String { caseId.description }; public var caseID: CaseID? { caseId } }
 extension ApplicationRejected { public var subject: String { caseId.description }; public var caseID: CaseID? { caseId } }

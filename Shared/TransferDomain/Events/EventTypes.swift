@@ -7,6 +7,8 @@ public enum EventType: String, CaseIterable, Sendable, Hashable, Codable {
     case reconciliationDiscrepancyRaised = "reconciliation-discrepancy-raised"
     case excessRefunded = "excess-refunded"
     case transferCompleted = "transfer-completed"
+    // destination → origin of the same office
+    case relationshipReceived = "relationship-received"
     // origin → destination
     case paymentCertificateIssued = "payment-certificate-issued"
     case contactLetterReturned = "contact-letter-returned"
@@ -29,7 +31,7 @@ public enum EventType: String, CaseIterable, Sendable, Hashable, Codable {
     public var writer: OfficeRole {
         switch self {
         case .contactLetterIssued, .applicationRejected, .temporaryAccountOpened, .reconciliationDiscrepancyRaised,
-            .excessRefunded, .transferCompleted:
+            .excessRefunded, .transferCompleted, .relationshipReceived:
             return .destination
         case .paymentCertificateIssued, .contactLetterReturned, .infoFormIssued, .fundsRemitted,
             .originRelationshipTerminated:

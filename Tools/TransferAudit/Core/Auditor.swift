@@ -135,6 +135,7 @@ public struct Auditor: Sendable {
         }
 
         judgeCertificates(entries, deadLettered: deadLettered, findings: &findings, rejected: &rejected)
+        judgeReceivedRelationships(entries, deadLettered: deadLettered, partial: partial, findings: &findings, rejected: &rejected)
         var byCase: [CaseID: [Entry]] = [:]
         for entry in entries {
             if let caseID = entry.event.event.payload.caseID { byCase[caseID, default: []].append(entry) }
@@ -242,6 +243,38 @@ public struct Auditor: Sendable {
                 findings.append(Finding(
                     severity: .violation, rule: "rejected-not-dead-lettered", caseId: nil,
                     message: "a certificate the destination must refuse (\(refusal.code)) has no dead-letter record", evidence: [entry.record.evidence]))
+            }
+        }
+    }
+
+    /// `relationship-received` records (an office's destination role handing a completed transfer to
+    /// its own origin role): only the office itself may send one, as the origin refuses any other
+    /// (`wrong-sender`), and only for a case that office completed as a destination.
+    /// (In a partial window the completion may lie before it: not judged there.)
+    func judgeReceivedRelationships(_ entries: [Entry], deadLettered: Set<String>, partial: Bool, findings: inout [Finding], rejected: inout [RejectedRecord]) {
+        var completedBy: [CaseID: Set<OfficeCode>] = [:]
+        for entry in entries {
+            if case .transferCompleted(let completed) = entry.event.event { completedBy[completed.caseId, default: []].insert(entry.event.source) }
+        }
+        for entry in entries {
+            guard case .relationshipReceived(let received) = entry.event.event else { continue }
+            do throws(DomainError) {
+                try OriginIntake.check(entry.event.event, source: entry.event.source, origin: entry.event.recipient, caseDestination: nil)
+            } catch {
+                let dead = deadLettered.contains(entry.record.place)
+                rejected.append(RejectedRecord(evidence: entry.record.evidence, caseId: received.caseId.description, reason: error.code, message: error.description, deadLettered: dead))
+                if !dead {
+                    findings.append(Finding(
+                        severity: .violation, rule: "rejected-not-dead-lettered", caseId: received.caseId.description,
+                        message: "a relationship-received the origin must refuse (\(error.code)) has no dead-letter record", evidence: [entry.record.evidence]))
+                }
+                continue
+            }
+            if !partial, completedBy[received.caseId]?.contains(entry.event.source) != true {
+                findings.append(Finding(
+                    severity: .violation, rule: "received-without-completion", caseId: received.caseId.description,
+                    message: "office \(entry.event.source) says it received a relationship by case \(received.caseId), which it never completed",
+                    evidence: [entry.record.evidence]))
             }
         }
     }
@@ -553,8 +586,8 @@ struct CaseRebuild {
                 }
                 applyDestination(.completed(on: completed.completedOn), entry)
                 if admission == .both { applyOrigin(.completed(on: completed.completedOn), entry) }
-            case .paymentCertificateIssued:
-                break
+            case .paymentCertificateIssued, .relationshipReceived:
+                break  // judged apart (no case between two offices)
             }
         }
         checkAfterReplay()
