@@ -31,6 +31,7 @@ enum JSONAny: Codable, Sendable {
     }
 
     var string: String? { if case .string(let value) = self { return value } else { return nil } }
+    var int: Int? { if case .number(let value) = self, value == value.rounded() { return Int(value) } else { return nil } }
 }
 
 /// A failed HTTP call, with the office's problem document.

@@ -61,6 +61,15 @@ struct TransferDemo: AsyncParsableCommand {
     @Flag(help: "Skip the per-case summary (one GET per case at every office); the figures and the terminal check remain.")
     var noSummary = false
 
+    @Option(help: "The destination city's own origin service as CODE=URL: with --onward-destination, a chain follows the batch (people who arrived move on from there).")
+    var onwardOrigin: String?
+
+    @Option(help: "Where the chain's people move on to: a destination service as CODE=URL.")
+    var onwardDestination: String?
+
+    @Option(help: "How many people who arrived move on in the chain.")
+    var onwardCases = 10
+
     mutating func validate() throws {
         guard cases > 0 else { throw ValidationError("--cases must be at least 1") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
@@ -147,7 +156,40 @@ struct TransferDemo: AsyncParsableCommand {
             ok = try await summarize(client: client, filed: filed, destination: destinationURL, origins: origins, started: started)
         }
         if let json { try figures.write(to: json, moneyChecked: !noSummary, moneyConserved: ok) }
+        if let onwardOrigin, let onwardDestination {
+            ok = try await chain(client, origin: try Self.office(onwardOrigin, "--onward-origin"), destination: try Self.office(onwardDestination, "--onward-destination"), filed: filed, listed: listed) && ok
+        }
         if !ok { throw ExitCode(1) }
+    }
+
+    /// `CODE=URL`.
+    static func office(_ entry: String, _ option: String) throws -> (code: OfficeCode, url: URL) {
+        let parts = entry.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, let url = URL(string: String(parts[1])) else { throw ValidationError("\(option) must be CODE=URL, got \(entry)") }
+        return (try OfficeCode(String(parts[0])), url)
+    }
+
+    /// The chain after the batch: up to `--onward-cases` people whose transfer completed, young
+    /// enough that the temporary-account rule cannot apply, with a general account, move on.
+    func chain(
+        _ client: HTTP, origin: (code: OfficeCode, url: URL), destination: (code: OfficeCode, url: URL), filed: [(Person, String)],
+        listed: [String: CaseList.Item]
+    ) async throws -> Bool {
+        let today = shanghaiToday()
+        let movers = filed.filter { person, caseID in
+            listed[caseID]?.state == "completed" && person.kind == .general && today.years(since: person.id.birthDate) < 40
+                && person.hukou != destination.code.province
+        }.map(\.0).prefix(onwardCases)
+        guard !movers.isEmpty else {
+            print("demo: chain: no completed case to move on")
+            return false
+        }
+        let leg = ChainLeg(
+            client: client, origin: origin, destination: destination, rates: (try? OfficeRates.parse(creditingRates)) ?? CreditingRates(),
+            concurrency: concurrency, timeout: timeout)
+        let outcome = try await leg.run(Array(movers))
+        leg.print(outcome)
+        return outcome.mismatches.isEmpty && outcome.completed == outcome.moved && outcome.remitted == outcome.received
     }
 
     static func settled(_ person: Person, _ state: String?) -> Bool {
