@@ -147,8 +147,10 @@ def wait_for(condition, seconds, what):
 # --------------------------------------------------------------------------- the person, at the origin
 person = citizen_id("44030019850312" + "071")
 api("PUT", f"{ORIGIN}/v1/persons/{person}", {"name": "Zhao Lei", "hukouProvince": "44", "status": "suspended"})
+# Paid in Shenzhen to 2026-05 and (registered below) in Chengdu from 2026-03: three months overlap,
+# which the destination clears after the transfer (the person page lists them).
 months = [{"period": f"{year}-{month:02d}", "base": "7000.00", "employerRate": "16", "personalRate": "8"}
-          for year in range(2019, 2026) for month in range(1, 13)]
+          for year in range(2019, 2027) for month in range(1, 13) if (year, month) <= (2026, 5)]
 api("POST", f"{ORIGIN}/v1/persons/{person}/months", {"months": months})
 
 try:
@@ -200,6 +202,13 @@ try:
     check(completed and "— Completed" in driver.page_source, "the case page shows Completed")
     check("Funds arrived" in driver.page_source and "The origin" in driver.page_source, "the timeline shows the origin's form and the funds")
     visit_checks("case")
+
+    driver.get(f"{DESTINATION}/persons/{person}")
+    body = driver.page_source
+    cleared = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "table.cleared tbody tr")]
+    check("Overlapping months cleared" in body and len(cleared) == 3 and cleared[0].startswith("2026-03 440300 510100 560.00"),
+          f"the person page lists the three overlapping months cleared and what goes back to the person (got {cleared})")
+    visit_checks("person-cleared")
 
     driver.get(f"{DESTINATION}/dashboard")
     check(driver.find_elements(By.CSS_SELECTOR, "svg.chart"), "the dashboard draws its charts")
