@@ -556,5 +556,15 @@ struct PeerClaimAuditTests {
         var uncompleted = stream
         uncompleted.add(received(CaseID()), route: (Stream.chengdu.code, Stream.chengdu.code))
         #expect(rules(uncompleted.audit()) == ["received-without-completion"])
+
+        // Months the form never carried (an office crediting itself years nobody paid).
+        var invented = Stream()
+        let other = invented.cleanCase()
+        var extra = months
+        extra.append(ContributionMonth(period: try! YearMonth("1999-01"), base: try! Money("9999.00"), employerRate: .percent("16"), personalRate: .percent("8"), placeCode: Stream.shenzhen.code))
+        invented.add(.relationshipReceived(RelationshipReceived(
+            caseId: other, person: Stream.person, from: OfficeRef(Stream.shenzhen), accountKind: .general,
+            pre1998Account: Stream.form.pre1998Account, months: extra, completedOn: try! LocalDate("2025-09-26"))), route: (Stream.chengdu.code, Stream.chengdu.code))
+        #expect(rules(invented.audit()) == ["received-not-in-form"])
     }
 }

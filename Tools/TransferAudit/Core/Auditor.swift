@@ -253,8 +253,13 @@ public struct Auditor: Sendable {
     /// (In a partial window the completion may lie before it: not judged there.)
     func judgeReceivedRelationships(_ entries: [Entry], deadLettered: Set<String>, partial: Bool, findings: inout [Finding], rejected: inout [RejectedRecord]) {
         var completedBy: [CaseID: Set<OfficeCode>] = [:]
+        var forms: [CaseID: [InformationForm]] = [:]
         for entry in entries {
-            if case .transferCompleted(let completed) = entry.event.event { completedBy[completed.caseId, default: []].insert(entry.event.source) }
+            switch entry.event.event {
+            case .transferCompleted(let completed): completedBy[completed.caseId, default: []].insert(entry.event.source)
+            case .infoFormIssued(let issued): forms[issued.caseId, default: []].append(issued.form)
+            default: break
+            }
         }
         for entry in entries {
             guard case .relationshipReceived(let received) = entry.event.event else { continue }
@@ -274,6 +279,16 @@ public struct Auditor: Sendable {
                 findings.append(Finding(
                     severity: .violation, rule: "received-without-completion", caseId: received.caseId.description,
                     message: "office \(entry.event.source) says it received a relationship by case \(received.caseId), which it never completed",
+                    evidence: [entry.record.evidence]))
+            }
+            // What it hands on must be what the case's form brought: its ① and (some of) its months,
+            // as the form has them (the destination leaves out the months it cleared).
+            if let caseForms = forms[received.caseId], !caseForms.contains(where: { form in
+                form.pre1998Account == received.pre1998Account && form.months.map { Set($0) }.map { Set(received.months).isSubset(of: $0) } == true
+            }) {
+                findings.append(Finding(
+                    severity: .violation, rule: "received-not-in-form", caseId: received.caseId.description,
+                    message: "relationship-received for case \(received.caseId) hands on ① or months its information form does not carry",
                     evidence: [entry.record.evidence]))
             }
         }
