@@ -15,7 +15,8 @@ import Glibc
 /// An office executable kept running by a supervisor, as systemd or compose would: when it dies
 /// it is started again on the same database. Each life may arm a fault point
 /// (`OFFICE_FAULT_POINTS`); the supervisor checks that a death was the armed point (its log line
-/// and SIGKILL), and measures the recovery (death to `/health` ok) and the peak resident memory.
+/// and SIGKILL), and measures the recovery (restart to `/health` ok; the restart waits out the dead
+/// member's group session first) and the peak resident memory.
 actor SupervisedOffice {
     let executable: String
     let environment: [String: String]
@@ -81,7 +82,6 @@ actor SupervisedOffice {
                 continue
             }
             if stopping || abandonment.withLock({ $0.abandoned }) { return }
-            let died = ContinuousClock.now
             let signal = office.process.terminationReason == .uncaughtSignal ? office.process.terminationStatus : 0
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             // "fault point <name> reached (hit <n>): SIGKILL", once per death, in order.
@@ -93,6 +93,14 @@ actor SupervisedOffice {
                 unexpected.append("exit status \(office.process.terminationStatus), signal \(signal)")
             }
             let next = lives.isEmpty ? nil : lives.removeFirst()
+            // The dead member stays in its consumer group until its session times out. A new life
+            // joining before that starts a rebalance in which that member expires, which can leave
+            // the embedded broker's group stuck (docs/operations.md, "Fault points"): the next life
+            // starts once the session is over, as an operator's restart after a crash usually does.
+            // Recovery is measured from the restart.
+            let session = Int(environment["KAFKA_SESSION_TIMEOUT_MS"] ?? "") ?? 6000
+            try? await Task.sleep(for: .milliseconds(session + 1000))
+            let relaunched = ContinuousClock.now
             guard let restarted = try? Self.launch(executable, environment, port, log, faults: next) else {
                 unexpected.append("could not restart")
                 return
@@ -100,7 +108,7 @@ actor SupervisedOffice {
             office = restarted
             _ = try? await client.waitFor(url.appendingPathComponent("health"), limit: .seconds(60)) { $0["status"] as? String == "ok" }
             if !kills.isEmpty, kills[kills.count - 1].recovery == .zero {
-                kills[kills.count - 1].recovery = ContinuousClock.now - died
+                kills[kills.count - 1].recovery = ContinuousClock.now - relaunched
             }
         }
     }
