@@ -140,7 +140,7 @@ public struct InformationForm: Hashable, Sendable, Codable {
     public var ledger: [LedgerRow]
     /// Every contribution month of the origin's record the form is computed from, in period
     /// order (months transferred in earlier keep their place). The destination needs them month
-    /// by month: a month it already holds from elsewhere counts once (DOMAIN.md's periods accumulate,
+    /// by month: a month it already holds from elsewhere counts once (docs/business-rules.md, "Periods count once";
     /// MOHRSS 2010 No. 70 Art. 10 "transfer first, clear afterwards"). Absent in forms from
     /// producers before contract v3: the destination then counts the ledger's months by place.
     public var months: [ContributionMonth]?
