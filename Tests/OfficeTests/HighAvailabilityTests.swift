@@ -266,6 +266,23 @@ extension OfficeRuns {
                     try await Task.sleep(for: .milliseconds(500))
                 }
                 #expect(completed == total, "every case completed once the network healed: \(completed) of \(total)")
+                // Quiet before the stop: the audit compares stores with topics, so every completion
+                // must have left the shared outbox (the cut holder applied its partitions' answers
+                // after the heal; the survivor's relay publishes those rows on its next rounds) and
+                // reached the origin.
+                let check = try await PostgresStore(url: database, lockName: "check", migrations: [], connections: 1, migrate: false, logger: Logger(label: "cut-test"))
+                var (unsent, closed) = (-1, 0)
+                let completedAt = ContinuousClock.now
+                let quiet = completedAt + .seconds(60)
+                while ContinuousClock.now < quiet {
+                    unsent = try await check.read { try PostgresTransaction.of($0).query("SELECT COUNT(*) AS n FROM outbox WHERE sentAt IS NULL")[0].int("n") }
+                    closed = (try? await client.count(origin.url, state: "closed")) ?? closed
+                    if unsent == 0 && closed == total { break }
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+                await check.close()
+                let quietSeconds = (ContinuousClock.now - completedAt).seconds
+                #expect(unsent == 0 && closed == total, "the outbox drained (\(unsent) unsent) and the origin closed \(closed) of \(total)")
                 let announcements = ((try? String(contentsOf: destinations[holder].log, encoding: .utf8)) ?? "")
                     .components(separatedBy: "This instance runs the outbox relay").count - 1
                 #expect(announcements == 1, "the old holder took the relay only once, before the cut")
@@ -284,8 +301,8 @@ extension OfficeRuns {
                 #expect(report.casesByDestinationState["completed"] == total)
                 #expect(report.deadLetters.isEmpty)
                 print(String(
-                    format: "relay holder cut off: %d cases; takeover %.1f s after the cut (lease 5 s); every letter answered %.1f s after the cut; survivor /health %@; redeliveries absorbed %d; stop of all three %.1f s",
-                    total, takeover ?? -1, lettersOut, statuses.description, report.duplicateEvents, stopSeconds))
+                    format: "relay holder cut off: %d cases; takeover %.1f s after the cut (lease 5 s); every letter answered %.1f s after the cut; outbox empty %.1f s after the last completion; survivor /health %@; redeliveries absorbed %d; stop of all three %.1f s",
+                    total, takeover ?? -1, lettersOut, quietSeconds, statuses.description, report.duplicateEvents, stopSeconds))
             }
             await PostgresTest.dropDatabase(database)
         }
