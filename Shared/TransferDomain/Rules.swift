@@ -12,6 +12,10 @@ public enum ReviewCode: String, Codable, Sendable, Hashable, CaseIterable, Compa
     case transferAlreadyOpen = "D05"
     /// Origin and destination are in the same province: no fund transfer is needed.
     case sameProvince = "D07"
+    /// A collection before the person reaches pension age (``PensionAge``).
+    case notAtPensionAge = "C01"
+    /// A collection asked for by an office that is not the person's claiming place.
+    case notClaimingPlace = "C02"
 
     public static func < (lhs: ReviewCode, rhs: ReviewCode) -> Bool { lhs.rawValue < rhs.rawValue }
 }
@@ -24,6 +28,9 @@ public enum ReturnCode: String, Codable, Sendable, Hashable, CaseIterable, Compa
     case alreadyTerminated = "O04"
     case receivesPension = "O05"
     case bankDetailsInvalid = "O07"
+    /// A collection letter, but this office holds no temporary account for the person (a general
+    /// relationship moves by transfer, not by collection).
+    case noTemporaryAccount = "O08"
 
     public static func < (lhs: ReturnCode, rhs: ReturnCode) -> Bool { lhs.rawValue < rhs.rawValue }
 }
@@ -143,10 +150,11 @@ public enum OriginCheck {
         public var receivesPension: Bool
         /// The contact letter that transferred the relationship out, once it has.
         public var transferredBy: ContactLetterNumber?
+        public var kind: AccountKind
 
         public init(
             citizenID: CitizenID, name: String, status: RelationshipStatus, arrears: Money = .zero,
-            receivesPension: Bool = false, transferredBy: ContactLetterNumber? = nil
+            receivesPension: Bool = false, transferredBy: ContactLetterNumber? = nil, kind: AccountKind = .general
         ) {
             self.citizenID = citizenID
             self.name = name
@@ -154,6 +162,7 @@ public enum OriginCheck {
             self.arrears = arrears
             self.receivesPension = receivesPension
             self.transferredBy = transferredBy
+            self.kind = kind
         }
     }
 
@@ -168,11 +177,14 @@ public enum OriginCheck {
         /// The payment certificate the letter names, if any, is one this office issued for this
         /// person (a certificate of someone else, or not ours, is an identity mismatch: O03).
         public var certificateMatches: Bool
+        /// A collection asks for a temporary account only (O08 otherwise).
+        public var purpose: LetterPurpose
 
         public init(
             number: ContactLetterNumber, citizenID: CitizenID, name: String, destinationAccount: BankAccount, accountInDirectory: Bool = true,
-            certificateMatches: Bool = true
+            certificateMatches: Bool = true, purpose: LetterPurpose = .transfer
         ) {
+            self.purpose = purpose
             self.number = number
             self.citizenID = citizenID
             self.name = name
@@ -206,6 +218,7 @@ public enum OriginCheck {
         if relationship.status == .transferred { codes.append(.alreadyTerminated) }
         if relationship.status == .retired || relationship.receivesPension { codes.append(.receivesPension) }
         if !letter.destinationAccount.isValid || !letter.accountInDirectory { codes.append(.bankDetailsInvalid) }
+        if letter.purpose == .collection && relationship.kind != .temporary { codes.append(.noTemporaryAccount) }
         return codes.isEmpty ? .transfer : .returned(codes.sorted())
     }
 }

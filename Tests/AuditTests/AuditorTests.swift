@@ -111,6 +111,25 @@ struct AuditorTests {
         #expect(report.deadlines.breached == 0 && report.deadlines.met == 3)
     }
 
+    @Test("issue 24, item 5: a collection answered with a temporary account's form is clean; one answered with a general relationship's form is a violation (the holder owed O08)", arguments: [AccountKind.temporary, .general])
+    func collection(kind: AccountKind) throws {
+        var stream = Stream()
+        let caseID = CaseID()
+        var letter = Stream.letter(caseID)
+        letter.purpose = .collection
+        let form = try TransferCalculator.informationForm(
+            months: [ContributionMonth(period: try YearMonth("2024-03"), base: try Money("8000.00"), employerRate: .percent("16"), personalRate: .percent("8"), placeCode: Stream.shenzhen.code)],
+            pre1998Account: .zero, kind: kind, transferYear: 2025, rates: CreditingRates())
+        stream.add(.contactLetterIssued(letter))
+        stream.add(.infoFormIssued(InfoFormIssued(caseId: caseID, contactLetterNo: letter.contactLetterNo, person: Stream.person, form: form, issuedOn: try LocalDate("2025-09-26"))))
+        stream.add(Stream.funds(caseID, amount: form.totalRemitted))
+        stream.add(.originRelationshipTerminated(OriginRelationshipTerminated(caseId: caseID, contactLetterNo: letter.contactLetterNo, citizenId: Stream.person.citizenId, terminatedOn: try LocalDate("2025-09-26"))))
+        stream.add(.transferCompleted(TransferCompleted(caseId: caseID, contactLetterNo: letter.contactLetterNo, receivedTotal: form.totalRemitted, completedOn: try LocalDate("2025-09-26"))))
+        let report = stream.audit()
+        #expect(rules(report) == (kind == .temporary ? [] : ["collection-not-temporary"]), "\(report.findings)")
+        #expect(report.casesByDestinationState == ["completed": 1])
+    }
+
     @Test("a lost funds event is found, naming the case and the evidence")
     func lostFunds() {
         var stream = Stream()

@@ -503,6 +503,103 @@ extension OfficeRuns {
             #expect(audit.report?.isClean == true, "\(audit.report.map { $0.findings.map(\.message) } ?? [])")
         }
 
+        @Test("issue 24, item 5 (MOHRSS 2009 No. 66 Art. 6-7; NPC Standing Committee, 13 September 2024, pension age): temporary accounts come home. Hangzhou, the claiming place, collects a retiring man's temporary accounts from Shenzhen and Chengdu, credits both periods and receives both ⑥; a holder with no temporary account returns the letter (O08); before pension age and away from the claiming place the collection is refused (C01, C02)")
+        func temporaryAccountsCollected() async throws {
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let shenzhen = try await world.start(OriginOffice.self, code: "440300")
+            let chengdu = try await world.start(OriginOffice.self, code: "510100")
+            let hangzhou = try await world.start(DestinationOffice.self, code: "330100")
+            let rates = try OfficeConfiguration.parseRates(Support.rates)
+
+            // Zhejiang hukou, born 1965-03-10: pension age 60 years and 1 month, reached 2025-04-10.
+            // Temporary accounts in Shenzhen (2010-2014) and Chengdu (2015-2020); paying in Hangzhou since 2021.
+            var retiring = Applicant.make(birth: "19650310", sequence: "091", hukou: "33", from: "2010-01", to: "2014-12", base: "8000.00")
+            retiring.kind = .temporary
+            var atChengdu = retiring
+            atChengdu.months = Applicant.make(birth: "19650310", sequence: "091", origin: "510100", from: "2015-01", to: "2020-12", base: "7000.00").months
+            try await retiring.registerAtOrigin(client, shenzhen.url)
+            try await atChengdu.registerAtOrigin(client, chengdu.url)
+            try await client.call("PUT", hangzhou.url.appendingPathComponent("v1/persons/\(retiring.id.rawValue)"), [
+                "name": retiring.name, "hukouProvince": "33", "registeredOn": "2021-01-04", "contributingSince": "2021-01",
+            ])
+            let collection = try await client.call("POST", hangzhou.url.appendingPathComponent("v1/collections"), [
+                "citizenId": retiring.id.rawValue, "holderOffices": ["440300", "510100"],
+            ])
+            let cases = collection["cases"] as? [[String: Any]] ?? []
+            #expect(cases.map { $0["state"] as? String ?? "" } == ["contact-letter-sent", "contact-letter-sent"], "\(collection)")
+            #expect(cases.map { $0["holderOffice"] as? String ?? "" } == ["440300", "510100"])
+            var received: [String] = []
+            for item in cases {
+                let view = try await client.waitFor(hangzhou.url.appendingPathComponent("v1/cases/\(item["caseId"] as? String ?? "")"), limit: .seconds(60)) {
+                    $0["state"] as? String == "completed"
+                }
+                #expect(view["purpose"] as? String == "collection")
+                received.append(view["received"] as? String ?? "")
+            }
+            // Each holder sends its temporary account's ⑥ (⑤ at the employer's 16%, not 12%).
+            let expected = try [retiring.months, atChengdu.months].map {
+                try TransferCalculator.informationForm(months: $0, pre1998Account: .zero, kind: .temporary, transferYear: Support.businessYear, rates: rates).totalRemitted.description
+            }
+            #expect(received == expected)
+            let person = try await client.call("GET", hangzhou.url.appendingPathComponent("v1/persons/\(retiring.id.rawValue)"))
+            let places = (person["places"] as? [[String: Any]] ?? []).map { "\($0["placeCode"] as? String ?? "") \($0["accountKind"] as? String ?? "") \($0["months"] as? Int ?? 0)" }
+            #expect(Set(places) == ["440300 temporary 60", "510100 temporary 72", "330100 general 66"], "both temporary periods credited beside Hangzhou's own")
+            #expect(person["cumulativeMonths"] as? Int == 60 + 72 + 66)
+            #expect((person["claimingPlace"] as? [String: Any])?["rule"] as? Int == 1, "temporary places never qualify: Hangzhou stays the claiming place")
+            for holder in [shenzhen, chengdu] {
+                let record = try await client.call("GET", holder.url.appendingPathComponent("v1/persons/\(retiring.id.rawValue)"))
+                #expect(record["status"] as? String == "transferred", "the temporary account is closed at the holder")
+            }
+
+            // A general relationship is not collected: Shenzhen returns the letter (O08).
+            let general = Applicant.make(birth: "19600505", sequence: "093", hukou: "33", from: "2012-01", to: "2019-12")
+            try await general.registerAtOrigin(client, shenzhen.url)
+            try await client.call("PUT", hangzhou.url.appendingPathComponent("v1/persons/\(general.id.rawValue)"), [
+                "name": general.name, "hukouProvince": "33", "registeredOn": "2020-01-06", "contributingSince": "2020-01",
+            ])
+            let refused = try await client.call("POST", hangzhou.url.appendingPathComponent("v1/collections"), ["citizenId": general.id.rawValue, "holderOffices": ["440300"]])
+            let refusedID = ((refused["cases"] as? [[String: Any]])?.first?["caseId"] as? String) ?? ""
+            let returned = try await client.waitFor(hangzhou.url.appendingPathComponent("v1/cases/\(refusedID)")) { $0["state"] as? String == "letter-returned" }
+            #expect(returned["returnReasons"] as? [String] == ["O08"])
+
+            // Before pension age (born 1966-08-10: 60 years and 5 months, 2027-01-10), with a Guangdong
+            // hukou and no place here: both codes at once, and no letter leaves.
+            let early = Applicant.make(birth: "19660810", sequence: "095", hukou: "44", from: "2012-01", to: "2019-12")
+            try await client.call("PUT", hangzhou.url.appendingPathComponent("v1/persons/\(early.id.rawValue)"), [
+                "name": early.name, "hukouProvince": "44", "registeredOn": "2020-01-06", "contributing": false,
+            ])
+            let tooEarly = try await client.call("POST", hangzhou.url.appendingPathComponent("v1/collections"), [
+                "citizenId": early.id.rawValue, "holderOffices": ["510100"], "pensionCategory": "worker",
+            ])
+            let first = (tooEarly["cases"] as? [[String: Any]])?.first ?? [:]
+            #expect(first["state"] as? String == "rejected" && first["reasons"] as? [String] == ["C01", "C02"], "\(tooEarly)")
+            // Bad input is refused with the field named, nothing filed.
+            for (body, field) in [
+                (["citizenId": early.id.rawValue, "holderOffices": [String]()], "holderOffices"),
+                (["citizenId": early.id.rawValue, "holderOffices": ["330100"]], "holderOffices[0]"),
+                (["citizenId": early.id.rawValue, "holderOffices": ["510100", "510100"]], "holderOffices"),
+                (["citizenId": Support.citizenID(birth: "19600101", sequence: "097").rawValue, "holderOffices": ["510100"]], "citizenId"),
+            ] as [([String: Any], String)] {
+                do {
+                    try await client.call("POST", hangzhou.url.appendingPathComponent("v1/collections"), body)
+                    Issue.record("\(body) was accepted")
+                } catch let failure as Client.Failure {
+                    let problem = (try? JSONSerialization.jsonObject(with: Data(failure.body.utf8))) as? [String: Any] ?? [:]
+                    #expect(failure.status == 422 && problem["field"] as? String == field, "\(body): \(failure)")
+                }
+            }
+
+            #expect(try await world.records(world.deadLetterTopic).isEmpty)
+            try await shenzhen.stop()
+            try await chengdu.stop()
+            try await hangzhou.stop()
+            let databases = ["origin-440300", "origin-510100", "destination-330100"].map { world.folder.appendingPathComponent("\($0).sqlite").path }
+            let audit = try await auditReport(world, databases: databases)
+            #expect(audit.status == 0, "\(audit.error)")
+            #expect(audit.report?.isClean == true, "\(audit.report.map { $0.findings.map(\.message) } ?? [])")
+        }
+
         /// `headers` with a valid Chengdu signature over them and `value` added.
         static func signed(_ headers: [KafkaHeader], _ value: [UInt8], by office: String = "510100") throws -> [KafkaHeader] {
             let pairs = headers.compactMap { header in header.stringValue.map { (name: header.name, value: $0) } }

@@ -24,19 +24,19 @@ struct RepositoryTests {
         defer { Task { await opened.close() } }
         let repository = DestinationRepository(store: opened.store)
         let citizen = Support.citizenID(birth: "19900504", sequence: "022")
-        var expected: [(id: String, state: DestinationCaseState, overdue: Bool)] = []
+        var expected: [(id: String, state: DestinationCaseState, overdue: Bool, origin: String)] = []
         var index = 0
         for state in DestinationCaseState.allCases {
             for originDue in Self.dues {
                 for completionDue in Self.dues {
                     index += 1
                     let record = DestinationCaseRecord(
-                        caseId: CaseID().description, citizenId: citizen.rawValue, name: "Test", hukouProvince: "44", origin: "440300",
+                        caseId: CaseID().description, citizenId: citizen.rawValue, name: "Test", hukouProvince: "44", origin: index % 3 == 0 ? "330100" : "440300",
                         submittedOn: Self.today.adding(days: -(index % 40)).description, state: state.rawValue, approvedTransfer: false,
                         originDueOn: originDue?.description, completionDueOn: completionDue?.description, events: "[]", updatedAt: Date())
                     try await repository.write { records in try records.insert(record) }
                     let due: [DestinationDeadlineKind: LocalDate] = [.originAnswer: originDue, .completion: completionDue].compactMapValues { $0 }
-                    expected.append((record.caseId, state, state.isOverdue(today: Self.today) { due[$0] }))
+                    expected.append((record.caseId, state, state.isOverdue(today: Self.today) { due[$0] }, record.origin))
                 }
             }
         }
@@ -61,8 +61,12 @@ struct RepositoryTests {
         }
         // Open cases of the person, other than one of them.
         let someone = expected[0].id
-        let open = try await repository.read { records in try records.openCases(of: citizen, excluding: someone) }
+        let open = try await repository.read { records in try records.openCases(of: citizen, origin: nil, excluding: someone) }
         #expect(open == expected.filter { $0.id != someone && $0.state.isOpen }.count)
+        // ... and with one origin only (a collection's holder).
+        let openWithHangzhou = try await repository.read { records in try records.openCases(of: citizen, origin: OfficeCode("330100"), excluding: someone) }
+        #expect(openWithHangzhou == expected.filter { $0.id != someone && $0.state.isOpen && $0.origin == "330100" }.count)
+        #expect(openWithHangzhou > 0 && openWithHangzhou < open)
         // Pages: in submission order, the total counts every page.
         let (page, all) = try await repository.read { records in try records.cases(CaseFilter(), try Page(limit: "7", offset: "5")) }
         #expect(page.count == 7 && all == expected.count)

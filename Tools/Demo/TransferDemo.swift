@@ -308,9 +308,9 @@ struct TransferDemo: AsyncParsableCommand {
 
     static let reasonText = [
         "D01": "not contributing at the destination", "D02": "temporary account rule", "D03": "receives a pension",
-        "D04": "certificate does not match", "D05": "a transfer is already open", "D07": "same province, no transfer needed",
+        "D04": "certificate does not match", "D05": "a transfer is already open", "D07": "same province, no transfer needed", "C01": "not at pension age", "C02": "not the claiming place",
         "O01": "still contributing at the origin", "O02": "arrears outstanding", "O03": "person or name mismatch",
-        "O04": "already terminated", "O05": "receives a pension", "O07": "bank details invalid",
+        "O04": "already terminated", "O05": "receives a pension", "O07": "bank details invalid", "O08": "no temporary account",
     ]
 }
 

@@ -79,11 +79,28 @@ enum DestinationAPI {
         var state: DestinationCaseState
         var contactLetterNo: ContactLetterNumber?
         var reasons: [ReviewCode]
+        /// For a collection: the office asked for its temporary account.
+        var holderOffice: OfficeCode? = nil
+    }
+
+    /// At the claiming place, when the person reaches pension age: collect the temporary
+    /// accounts `holderOffices` keep for them (one case per holder).
+    struct CollectionInput: Decodable {
+        var citizenId: CitizenID
+        var holderOffices: [OfficeCode]
+        /// A woman's original statutory pension age: `worker` (50, the default) or `staff` (55).
+        var pensionCategory: PensionAge.Category?
+    }
+
+    struct CollectionResult: Encodable {
+        var citizenId: CitizenID
+        var cases: [ApplicationResult]
     }
 
 
     struct CaseView: Encodable {
         var caseId: String
+        var purpose: LetterPurpose
         var citizenId: String
         var originOffice: String
         var state: DestinationCaseState

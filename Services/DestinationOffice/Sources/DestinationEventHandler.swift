@@ -115,7 +115,9 @@ struct DestinationEventHandler: OfficeEventHandler {
             try context.publish(
                 .relationshipReceived(RelationshipReceived(
                     caseId: domain.id, person: PersonRef(PersonFacts(citizenID: try CitizenID(record.citizenId), name: record.name, hukouProvince: try ProvinceCode(record.hukouProvince))),
-                    from: OfficeRef(try context.directory.office(origin)), accountKind: form.accountKind, pre1998Account: form.pre1998Account,
+                    from: OfficeRef(try context.directory.office(origin)),
+                    // A collected temporary account joins the claiming place's general relationship.
+                    accountKind: record.letterPurpose == .collection ? .general : form.accountKind, pre1998Account: form.pre1998Account,
                     months: outcome.credited, completedOn: today)),
                 to: context.office, in: records.transaction)
             for month in outcome.credited {

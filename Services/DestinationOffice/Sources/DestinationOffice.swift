@@ -32,6 +32,7 @@ public struct DestinationOffice: OfficeService {
         write.put("persons/:citizenId") { request, requestContext in try await self.putPerson(request, requestContext) }
         read.get("persons/:citizenId") { _, requestContext in try await self.getPerson(requestContext) }
         write.post("applications") { request, _ in try await self.fileApplication(request) }
+        write.post("collections") { request, _ in try await self.fileCollection(request) }
         read.get("cases/:caseId") { _, requestContext in try await self.getCase(requestContext) }
         read.get("cases") { request, _ in try await self.listCases(request) }
     }
@@ -103,20 +104,14 @@ public struct DestinationOffice: OfficeService {
     func personView(_ id: CitizenID, _ records: any DestinationRecords) throws -> DestinationAPI.PersonView {
         let (person, cards, history) = (try records.person(id), try records.cards(of: id), try records.historyPlaces(of: id))
         guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
-        var places = try history.map {
-            DestinationAPI.PlaceView(
-                placeCode: try OfficeCode($0.placeCode), accountKind: $0.accountKind,
-                months: $0.months, lastContribution: try YearMonth($0.lastContribution))
+        let claimingPlaces = try DestinationReviewer(context: context).claimingPlaces(person, records)
+        let places = claimingPlaces.map {
+            DestinationAPI.PlaceView(placeCode: $0.office, accountKind: $0.kind, months: $0.contributionMonths, lastContribution: $0.lastContribution)
         }
         let since = try YearMonth(person.contributingSince)
         let thisMonth = context.clock.today.yearMonth
-        if person.contributing, since <= thisMonth {
-            places.append(.init(placeCode: context.office, accountKind: .general, months: since.distance(to: thisMonth) + 1, lastContribution: thisMonth))
-        }
         let hukou = try ProvinceCode(person.hukouProvince)
-        let decision = ClaimingPlace.decide(
-            places: places.map { .init(office: $0.placeCode, kind: $0.accountKind, contributionMonths: $0.months, lastContribution: $0.lastContribution) },
-            hukouProvince: hukou)
+        let decision = ClaimingPlace.decide(places: claimingPlaces, hukouProvince: hukou)
         let claiming: DestinationAPI.ClaimingPlaceView
         switch decision {
         case .hukouPlace(let office):
@@ -188,6 +183,52 @@ public struct DestinationOffice: OfficeService {
         return result
     }
 
+    /// `POST /v1/collections`: the claiming place collects a person's temporary accounts at
+    /// retirement, one case per holder, each reviewed at once (C01, C02, D05, D07) and sent on as a
+    /// contact letter with purpose `collection`.
+    func fileCollection(_ request: Request) async throws -> Response {
+        let input = try await JSONBody.decode(DestinationAPI.CollectionInput.self, from: request)
+        return try JSONBody.response(try await collect(input), status: .created)
+    }
+
+    /// Files a collection (the API's POST and the console's form): all holders in one transaction.
+    func collect(_ input: DestinationAPI.CollectionInput) async throws -> DestinationAPI.CollectionResult {
+        guard !input.holderOffices.isEmpty else { throw ValidationError(field: "holderOffices", reason: "names no office") }
+        guard input.holderOffices.count <= 50 else { throw ValidationError(field: "holderOffices", reason: "names more than 50 offices") }
+        guard Set(input.holderOffices).count == input.holderOffices.count else { throw ValidationError(field: "holderOffices", reason: "names an office twice") }
+        for (index, code) in input.holderOffices.enumerated() {
+            _ = try context.directory.office(code, field: "holderOffices[\(index)]")
+            guard code != context.office else { throw ValidationError(field: "holderOffices[\(index)]", reason: "is this office") }
+        }
+        let today = context.clock.today
+        let reviewer = DestinationReviewer(context: context)
+        let result = try await repository.write { records -> DestinationAPI.CollectionResult in
+            guard let person = try records.person(input.citizenId) else {
+                throw ValidationError(field: "citizenId", reason: "is not registered at this office: register the person first (their places decide the claiming place)")
+            }
+            var cases: [DestinationAPI.ApplicationResult] = []
+            for holder in input.holderOffices {
+                let caseID = CaseID()
+                var record = DestinationCaseRecord(
+                    caseId: caseID.description, citizenId: input.citizenId.rawValue, name: person.name, hukouProvince: person.hukouProvince,
+                    origin: holder.rawValue, submittedOn: today.description, state: DestinationCaseState.submitted.rawValue,
+                    certificateNo: nil, approvedTransfer: false, events: "[]", updatedAt: Date(), purpose: LetterPurpose.collection.rawValue)
+                try records.insert(record)
+                let domain = try reviewer.review(&record, mayWait: false, category: input.pensionCategory ?? .worker, records)
+                cases.append(.init(caseId: caseID, state: domain.state, contactLetterNo: domain.contactLetter, reasons: domain.reviewCodes, holderOffice: holder))
+            }
+            return .init(citizenId: input.citizenId, cases: cases)
+        }
+        context.doorbell.ring()
+        context.logger.info(
+            "Collection reviewed",
+            metadata: [
+                "citizen.id": .string(input.citizenId.masked), "holders": "\(input.holderOffices.count)",
+                "letters": "\(result.cases.filter { $0.contactLetterNo != nil }.count)",
+            ])
+        return result
+    }
+
     /// Reviews applications whose wait for their payment certificate has ended.
     public func performScheduledWork() async throws {
         let reviewer = DestinationReviewer(context: context)
@@ -214,7 +255,7 @@ public struct DestinationOffice: OfficeService {
         let difference = try expected.map { try received - $0 }
         return try JSONBody.response(
             DestinationAPI.CaseView(
-                caseId: record.caseId, citizenId: record.citizenId, originOffice: record.origin, state: domain.state,
+                caseId: record.caseId, purpose: record.letterPurpose, citizenId: record.citizenId, originOffice: record.origin, state: domain.state,
                 contactLetterNo: record.contactLetterNo, submittedOn: record.submittedOn, reviewReasons: domain.reviewCodes,
                 returnReasons: domain.returnCodes, expected: expected, received: received,
                 difference: difference, originTerminatedOn: record.originTerminatedOn,

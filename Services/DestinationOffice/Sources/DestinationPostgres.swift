@@ -46,6 +46,7 @@ enum DestinationPostgresSchema {
             "ALTER TABLE destinationCase ADD COLUMN closedOn TEXT",
         ] + DestinationSchema.consoleIndexes),
         PostgresMigration("destination-v3-history-months", [DestinationSchema.historyMonthTable]),
+        PostgresMigration("destination-v4-purpose", [DestinationSchema.purposeColumn]),
     ]
 }
 
@@ -168,7 +169,8 @@ struct PostgresDestinationRecords: DestinationRecords {
             certificateNo: try row.optionalString("certificateNo"), approvedTransfer: try row.bool("approvedTransfer"),
             originDueOn: try row.optionalString("originDueOn"), completionDueOn: try row.optionalString("completionDueOn"),
             originTerminatedOn: try row.optionalString("originTerminatedOn"), events: try row.string("events"),
-            updatedAt: try row.date("updatedAt"), closedAt: try row.optionalDate("closedAt"), closedOn: try row.optionalString("closedOn"))
+            updatedAt: try row.date("updatedAt"), closedAt: try row.optionalDate("closedAt"), closedOn: try row.optionalString("closedOn"),
+            purpose: try row.string("purpose"))
     }
 
     func caseRecord(_ id: CaseID) throws -> DestinationCaseRecord? {
@@ -180,7 +182,7 @@ struct PostgresDestinationRecords: DestinationRecords {
             .text(record.caseId), .text(record.citizenId), .text(record.name), .text(record.hukouProvince), .text(record.origin),
             .text(record.submittedOn), .text(record.state), .text(record.contactLetterNo), .text(record.certificateNo),
             .bool(record.approvedTransfer), .text(record.originDueOn), .text(record.completionDueOn), .text(record.originTerminatedOn),
-            .text(record.events), .date(record.updatedAt), .date(record.closedAt), .text(record.closedOn),
+            .text(record.events), .date(record.updatedAt), .date(record.closedAt), .text(record.closedOn), .text(record.purpose),
         ]
     }
 
@@ -188,8 +190,8 @@ struct PostgresDestinationRecords: DestinationRecords {
         try sql.execute(
             """
             INSERT INTO destinationCase (caseId, citizenId, name, hukouProvince, origin, submittedOn, state, contactLetterNo, certificateNo,
-                approvedTransfer, originDueOn, completionDueOn, originTerminatedOn, events, updatedAt, closedAt, closedOn)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                approvedTransfer, originDueOn, completionDueOn, originTerminatedOn, events, updatedAt, closedAt, closedOn, purpose)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
             """, Self.values(record))
     }
 
@@ -198,15 +200,15 @@ struct PostgresDestinationRecords: DestinationRecords {
             """
             UPDATE destinationCase SET citizenId = $2, name = $3, hukouProvince = $4, origin = $5, submittedOn = $6, state = $7,
                 contactLetterNo = $8, certificateNo = $9, approvedTransfer = $10, originDueOn = $11, completionDueOn = $12,
-                originTerminatedOn = $13, events = $14, updatedAt = $15, closedAt = $16, closedOn = $17
+                originTerminatedOn = $13, events = $14, updatedAt = $15, closedAt = $16, closedOn = $17, purpose = $18
             WHERE caseId = $1
             """, Self.values(record))
     }
 
-    func openCases(of citizen: CitizenID, excluding caseId: String) throws -> Int {
+    func openCases(of citizen: CitizenID, origin: OfficeCode?, excluding caseId: String) throws -> Int {
         try sql.query(
-            "SELECT COUNT(*) AS n FROM destinationCase WHERE citizenId = $1 AND caseId <> $2 AND state = ANY($3)",
-            [.text(citizen.rawValue), .text(caseId), .texts(PostgresCaseSQL.array(DestinationCaseState.openStates))])[0].int("n")
+            "SELECT COUNT(*) AS n FROM destinationCase WHERE citizenId = $1 AND caseId <> $2 AND state = ANY($3) AND ($4::text IS NULL OR origin = $4)",
+            [.text(citizen.rawValue), .text(caseId), .texts(PostgresCaseSQL.array(DestinationCaseState.openStates)), .text(origin?.rawValue)])[0].int("n")
     }
 
     func awaitingCertificate() throws -> [DestinationCaseRecord] {

@@ -37,6 +37,10 @@ struct DestinationCaseRecord: Codable, Sendable {
     var closedAt: Date? = nil
     /// The business date of the step that closed it.
     var closedOn: String? = nil
+    /// `transfer` (an application) or `collection` (a temporary account collected at retirement).
+    var purpose: String = LetterPurpose.transfer.rawValue
+
+    var letterPurpose: LetterPurpose { LetterPurpose(rawValue: purpose) ?? .transfer }
 
     func decodedEvents() throws -> [DestinationCaseEvent] {
         try JSONDecoder().decode([DestinationCaseEvent].self, from: Data(events.utf8))
@@ -120,8 +124,8 @@ protocol DestinationRecords {
     func caseRecord(_ id: CaseID) throws -> DestinationCaseRecord?
     func insert(_ record: DestinationCaseRecord) throws
     func update(_ record: DestinationCaseRecord) throws
-    /// How many open cases `citizen` has other than `caseId`.
-    func openCases(of citizen: CitizenID, excluding caseId: String) throws -> Int
+    /// How many open cases `citizen` has other than `caseId` (with `origin` only, when given).
+    func openCases(of citizen: CitizenID, origin: OfficeCode?, excluding caseId: String) throws -> Int
     /// Cases held until the payment certificate they name arrives, oldest first.
     func awaitingCertificate() throws -> [DestinationCaseRecord]
 

@@ -107,11 +107,11 @@ struct SQLiteDestinationRecords: DestinationRecords {
         try record.update(db)
     }
 
-    func openCases(of citizen: CitizenID, excluding caseId: String) throws -> Int {
+    func openCases(of citizen: CitizenID, origin: OfficeCode?, excluding caseId: String) throws -> Int {
         let open = CaseSQL.inStates(DestinationCaseState.openStates)
         return try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM destinationCase WHERE citizenId = ? AND caseId <> ? AND \(open.sql)",
-            arguments: StatementArguments([citizen.rawValue, caseId] + open.arguments)) ?? 0
+            db, sql: "SELECT COUNT(*) FROM destinationCase WHERE citizenId = ? AND caseId <> ? AND (? IS NULL OR origin = ?) AND \(open.sql)",
+            arguments: StatementArguments([citizen.rawValue, caseId, origin?.rawValue, origin?.rawValue] + open.arguments)) ?? 0
     }
 
     func awaitingCertificate() throws -> [DestinationCaseRecord] {

@@ -81,6 +81,9 @@ enum DestinationSchema {
         migrator.registerMigration("destination-v4-history-months") { db in
             try db.execute(sql: DestinationSchema.historyMonthTable)
         }
+        migrator.registerMigration("destination-v5-purpose") { db in
+            try db.execute(sql: DestinationSchema.purposeColumn)
+        }
     }
 
     /// The months completed transfers brought in, one row per person, month and place (a person
@@ -93,6 +96,10 @@ enum DestinationSchema {
             returnedFen BIGINT NOT NULL CHECK (returnedFen >= 0), sourceCaseId TEXT NOT NULL,
             PRIMARY KEY (citizenId, period, placeCode))
         """
+
+    /// Why the case's letter is sent: a transfer, or a collection at retirement. The same
+    /// statement on PostgreSQL.
+    static let purposeColumn = "ALTER TABLE destinationCase ADD COLUMN purpose TEXT NOT NULL DEFAULT 'transfer' CHECK (purpose IN ('transfer', 'collection'))"
 
     /// The console's lists (newest first, by state) and dashboard (completions by day, read from
     /// the index alone): the same statements on PostgreSQL.

@@ -85,14 +85,15 @@ struct OriginEventHandler: OfficeEventHandler {
         let relationship = try person.map {
             OriginCheck.Relationship(
                 citizenID: letter.person.citizenId, name: $0.name, status: $0.status, arrears: Money(fen: $0.arrearsFen),
-                receivesPension: $0.receivesPension, transferredBy: try $0.transferredBy.map { try ContactLetterNumber($0) })
+                receivesPension: $0.receivesPension, transferredBy: try $0.transferredBy.map { try ContactLetterNumber($0) }, kind: $0.accountKind)
         }
         let outcome = OriginCheck.check(
             OriginCheck.Letter(
                 number: letter.contactLetterNo, citizenID: letter.person.citizenId, name: letter.person.name,
                 destinationAccount: letter.destinationAccount,
                 accountInDirectory: OriginIntake.accountMatchesDirectory(letter, directory: context.directory),
-                certificateMatches: try letter.certificateNo.map { try records.certificateHolder($0) == letter.person.citizenId.rawValue } ?? true),
+                certificateMatches: try letter.certificateNo.map { try records.certificateHolder($0) == letter.person.citizenId.rawValue } ?? true,
+                purpose: letter.purpose ?? .transfer),
             relationship: relationship)
         if outcome == .duplicate { return }
 

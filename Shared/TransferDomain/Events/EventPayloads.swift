@@ -120,11 +120,16 @@ public struct ContactLetterIssued: EventPayload {
     public var certificateNo: CertificateNumber?
     public var applicationDate: LocalDate
     public var issuedOn: LocalDate
+    /// `collection`: the claiming place collects a temporary account at retirement; absent (or
+    /// `transfer`): a transfer.
+    public var purpose: LetterPurpose?
 
     public init(
         caseId: CaseID, contactLetterNo: ContactLetterNumber, person: PersonRef, origin: OfficeRef, destination: OfficeRef,
-        destinationAccount: BankAccount, certificateNo: CertificateNumber?, applicationDate: LocalDate, issuedOn: LocalDate
+        destinationAccount: BankAccount, certificateNo: CertificateNumber?, applicationDate: LocalDate, issuedOn: LocalDate,
+        purpose: LetterPurpose? = nil
     ) {
+        self.purpose = purpose
         self.caseId = caseId
         self.contactLetterNo = contactLetterNo
         self.person = person
@@ -141,7 +146,8 @@ public struct ContactLetterIssued: EventPayload {
             "contactLetterNo": .documentNumber("CL"), "person": PersonRef.schema, "origin": OfficeRef.schema,
             "destination": OfficeRef.schema, "destinationAccount": BankAccount.schema,
             "certificateNo": .documentNumber("PC"), "applicationDate": .date, "issuedOn": .date,
-        ], optional: ["certificateNo"])
+            "purpose": .string(enumeration: LetterPurpose.allCases.map(\.rawValue)),
+        ], optional: ["certificateNo", "purpose"])
 }
 
 /// Step 2: the destination explains in writing why it does not send a letter.

@@ -544,6 +544,12 @@ struct CaseRebuild {
                     form = issued.form
                     formIssuedOn = issued.issuedOn
                 }
+                // A collection takes a temporary account home; a general relationship moves by transfer.
+                if letter?.purpose == .collection && issued.form.accountKind != .temporary {
+                    violation(
+                        "collection-not-temporary", "the holder answered a collection letter with the form of a \(issued.form.accountKind.rawValue) account (O08 was due)",
+                        [letterEvidence ?? "", entry.record.evidence])
+                }
                 applyOrigin(.formIssued(issued.form, on: issued.issuedOn), entry)
                 // The destination dates receipt by its own clock; the event time stands in for it.
                 applyDestination(.formReceived(issued.form, on: Auditor.businessDate(entry.event.time)), entry)
