@@ -210,6 +210,30 @@ try:
           f"the person page lists the three overlapping months cleared and what goes back to the person (got {cleared})")
     visit_checks("person-cleared")
 
+    # Temporary accounts at retirement: the form, a field error, then a collection the review refuses
+    # (born 1985: far from pension age), with the reason in words on the case page.
+    driver.find_element(By.LINK_TEXT, "Collect this person's temporary accounts (retirement)").click()
+    check(driver.find_element(By.ID, "citizenId").get_attribute("value") == person, "the collection form comes with the person's ID")
+    visit_checks("collection-form")
+    driver.find_element(By.CSS_SELECTOR, "form.stacked button[type=submit]").click()
+    wait_for(lambda: "holderOffices-error" in driver.page_source, 15, "a collection naming no holder comes back with its error")
+    check(driver.find_element(By.ID, "holderOffices-error").text == "is required", "no holder office is 'required'")
+    visit_checks("collection-form-error", posted=True)
+    driver.find_element(By.CSS_SELECTOR, "input[name='holder.440300']").click()
+    driver.find_element(By.CSS_SELECTOR, "form.stacked button[type=submit]").click()
+    wait_for(lambda: driver.current_url.endswith(f"/persons/{person}") and driver.page_source.count("/cases/") >= 2, 15,
+             "filing the collection lands on the person page, which lists the new case")
+    collection = [link.get_attribute("href") for link in driver.find_elements(By.CSS_SELECTOR, "main ul li a[href*='/cases/']")
+                  if link.get_attribute("href").rstrip("/").split("/")[-1] != "" ]
+    refused = None
+    for href in collection:
+        driver.get(href)
+        if "collection of a temporary account" in driver.page_source:
+            refused = href
+            break
+    check(refused is not None and "C01 — the person has not reached pension age" in driver.page_source,
+          "the collection's case page names its purpose and the reason in words (C01)")
+
     driver.get(f"{DESTINATION}/dashboard")
     check(driver.find_elements(By.CSS_SELECTOR, "svg.chart"), "the dashboard draws its charts")
     visit_checks("dashboard")

@@ -42,6 +42,10 @@ extension DestinationOffice {
                 pages.applicationForm(request, context, values: ["citizenId": request.uri.queryParameters.get("citizenId").map { String($0) } ?? ""])
             }
             clerks.post("applications/new") { request, context in try await pages.fileApplication(request, context) }
+            clerks.get("collections/new") { request, context in
+                pages.collectionForm(request, context, values: ["citizenId": request.uri.queryParameters.get("citizenId").map { String($0) } ?? ""])
+            }
+            clerks.post("collections/new") { request, context in try await pages.fileCollection(request, context) }
             group.get("progress") { request, context in pages.progress(request, context) }
             group.post("progress") { request, context in try await pages.lookUp(request, context) }
         }
@@ -101,7 +105,8 @@ struct DestinationPages: Sendable {
         return [
             "caseId": record.caseId, "short": String(record.caseId.prefix(8)), "name": record.name, "citizenId": record.citizenId,
             "citizenMasked": CitizenID.masked(record.citizenId), "origin": originName(record.origin), "stateLabel": t["state_\(record.state)"] ?? record.state,
-            "submittedOn": record.submittedOn, "letter": record.contactLetterNo ?? t["doc_none"]!, "certificate": record.certificateNo ?? t["doc_none"]!,
+            "submittedOn": record.submittedOn, "letter": record.contactLetterNo ?? t["doc_none"]!,
+            "purpose": t["purpose_\(record.purpose)"] ?? record.purpose, "isCollection": record.letterPurpose == .collection, "certificate": record.certificateNo ?? t["doc_none"]!,
             "remittanceIds": loaded.remittances.isEmpty ? t["doc_none"]! : loaded.remittances.map(\.remittanceId).joined(separator: ", "),
         ]
     }
@@ -361,6 +366,56 @@ struct DestinationPages: Sendable {
         } catch let error as ValidationError {
             problems.add(error.field, error.reason)
             return applicationForm(request, context, values: values, problems: problems, status: .unprocessableContent)
+        }
+    }
+
+    // MARK: - Collections (temporary accounts at retirement)
+
+    func collectionForm(_ request: Request, _ context: OfficeRequestContext, values: [String: Any], problems: FormProblems = FormProblems(), status: HTTPResponse.Status = .ok) -> Response {
+        let t = console.words(request)
+        let chosen = Set(values["holderOffices"] as? [String] ?? [])
+        let offices = self.context.directory.offices.values.filter { $0.code != office.office }.sorted { $0.code.rawValue < $1.code.rawValue }
+        let category = values["pensionCategory"] as? String ?? PensionAge.Category.worker.rawValue
+        var data: [String: Any] = [
+            "v": values,
+            "offices": offices.map { ["code": $0.code.rawValue, "name": $0.name, "checked": chosen.contains($0.code.rawValue)] },
+            "categories": PensionAge.Category.allCases.map { ["value": $0.rawValue, "label": t["coll_\($0.rawValue)"] ?? $0.rawValue, "selected": $0.rawValue == category] },
+        ]
+        let labels = ["citizenId": "person_citizenId", "holderOffices": "coll_holders", "pensionCategory": "coll_category"]
+        data.merge(console.errorValues(problems, labels: labels.mapValues { t[$0] ?? $0 })) { $1 }
+        return console.page("collectionForm", title: t["coll_new"]!, data, request: request, context: context, status: status)
+    }
+
+    func fileCollection(_ request: Request, _ context: OfficeRequestContext) async throws -> Response {
+        let t = console.words(request)
+        let form = context.form
+        func text(_ name: String) -> String { (form[name] ?? "").trimmingCharacters(in: .whitespaces) }
+        // Each checked holder is one `holderOffices` field; the form decoder keeps the last of a
+        // repeated name, so the boxes are named by office (`holder.440300`).
+        let holders = form.keys.filter { $0.hasPrefix("holder.") && form[$0] == "yes" }.map { String($0.dropFirst("holder.".count)) }.sorted()
+        var values: [String: Any] = ["citizenId": text("citizenId"), "holderOffices": holders, "pensionCategory": text("pensionCategory")]
+        var problems = FormProblems()
+        Self.required(["citizenId"], in: text, &problems, t)
+        if holders.isEmpty { problems.add("holderOffices", t["error_required"]!) }
+        let id = problems.has("citizenId") ? nil : Self.field("citizenId", &problems, t) { try CitizenID(text("citizenId").uppercased()) }
+        var codes: [OfficeCode] = []
+        for holder in holders {
+            if let code = Self.field("holderOffices", &problems, t, { try OfficeCode(holder) }) { codes.append(code) }
+        }
+        let category = PensionAge.Category(rawValue: text("pensionCategory").isEmpty ? "worker" : text("pensionCategory"))
+        if category == nil { problems.add("pensionCategory", text("pensionCategory")) }
+        guard problems.isEmpty, let id, let category else {
+            return collectionForm(request, context, values: values, problems: problems, status: .unprocessableContent)
+        }
+        do {
+            let result = try await office.collect(.init(citizenId: id, holderOffices: codes, pensionCategory: category))
+            self.context.logger.info(
+                "Collection filed from the console", metadata: ["cases": "\(result.cases.count)", "user": .string(context.identity?.subject ?? "")])
+            return Console.redirect(to: "/persons/\(id.rawValue)")
+        } catch let error as ValidationError {
+            values["citizenId"] = id.rawValue
+            problems.add(error.field.hasPrefix("holderOffices") ? "holderOffices" : error.field, error.reason)
+            return collectionForm(request, context, values: values, problems: problems, status: .unprocessableContent)
         }
     }
 

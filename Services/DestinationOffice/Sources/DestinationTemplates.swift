@@ -4,7 +4,7 @@ import OfficeConsole
 enum DestinationTemplates {
     static let all: [String: String] = [
         "cases": cases, "case": casePage, "receipt": receipt, "personForm": personForm, "person": person,
-        "applicationForm": applicationForm, "progress": progress, "dashboard": dashboard,
+        "applicationForm": applicationForm, "collectionForm": collectionForm, "progress": progress, "dashboard": dashboard,
     ]
 
     static let strings: [Strings.Entry] = [
@@ -40,6 +40,17 @@ enum DestinationTemplates {
         ("person.cases", "Transfer cases", "转移业务"),
         ("person.fileFor", "File an application for this person", "为此人受理转移申请"),
         ("app.new", "File a transfer application", "受理转移接续申请"),
+        ("coll.new", "Collect temporary accounts (retirement)", "归集临时缴费账户(退休)"),
+        ("coll.intro", "At pension age, the claiming place asks every office that holds a temporary account for the person to send it here, with its form and funds, as in a transfer. One case per office.", "参保人员达到待遇领取年龄时,由待遇领取地向其临时缴费账户所在地逐一发出联系函,归集账户信息和资金,每地一件。"),
+        ("coll.holders", "Offices holding a temporary account", "临时缴费账户所在地"),
+        ("coll.category", "A woman's original pension age", "女性原法定退休年龄"),
+        ("coll.worker", "50 (worker)", "50周岁(女工人)"),
+        ("coll.staff", "55 (management or technical staff)", "55周岁(女干部)"),
+        ("coll.submit", "Collect", "发起归集"),
+        ("coll.forPerson", "Collect this person's temporary accounts (retirement)", "为该人员归集临时缴费账户(退休)"),
+        ("purpose.transfer", "transfer", "转移接续"),
+        ("purpose.collection", "collection of a temporary account at retirement", "退休时归集临时缴费账户"),
+        ("case.purpose", "Purpose", "业务类型"),
         ("app.origin", "Origin office (where the person contributed before)", "转出地经办机构"),
         ("app.certificate", "Payment certificate number (from the origin, if the person has it)", "参保缴费凭证编号(如已取得)"),
         ("app.name", "Name (only for a person not registered here)", "姓名(仅限未在本地登记的人员)"),
@@ -99,6 +110,7 @@ enum DestinationTemplates {
         <dt>{{t.person_name}}</dt><dd>{{c.name}}</dd>
         <dt>{{t.col_citizen}}</dt><dd><a href="/persons/{{c.citizenId}}">{{c.citizenMasked}}</a></dd>
         <dt>{{t.col_origin}}</dt><dd>{{c.origin}}</dd>
+        {{#c.isCollection}}<dt>{{t.case_purpose}}</dt><dd>{{c.purpose}}</dd>{{/c.isCollection}}
         <dt>{{t.col_state}}</dt><dd>{{c.stateLabel}}</dd>
         </dl>
         {{#hasReasons}}<h2>{{t.case_reasons}}</h2><ul>{{#reasons}}<li>{{.}}</li>{{/reasons}}</ul>{{/hasReasons}}
@@ -189,7 +201,7 @@ enum DestinationTemplates {
         <h2>{{t.person_cases}}</h2>
         {{^cases}}<p>{{t.list_none}}</p>{{/cases}}
         <ul>{{#cases}}<li><a href="/cases/{{caseId}}">{{short}}</a> · {{submittedOn}} · {{state}}</li>{{/cases}}</ul>
-        {{#canFile}}<p><a href="/applications/new?citizenId={{p.citizenId}}">{{t.person_fileFor}}</a></p>{{/canFile}}
+        {{#canFile}}<p><a href="/applications/new?citizenId={{p.citizenId}}">{{t.person_fileFor}}</a> · <a href="/collections/new?citizenId={{p.citizenId}}">{{t.coll_forPerson}}</a></p>{{/canFile}}
         """#
 
     static let applicationForm = #"""
@@ -204,6 +216,22 @@ enum DestinationTemplates {
         <div class="field"><label for="hukouProvince">{{t.app_hukou}}</label><input id="hukouProvince" name="hukouProvince" maxlength="2" inputmode="numeric" value="{{v.hukouProvince}}"{{#errors.hukouProvince}} aria-invalid="true" aria-describedby="hukouProvince-error"{{/errors.hukouProvince}}>{{#errors.hukouProvince}}<span class="field-error" id="hukouProvince-error">{{errors.hukouProvince}}</span>{{/errors.hukouProvince}}</div>
         <div class="field"><label><input type="checkbox" name="approvedTransfer" value="yes"{{#v.approvedTransfer}} checked{{/v.approvedTransfer}}> {{t.app_approved}}</label></div>
         <p><button class="primary" type="submit">{{t.app_submit}}</button></p>
+        </form>
+        """#
+
+    static let collectionForm = #"""
+        <h1>{{t.coll_new}}</h1>
+        <p>{{t.coll_intro}}</p>
+        {{> fieldErrors}}
+        <form class="stacked" method="post" action="/collections/new" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field"><label for="citizenId">{{t.person_citizenId}}</label><input id="citizenId" name="citizenId" required maxlength="18" value="{{v.citizenId}}"{{#errors.citizenId}} aria-invalid="true" aria-describedby="citizenId-error"{{/errors.citizenId}}>{{#errors.citizenId}}<span class="field-error" id="citizenId-error">{{errors.citizenId}}</span>{{/errors.citizenId}}</div>
+        <fieldset id="holderOffices"{{#errors.holderOffices}} aria-describedby="holderOffices-error"{{/errors.holderOffices}}><legend>{{t.coll_holders}}</legend>
+        {{#offices}}<div class="field"><label><input type="checkbox" name="holder.{{code}}" value="yes"{{#checked}} checked{{/checked}}> {{code}} {{name}}</label></div>{{/offices}}
+        {{#errors.holderOffices}}<span class="field-error" id="holderOffices-error">{{errors.holderOffices}}</span>{{/errors.holderOffices}}
+        </fieldset>
+        <div class="field"><label for="pensionCategory">{{t.coll_category}}</label><select id="pensionCategory" name="pensionCategory">{{#categories}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}</select></div>
+        <p><button class="primary" type="submit">{{t.coll_submit}}</button></p>
         </form>
         """#
 
