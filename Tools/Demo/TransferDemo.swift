@@ -70,10 +70,17 @@ struct TransferDemo: AsyncParsableCommand {
     @Option(help: "How many people who arrived move on in the chain.")
     var onwardCases = 10
 
+    @Option(help: "With --onward-origin and --onward-destination: this many retirees, with temporary accounts at the first --origin office and at the onward origin, have them collected by the onward destination (their claiming place).")
+    var collections = 0
+
     mutating func validate() throws {
         guard cases > 0 else { throw ValidationError("--cases must be at least 1") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
         guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 or a positive number") }
+        guard collections >= 0 else { throw ValidationError("--collections must be 0 or more") }
+        guard collections == 0 || (onwardOrigin != nil && onwardDestination != nil) else {
+            throw ValidationError("--collections needs --onward-origin and --onward-destination (the second holder and the claiming place)")
+        }
     }
 
     mutating func run() async throws {
@@ -158,6 +165,15 @@ struct TransferDemo: AsyncParsableCommand {
         if let json { try figures.write(to: json, moneyChecked: !noSummary, moneyConserved: ok) }
         if let onwardOrigin, let onwardDestination {
             ok = try await chain(client, origin: try Self.office(onwardOrigin, "--onward-origin"), destination: try Self.office(onwardDestination, "--onward-destination"), filed: filed, listed: listed) && ok
+            if collections > 0 {
+                let leg = CollectionLeg(
+                    client: client, holders: [(origins[0].0, origins[0].1), try Self.office(onwardOrigin, "--onward-origin")],
+                    claimingPlace: try Self.office(onwardDestination, "--onward-destination"),
+                    rates: (try? OfficeRates.parse(creditingRates)) ?? CreditingRates(), concurrency: concurrency, timeout: timeout)
+                let outcome = try await leg.run(leg.people(collections, taken: &taken))
+                leg.print(outcome)
+                ok = outcome.mismatches.isEmpty && outcome.completed == outcome.cases && outcome.remitted == outcome.received && ok
+            }
         }
         if !ok { throw ExitCode(1) }
     }
