@@ -503,6 +503,38 @@ extension OfficeRuns {
             #expect(audit.report?.isClean == true, "\(audit.report.map { $0.findings.map(\.message) } ?? [])")
         }
 
+        @Test("issue 24, item 4 (MOHRSS 2016 No. 5, the certificate's identity is checked against the applicant): an application naming a payment certificate Chengdu already holds for someone else is rejected D04 at once, while that person's own transfer completes with it")
+        func certificateForSomeoneElse() async throws {
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let origin = try await world.start(OriginOffice.self, code: "440300")
+            let destination = try await world.start(DestinationOffice.self, code: "510100")
+            let holder = Applicant.make(birth: "19890412", sequence: "101", hukou: "51", from: "2018-01", to: "2026-02")
+            let other = Applicant.make(birth: "19900707", sequence: "103", hukou: "51", from: "2019-01", to: "2026-02")
+            for person in [holder, other] {
+                try await person.registerAtOrigin(client, origin.url)
+                try await person.registerAtDestination(client, destination.url)
+            }
+            let certificate = try await client.call(
+                "POST", origin.url.appendingPathComponent("v1/persons/\(holder.id.rawValue)/certificates"),
+                ["destinationOffice": "510100", "materials": ["identityDocument": "ID", "householdRegister": "H", "laborContractTermination": "T"]])
+            let number = try #require(certificate["certificateNo"] as? String)
+            // The holder applies with it: once their letter is out, Chengdu holds the certificate.
+            let holderCase = try await holder.apply(client, destination.url, certificate: number)
+            _ = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(holderCase)")) { $0["contactLetterNo"] is String }
+            // Someone else names the same number: no five-day wait for a certificate that will never be theirs.
+            let filed = try await client.call("POST", destination.url.appendingPathComponent("v1/applications"), [
+                "citizenId": other.id.rawValue, "originOffice": "440300", "certificateNo": number,
+            ])
+            #expect(filed["state"] as? String == "rejected" && filed["reasons"] as? [String] == ["D04"], "\(filed)")
+            let completed = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(holderCase)")) { $0["state"] as? String == "completed" }
+            #expect(completed["received"] as? String == (try holder.expectedTotal(year: Support.businessYear)).description)
+            try await origin.stop()
+            try await destination.stop()
+            let audit = try await auditReport(world, databases: ["origin-440300", "destination-510100"].map { world.folder.appendingPathComponent("\($0).sqlite").path })
+            #expect(audit.status == 0 && audit.report?.isClean == true, "\(audit.error) \(audit.report.map { $0.findings.map(\.message) } ?? [])")
+        }
+
         @Test("issue 24, item 5 (MOHRSS 2009 No. 66 Art. 6-7; NPC Standing Committee, 13 September 2024, pension age): temporary accounts come home. Hangzhou, the claiming place, collects a retiring man's temporary accounts from Shenzhen and Chengdu, credits both periods and receives both ⑥; a holder with no temporary account returns the letter (O08); before pension age and away from the claiming place the collection is refused (C01, C02)")
         func temporaryAccountsCollected() async throws {
             let world = try TestWorld()
