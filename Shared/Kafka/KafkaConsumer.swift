@@ -481,6 +481,15 @@ public final class KafkaConsumer: Service, Sendable {
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             logger.info("Partitions revoked", metadata: ["kafka.partitions": .string(described)])
             if let handler { waitFor { await handler.onRevoke(changed) } }
+            // What was marked processed leaves with the partitions: a commit requested without
+            // waiting (commit(waitForBroker: false)) may still be in flight, so the stored offsets
+            // are committed, awaited, before the next owner starts from them.
+            let committed = rd_kafka_commit(rk, nil, 0)
+            if committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                logger.warning(
+                    "Offsets not committed before the partitions were given up; the next owner reads those records again",
+                    metadata: ["kafka.error": .string(String(cString: rd_kafka_err2name(committed)))])
+            }
             if cooperative { check(rd_kafka_incremental_unassign(rk, partitions), "unassigning") } else { check(rd_kafka_assign(rk, nil), "unassigning") }
         default:
             logger.error("Rebalance error", metadata: ["kafka.error": .string(String(cString: rd_kafka_err2name(err)))])

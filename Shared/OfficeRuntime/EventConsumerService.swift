@@ -303,7 +303,12 @@ public struct EventConsumerService: Service, CustomStringConvertible {
         }
         do {
             try consumer.markProcessed(messages)
-            try await consumer.commit()
+            // Not awaited: the batch's transaction already holds its effects, its inbox rows and
+            // the position, so a commit lost to a crash only means redelivery, which the inbox
+            // absorbs. Commits go out in order; the stored offsets are committed and awaited when
+            // partitions are revoked and at close (KafkaConsumer).
+            try await consumer.commit(waitForBroker: false)
+            FaultPoint.consumerAfterCommitRequest.pass()
         } catch {
             logger.warning("Offsets not committed; the records will be delivered again and deduplicated", metadata: ["error": "\(error)"])
         }

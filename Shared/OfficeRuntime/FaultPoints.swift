@@ -27,6 +27,9 @@ public enum FaultPoint: String, CaseIterable, Sendable {
     /// An incoming event's effects and its inbox row are committed; its offset is not (it will be
     /// delivered again).
     case consumerAfterApply = "consumer.after-apply"
+    /// A batch is applied and its offsets' commit requested, not awaited: the request may never
+    /// reach the broker (the batch will be delivered again).
+    case consumerAfterCommitRequest = "consumer.after-commit-request"
     /// Not a crash: the producer is put in a fatal error state (as librdkafka does when the
     /// broker and the producer disagree on sequence numbers) just before a send.
     case producerFatal = "producer.fatal"

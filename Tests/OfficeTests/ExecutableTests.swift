@@ -201,6 +201,68 @@ extension OfficeRuns {
             #expect(await destination.waitForExit(limit: .seconds(30)) == 0)
         }
 
+        @Test("issue 22, item 4: a destination killed (SIGKILL) right after asking for a batch's offset commit, not waiting for it, loses nothing and doubles nothing once restarted")
+        func crashBetweenTransactionAndCommit() async throws {
+            let world = try TestWorld()
+            defer { world.cleanUp() }
+            let originPort = freePort()
+            let destinationPort = freePort()
+            let origin = try OfficeExecutable(
+                "origin-office", environment: environment(world, .origin, code: "440300", port: originPort), port: originPort,
+                log: world.folder.appendingPathComponent("origin.log"))
+            let destinationEnvironment = environment(world, .destination, code: "510100", port: destinationPort)
+            // The first life dies right after requesting the commit of its first batch of the
+            // origin's answers (its transaction is durable; the commit most likely never left the
+            // process): the batch is delivered again to the next life.
+            var firstLife = destinationEnvironment
+            firstLife["OFFICE_FAULT_POINTS"] = "consumer.after-commit-request=1"
+            let destinationLog = world.folder.appendingPathComponent("destination.log")
+            var destination = try OfficeExecutable("destination-office", environment: firstLife, port: destinationPort, log: destinationLog)
+            defer { for office in [origin, destination] where office.process.isRunning { office.kill(SIGKILL) } }
+            for office in [origin, destination] {
+                _ = try await client.waitFor(office.url.appendingPathComponent("health")) { $0["status"] as? String == "ok" }
+            }
+            let year = Support.businessYear
+            let people = (0..<30).map { index in
+                Applicant.make(birth: "1987\(String(format: "%02d", index % 12 + 1))\(10 + index / 12)", sequence: String(format: "%03d", 301 + 2 * index), from: "20\(12 + index % 6)-01", to: "\(year - 1)-10")
+            }
+            for person in people {
+                try await person.registerAtOrigin(client, origin.url)
+                try await person.registerAtDestination(client, destination.url)
+            }
+            var cases: [String] = []
+            for person in people { cases.append(try await person.apply(client, destination.url)) }
+            let died = await destination.waitForExit(limit: .seconds(60))
+            let firstLog = try String(contentsOf: destinationLog, encoding: .utf8)
+            #expect(died != nil, "the destination never reached its fault point: \(firstLog.suffix(3000))")
+            #expect(firstLog.contains("fault point consumer.after-commit-request reached (hit 1): SIGKILL"))
+            // The dead member's group session ends before the next life joins (as a supervisor's restart would).
+            try await Task.sleep(for: .seconds(7))
+            destination = try OfficeExecutable("destination-office", environment: destinationEnvironment, port: destinationPort, log: destinationLog)
+            for (person, caseID) in zip(people, cases) {
+                let view = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(caseID)"), limit: .seconds(90)) { $0["state"] as? String == "completed" }
+                #expect(view["received"] as? String == (try person.expectedTotal(year: year)).description)
+            }
+            // Quiet, then stopped: the audit compares both stores with the topics.
+            let closing = ContinuousClock.now + .seconds(60)
+            while try await client.count(origin.url, state: "closed") < people.count && ContinuousClock.now < closing { try await Task.sleep(for: .milliseconds(250)) }
+            // What the second life was given again and recognised (its inbox): the batch whose
+            // commit the first life requested but never saw through, if the request was lost.
+            let (metrics, _) = try await URLSession.shared.data(from: destination.url.appendingPathComponent("metrics"))
+            let redelivered = String(decoding: metrics, as: UTF8.self).split(separator: "\n")
+                .filter { $0.hasPrefix("events_processed_total{") && $0.contains("outcome=\"duplicate\"") }
+                .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+            for office in [origin, destination] {
+                office.kill(SIGTERM)
+                #expect(await office.waitForExit(limit: .seconds(30)) == 0)
+            }
+            let audit = try await auditReport(world, databases: ["origin-440300", "destination-510100"].map { world.folder.appendingPathComponent("\($0).sqlite").path })
+            let report = try #require(audit.report, "transfer-audit: \(audit.error)")
+            #expect(audit.status == 0 && report.isClean && report.openCases.isEmpty, "\(report.text())")
+            #expect(report.casesByDestinationState["completed"] == people.count)
+            print("consumer crash after an unconfirmed commit: \(people.count) cases completed once each, \(Int(redelivered)) redelivered events recognised by the inbox, audit clean")
+        }
+
         @Test("at LOG_LEVEL=trace, a demo-sized run writes no full citizen ID and no name to any log, dead letter or metric")
         func privateDataStaysPrivate() async throws {
             let world = try TestWorld()
