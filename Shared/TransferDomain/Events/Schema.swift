@@ -119,22 +119,133 @@ public indirect enum Schema: Sendable, Hashable {
 /// The schemas' patterns, each compiled once (compiling one costs far more than matching it:
 /// every event an office writes or reads is validated).
 enum CompiledPattern {
-    /// The compiled expressions by pattern, behind a lock. NSRegularExpression is immutable and
+    enum Compiled {
+        case shape(Shape)
+        case expression(NSRegularExpression)
+    }
+
+    /// The compiled patterns by pattern, behind a lock. NSRegularExpression is immutable and
     /// safe to share between threads once compiled.
     private final class Cache: @unchecked Sendable {
         let lock = NSLock()
-        var expressions: [String: NSRegularExpression] = [:]
+        var compiled: [String: Compiled] = [:]
     }
     private static let cache = Cache()
 
     static func matches(_ pattern: String, _ string: String) -> Bool {
-        let expression: NSRegularExpression = cache.lock.withLock {
-            if let cached = cache.expressions[pattern] { return cached }
-            // The patterns are the schemas' own literals: one that does not compile is a bug.
-            guard let compiled = try? NSRegularExpression(pattern: pattern) else { preconditionFailure("schema pattern \(pattern) does not compile") }
-            cache.expressions[pattern] = compiled
-            return compiled
+        let compiled: Compiled = cache.lock.withLock {
+            if let cached = cache.compiled[pattern] { return cached }
+            // The contract's own shapes (every month of a form has several) are checked byte by
+            // byte: ICU's matcher, reached through NSString, cost an office more CPU than the
+            // events' JSON. Any other pattern goes to NSRegularExpression.
+            let made: Compiled
+            if let shape = Shape.of(pattern) {
+                made = .shape(shape)
+            } else {
+                // The patterns are the schemas' own literals: one that does not compile is a bug.
+                guard let expression = try? NSRegularExpression(pattern: pattern) else { preconditionFailure("schema pattern \(pattern) does not compile") }
+                made = .expression(expression)
+            }
+            cache.compiled[pattern] = made
+            return made
         }
+        switch compiled {
+        case .shape(let shape): return shape.matches(string)
+        case .expression(let expression): return expression.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) != nil
+        }
+    }
+
+    /// `pattern` matched by NSRegularExpression alone (for comparing the shapes with it).
+    static func matchesByExpression(_ pattern: String, _ string: String) -> Bool {
+        guard let expression = try? NSRegularExpression(pattern: pattern) else { return false }
         return expression.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) != nil
+    }
+}
+
+/// The patterns the contract uses, matched without a regular-expression engine. Each accepts
+/// exactly what its pattern accepts under JSON Schema's (ECMA-262) reading, where `$` is the end of
+/// the string; ICU's `$` also matches before one final line terminator, which no value of the
+/// contract has (CompiledPatternTests compares both on generated strings).
+enum Shape {
+    case fixed([ByteClass])
+    case money(signed: Bool)
+    case rate
+
+    enum ByteClass: Equatable {
+        case digit, nonZeroDigit, hex, digitOrX
+        case literal(UInt8)
+
+        func admits(_ byte: UInt8) -> Bool {
+            switch self {
+            case .digit: return byte >= 0x30 && byte <= 0x39
+            case .nonZeroDigit: return byte >= 0x31 && byte <= 0x39
+            case .hex: return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
+            case .digitOrX: return (byte >= 0x30 && byte <= 0x39) || byte == 0x58
+            case .literal(let expected): return byte == expected
+            }
+        }
+    }
+
+    private static func digits(_ count: Int, _ kind: ByteClass = .digit) -> [ByteClass] { Array(repeating: kind, count: count) }
+    private static let dash = ByteClass.literal(UInt8(ascii: "-"))
+    private static let documentTail = #"-[0-9]{6}-[0-9]{4}-[0-9]{6}$"#
+
+    static let known: [String: Shape] = [
+        #"^(0|[1-9][0-9]{0,12})\.[0-9]{2}$"#: .money(signed: false),
+        #"^-?(0|[1-9][0-9]{0,12})\.[0-9]{2}$"#: .money(signed: true),
+        #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#: .fixed(digits(4) + [dash] + digits(2) + [dash] + digits(2)),
+        #"^[0-9]{4}-[0-9]{2}$"#: .fixed(digits(4) + [dash] + digits(2)),
+        #"^[0-9]{1,3}(\.[0-9]{1,4})?$"#: .rate,
+        "^[0-9]{17}[0-9X]$": .fixed(digits(17) + [.digitOrX]),
+        "^[0-9]{6}$": .fixed(digits(6)),
+        "^[0-9]{2}$": .fixed(digits(2)),
+        "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$":
+            .fixed(digits(8, .hex) + [dash] + digits(4, .hex) + [dash] + digits(4, .hex) + [dash] + digits(4, .hex) + [dash] + digits(12, .hex)),
+    ]
+
+    /// The shape of `pattern`, when it is one of the contract's (document numbers: `^XX-...`).
+    static func of(_ pattern: String) -> Shape? {
+        if let shape = known[pattern] { return shape }
+        guard pattern.hasPrefix("^"), pattern.hasSuffix(documentTail) else { return nil }
+        let prefix = pattern.dropFirst().dropLast(documentTail.count)
+        guard !prefix.isEmpty, prefix.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else { return nil }
+        return .fixed(prefix.utf8.map { .literal($0) } + [dash] + digits(6) + [dash] + digits(4) + [dash] + digits(6))
+    }
+
+    func matches(_ string: String) -> Bool {
+        var string = string
+        return string.withUTF8 { bytes in
+            switch self {
+            case .fixed(let classes):
+                guard bytes.count == classes.count else { return false }
+                for (byte, kind) in zip(bytes, classes) where !kind.admits(byte) { return false }
+                return true
+            case .money(let signed):
+                var index = 0
+                if signed, bytes.first == UInt8(ascii: "-") { index = 1 }
+                // (0|[1-9][0-9]{0,12}) then \.[0-9]{2} and the end
+                guard index < bytes.count else { return false }
+                let start = index
+                if bytes[index] == UInt8(ascii: "0") {
+                    index += 1
+                } else {
+                    guard ByteClass.nonZeroDigit.admits(bytes[index]) else { return false }
+                    index += 1
+                    while index < bytes.count, ByteClass.digit.admits(bytes[index]) { index += 1 }
+                    guard index - start <= 13 else { return false }
+                }
+                return bytes.count == index + 3 && bytes[index] == UInt8(ascii: ".") && ByteClass.digit.admits(bytes[index + 1])
+                    && ByteClass.digit.admits(bytes[index + 2])
+            case .rate:
+                var index = 0
+                while index < bytes.count, ByteClass.digit.admits(bytes[index]) { index += 1 }
+                guard (1...3).contains(index) else { return false }
+                if index == bytes.count { return true }
+                guard bytes[index] == UInt8(ascii: ".") else { return false }
+                let fraction = bytes.count - index - 1
+                guard (1...4).contains(fraction) else { return false }
+                return bytes[(index + 1)...].allSatisfy(ByteClass.digit.admits)
+            }
+        }
     }
 }
