@@ -529,6 +529,8 @@ extension OfficeRuns {
             #expect(filed["state"] as? String == "rejected" && filed["reasons"] as? [String] == ["D04"], "\(filed)")
             let completed = try await client.waitFor(destination.url.appendingPathComponent("v1/cases/\(holderCase)")) { $0["state"] as? String == "completed" }
             #expect(completed["received"] as? String == (try holder.expectedTotal(year: Support.businessYear)).description)
+            // Quiet before the audit: the origin has taken the completion too.
+            _ = try await client.waitFor(origin.url.appendingPathComponent("v1/cases/\(holderCase)")) { $0["state"] as? String == "closed" }
             try await origin.stop()
             try await destination.stop()
             let audit = try await auditReport(world, databases: ["origin-440300", "destination-510100"].map { world.folder.appendingPathComponent("\($0).sqlite").path })
@@ -623,6 +625,10 @@ extension OfficeRuns {
             }
 
             #expect(try await world.records(world.deadLetterTopic).isEmpty)
+            // Quiet before the audit: each holder has taken its completion.
+            for (holder, item) in zip([shenzhen, chengdu], cases) {
+                _ = try await client.waitFor(holder.url.appendingPathComponent("v1/cases/\(item["caseId"] as? String ?? "")")) { $0["state"] as? String == "closed" }
+            }
             try await shenzhen.stop()
             try await chengdu.stop()
             try await hangzhou.stop()
