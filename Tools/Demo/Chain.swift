@@ -46,14 +46,7 @@ struct ChainLeg: Sendable {
                 try await Task.sleep(for: .milliseconds(200))
             }
             let own = [ContributionMonth(period: stay, base: Money(fen: 500_000), employerRate: .percent("16"), personalRate: .percent("8"), placeCode: origin.code)]
-            let _: JSONAny = try await client.send("POST", record.appendingPathComponent("months"), body: [
-                "months": .array(own.map {
-                    .object([
-                        "period": .string($0.period.description), "base": .string($0.base.description),
-                        "employerRate": .string($0.employerRate.description), "personalRate": .string($0.personalRate.description),
-                    ])
-                }),
-            ])
+            let _: JSONAny = try await client.send("POST", record.appendingPathComponent("months"), body: monthsBody(own))
             let _: JSONAny = try await client.send("POST", record.appendingPathComponent("suspension"), body: [:])
             let _: JSONAny = try await client.send("PUT", destination.url.appendingPathComponent("v1/persons/\(person.id.rawValue)"), body: [
                 "name": .string(person.name), "hukouProvince": .string(person.hukou.rawValue), "registeredOn": .string(today.description),

@@ -65,14 +65,7 @@ struct CollectionLeg: Sendable {
                     "name": .string(person.name), "hukouProvince": .string(claimingPlace.code.province.rawValue), "status": .string("contributing"),
                     "accountKind": .string(AccountKind.temporary.rawValue),
                 ])
-                let _: JSONAny = try await client.send("POST", record.appendingPathComponent("months"), body: [
-                    "months": .array(months.map {
-                        .object([
-                            "period": .string($0.period.description), "base": .string($0.base.description),
-                            "employerRate": .string($0.employerRate.description), "personalRate": .string($0.personalRate.description),
-                        ])
-                    }),
-                ])
+                let _: JSONAny = try await client.send("POST", record.appendingPathComponent("months"), body: monthsBody(months))
                 let _: JSONAny = try await client.send("POST", record.appendingPathComponent("suspension"), body: [:])
             }
             let _: JSONAny = try await client.send("PUT", claimingPlace.url.appendingPathComponent("v1/persons/\(person.id.rawValue)"), body: [

@@ -130,14 +130,7 @@ struct Person: Sendable {
                 "status": .string("contributing"), "arrears": .string(scenario == .arrears ? "350.00" : "0.00"),
                 "pre1998Account": .string(pre1998.description), "receivesPension": .bool(false), "accountKind": .string(kind.rawValue),
             ])
-            let _: JSONAny = try await client.send("POST", person.appendingPathComponent("months"), body: [
-                "months": .array(months.map {
-                    .object([
-                        "period": .string($0.period.description), "base": .string($0.base.description),
-                        "employerRate": .string($0.employerRate.description), "personalRate": .string($0.personalRate.description),
-                    ])
-                }),
-            ])
+            let _: JSONAny = try await client.send("POST", person.appendingPathComponent("months"), body: monthsBody(months))
             if scenario != .stillContributing {
                 let _: JSONAny = try await client.send("POST", person.appendingPathComponent("suspension"), body: [:])
             }

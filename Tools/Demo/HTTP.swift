@@ -1,4 +1,5 @@
 import Foundation
+import TransferDomain
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -99,4 +100,16 @@ struct OriginCaseView: Decodable, Sendable {
     var state: String
     var remitted: String
     var timeline: [TimelineView]
+}
+
+/// The body of an origin's `POST /v1/persons/{id}/months` (each month paid at that office).
+func monthsBody(_ months: [ContributionMonth]) -> [String: JSONAny] {
+    [
+        "months": .array(months.map {
+            .object([
+                "period": .string($0.period.description), "base": .string($0.base.description),
+                "employerRate": .string($0.employerRate.description), "personalRate": .string($0.personalRate.description),
+            ])
+        }),
+    ]
 }
