@@ -69,18 +69,37 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit")],
             path: "Shared/OfficeAuth"
         ),
-        // What both offices run on: store, outbox, inbox, consumer loop, HTTP plumbing, config.
+        // Where an office keeps its state: the store's protocols and rows (backend-free, at the
+        // top), the SQLite store (SQLite/, GRDB) and the PostgreSQL store (Postgres/, postgres-nio),
+        // each with the runtime's tables (outbox, inbox, consumer position, document sequences).
+        .target(
+            name: "OfficeStorage",
+            dependencies: [
+                "EventSigning",
+                "Kafka",
+                "TransferDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Shared/OfficeStorage"
+        ),
+        // What both offices run on: process, relay, consumer loop, HTTP plumbing, configuration.
+        // No database library: the store is reached through OfficeStorage's protocols.
         .target(
             name: "OfficeRuntime",
             dependencies: [
                 "EventSigning",
                 "Kafka",
                 "OfficeAuth",
+                "OfficeStorage",
                 "TransferDomain",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -102,6 +121,7 @@ let package = Package(
             dependencies: [
                 "OfficeAuth",
                 "OfficeRuntime",
+                "OfficeStorage",
                 "TransferDomain",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -114,13 +134,13 @@ let package = Package(
         ),
         .target(
             name: "OriginOffice",
-            dependencies: ["OfficeConsole", "OfficeRuntime", "TransferDomain"],
+            dependencies: ["OfficeConsole", "OfficeRuntime", "OfficeStorage", "TransferDomain", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Services/OriginOffice/Sources"
         ),
         .executableTarget(name: "OriginOfficeMain", dependencies: ["OriginOffice"], path: "Services/OriginOffice/Main"),
         .target(
             name: "DestinationOffice",
-            dependencies: ["OfficeConsole", "OfficeRuntime", "TransferDomain"],
+            dependencies: ["OfficeConsole", "OfficeRuntime", "OfficeStorage", "TransferDomain", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Services/DestinationOffice/Sources"
         ),
         .executableTarget(
@@ -134,9 +154,9 @@ let package = Package(
                 "EventSigning",
                 "Kafka",
                 "OfficeRuntime",
+                "OfficeStorage",
                 "TransferDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tools/TransferAudit/Main"
@@ -205,9 +225,11 @@ let package = Package(
                 "EventSigning",
                 "OfficeAuth",
                 "OfficeRuntime",
+                "OfficeStorage",
                 "Kafka",
                 "TransferDomain",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// The filters of a console case list, read from the query string: state, overdue, the other

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// The operators' page: what `/health` says in words, the outbox (with a confirmed "release"

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OfficeAuth
+import OfficeStorage
 import TransferDomain
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@ import EventSigning
 import Kafka
 import Logging
 import Metrics
+import OfficeStorage
 import ServiceLifecycle
 import TransferDomain
 
@@ -324,4 +325,14 @@ public struct EventConsumerService: Service, CustomStringConvertible {
 struct GroupMembershipStall: Error, CustomStringConvertible {
     var waited: Duration
     var description: String { "no partitions from the consumer group for \(waited.components.seconds) s while subscribed" }
+}
+
+/// The consumer's progress: the next offset it will read, per partition.
+public enum ConsumerPosition {
+    /// The next offset of each partition after `messages`.
+    public static func next(after messages: [KafkaMessage]) -> [TopicPartition: Int64] {
+        var next: [TopicPartition: Int64] = [:]
+        for message in messages { next[message.topicPartition] = max(next[message.topicPartition] ?? 0, message.offset + 1) }
+        return next
+    }
 }

@@ -1,4 +1,4 @@
-import GRDB
+import OfficeStorage
 import ServiceLifecycle
 import TransferDomain
 
@@ -22,8 +22,6 @@ public enum EventFailure: Equatable, Sendable {
         case let error as DomainError: return .record(reason: error.code)
         case is ValidationError: return .record(reason: "invalid-data")
         case is DecodingError: return .record(reason: "malformed")
-        case let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT:
-            return .record(reason: "constraint")
         case is StoreConstraintViolation:
             return .record(reason: "constraint")
         default: return .infrastructure

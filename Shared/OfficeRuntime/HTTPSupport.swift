@@ -1,7 +1,7 @@
 import Foundation
-import GRDB
 import Hummingbird
 import Logging
+import OfficeStorage
 import Synchronization
 import TransferDomain
 
@@ -123,10 +123,6 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem.conflict(error.description)
         } catch let error as HTTPError {
             throw Problem(status: error.status, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            // A write that races another one for the same thing (two requests at once): the
-            // database kept the first; this one changed nothing.
-            throw Problem.conflict("conflicts with what another request stored at the same time; nothing was changed (\(error.message ?? "constraint"))")
         } catch let error as StorageFull {
             context.logger.error("A write met a full disk", metadata: ["error": "\(error)"])
             throw Problem(
@@ -134,6 +130,8 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 detail: "the office cannot store anything now: its disk is full; nothing was changed, try again later",
                 headers: [.retryAfter: "60"])
         } catch let error as StoreConstraintViolation {
+            // A write that races another one for the same thing (two requests at once): the
+            // store kept the first; this one changed nothing.
             throw Problem.conflict("conflicts with what another request stored at the same time; nothing was changed (\(error.description))")
         } catch {
             context.logger.error("Unhandled error", metadata: ["error": "\(error)"])

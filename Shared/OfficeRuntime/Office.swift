@@ -1,10 +1,10 @@
 import Foundation
-import GRDB
 import Hummingbird
 import EventSigning
 import Kafka
 import Logging
 import Metrics
+import OfficeStorage
 import Prometheus
 import ServiceLifecycle
 import TransferDomain
@@ -119,7 +119,7 @@ public enum OfficeStores {
                 connections: configuration.databasePoolSize, leaseTime: configuration.databaseRelayLease,
                 statementTimeout: configuration.databaseStatementTimeout, logger: logger)
         }
-        return try OfficeDatabase(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
+        return try SQLiteStore(path: configuration.databasePath, migrations: { S.registerMigrations(&$0) })
     }
 }
 

@@ -4,6 +4,7 @@ import Kafka
 import EventSigning
 import Logging
 import OfficeAuth
+import OfficeStorage
 import TransferDomain
 
 /// Everything an office process is configured with, read through swift-configuration from

@@ -1,9 +1,9 @@
 import Foundation
-import GRDB
 import Hummingbird
 import Kafka
 import Logging
 import Metrics
+import OfficeStorage
 import ServiceLifecycle
 import Synchronization
 

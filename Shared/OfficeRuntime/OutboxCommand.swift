@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OfficeStorage
 
 /// `<office> outbox parked|release`: what an operator does with outbox events the relay set aside.
 enum OutboxCommand {

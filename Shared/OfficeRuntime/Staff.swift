@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HummingbirdBcrypt
 import OfficeAuth
+import OfficeStorage
 import TransferDomain
 
 /// A member of an office's staff who signs in to its console.
@@ -235,56 +236,4 @@ extension StoreTransaction {
             passwordHash: try row.string("passwordHash"), disabled: try row.int("disabled") != 0, createdAt: try row.date("createdAt"),
             updatedAt: try row.date("updatedAt"))
     }
-}
-
-/// A row of a ``StoreTransaction/portableQuery(_:_:)``: its values by lower-cased column name.
-public struct PortableRow: Sendable {
-    public var values: [String: SQLValue]
-
-    public init(values: [String: SQLValue]) { self.values = values }
-
-    private func value(_ column: String) throws -> SQLValue {
-        guard let value = values[column.lowercased()] else { throw StoredDataError(description: "no column \(column) in the result") }
-        return value
-    }
-
-    public func string(_ column: String) throws -> String {
-        guard case .text(let text) = try value(column) else { throw StoredDataError(description: "column \(column) is not text") }
-        return text
-    }
-
-    public func optionalString(_ column: String) -> String? {
-        if case .text(let text)? = values[column.lowercased()] { return text }
-        return nil
-    }
-
-    public func int(_ column: String) throws -> Int {
-        guard case .int(let int) = try value(column) else { throw StoredDataError(description: "column \(column) is not a number") }
-        return int
-    }
-
-    /// A time stored as Unix seconds.
-    public func date(_ column: String) throws -> Date { Date(timeIntervalSince1970: TimeInterval(try int(column))) }
-}
-
-/// The staff tables and the dead-letter log (migration `console-v1`) for each backend.
-enum StaffSchema {
-    static let common = [
-        """
-        CREATE TABLE staffAccount (
-            username TEXT PRIMARY KEY, displayName TEXT NOT NULL, roles TEXT NOT NULL, passwordHash TEXT NOT NULL,
-            disabled BIGINT NOT NULL, createdAt BIGINT NOT NULL, updatedAt BIGINT NOT NULL)
-        """,
-        """
-        CREATE TABLE staffSession (
-            idHash TEXT PRIMARY KEY, username TEXT NOT NULL, csrfToken TEXT NOT NULL, createdAt BIGINT NOT NULL, lastSeenAt BIGINT NOT NULL)
-        """,
-        "CREATE INDEX staffSession_username ON staffSession (username)",
-    ]
-    static let deadLetterColumns = """
-        recordedAt BIGINT NOT NULL, topic TEXT NOT NULL, kafkaPartition BIGINT NOT NULL, kafkaOffset BIGINT NOT NULL,
-        reason TEXT NOT NULL, detail TEXT NOT NULL, eventId TEXT, eventType TEXT, eventSource TEXT, valueSha256 TEXT NOT NULL, valueBytes BIGINT NOT NULL
-        """
-    static let sqlite = common + ["CREATE TABLE deadLetterLog (seq INTEGER PRIMARY KEY AUTOINCREMENT, \(deadLetterColumns))"]
-    static let postgres = common + ["CREATE TABLE deadLetterLog (seq BIGSERIAL PRIMARY KEY, \(deadLetterColumns))"]
 }

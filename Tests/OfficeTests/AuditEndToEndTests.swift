@@ -3,6 +3,7 @@ import DestinationOffice
 import Foundation
 import Kafka
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import Testing
 import TransferDomain
@@ -58,7 +59,7 @@ extension OfficeRuns {
 
             // Tampering with the origin's database is caught by the comparison.
             let originPath = world.settings(.origin, code: "440300")["database.path"]!
-            let tampered = try OfficeDatabase(path: originPath, migrations: { OriginOffice.registerMigrations(&$0) })
+            let tampered = try SQLiteStore(path: originPath, migrations: { OriginOffice.registerMigrations(&$0) })
             let tamperedCase = cases[0]
             try await tampered.writer.write { db in
                 try db.execute(sql: "UPDATE originCase SET events = '[]', state = 'letter-received' WHERE caseId = ?", arguments: [tamperedCase])

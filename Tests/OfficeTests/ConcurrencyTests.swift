@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import Testing
 import TransferDomain

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import OfficeAuth
 import OfficeConsole
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import Testing
 import TransferDomain
@@ -26,7 +27,7 @@ struct ConsoleTests {
 
         init(extra: [String: String] = [:]) async throws {
             let configuration = try Support.configuration(.destination, code: "510100", extra: extra)
-            let database = try OfficeDatabase(path: nil, migrations: { DestinationOffice.registerMigrations(&$0) })
+            let database = try SQLiteStore(path: nil, migrations: { DestinationOffice.registerMigrations(&$0) })
             let context = OfficeContext(
                 configuration: configuration, database: database, signer: Support.eventKeys.signers["510100"]!, eventKeys: Support.eventKeys.keys,
                 clock: Support.clock, logger: Support.logger)
@@ -349,7 +350,7 @@ struct ConsoleTests {
     @Test("the origin console: an auditor reads a person's spells and yearly ledger; a viewer sees no ledger")
     func origin() async throws {
         let configuration = try Support.configuration(.origin, code: "440300")
-        let database = try OfficeDatabase(path: nil, migrations: { OriginOffice.registerMigrations(&$0) })
+        let database = try SQLiteStore(path: nil, migrations: { OriginOffice.registerMigrations(&$0) })
         let context = OfficeContext(
             configuration: configuration, database: database, signer: Support.eventKeys.signers["440300"]!, eventKeys: Support.eventKeys.keys,
             clock: Support.clock, logger: Support.logger)

@@ -5,6 +5,7 @@ import GRDB
 import FoundationNetworking
 #endif
 import OfficeRuntime
+import OfficeStorage
 import Testing
 import TransferDomain
 
@@ -181,7 +182,7 @@ extension FaultRuns {
                 (origin, "SELECT (SELECT COUNT(*) FROM outbox WHERE sentAt IS NULL) + (SELECT COUNT(*) FROM originCase WHERE state != 'closed')"),
                 (destination, "SELECT (SELECT COUNT(*) FROM outbox WHERE sentAt IS NULL) + (SELECT COUNT(*) FROM destinationCase WHERE state != 'completed')"),
             ] {
-                let database = try OfficeDatabase(path: environment["DATABASE_PATH"]!, migrations: { _ in })
+                let database = try SQLiteStore(path: environment["DATABASE_PATH"]!, migrations: { _ in })
                 count += try await database.writer.read { try Int.fetchOne($0, sql: sql) ?? 0 }
             }
             return count

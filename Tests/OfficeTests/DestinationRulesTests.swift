@@ -4,6 +4,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import OfficeRuntime
+import OfficeStorage
 import Testing
 import TransferDomain
 

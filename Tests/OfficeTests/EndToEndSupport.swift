@@ -4,6 +4,7 @@ import Kafka
 import EventSigning
 import Logging
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import ServiceLifecycle
 import Testing

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Kafka
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import Testing
 import TransferDomain
@@ -20,7 +21,7 @@ extension OfficeRuns {
             let clock = ContinuousClock()
             let start = clock.now
             while clock.now - start < limit {
-                let positions = try await database.writer.read { db in try ConsumerPosition.all(db) }
+                let positions = try await database.read { try $0.positions() }
                 if needed.allSatisfy({ (positions[$0.key] ?? 0) >= $0.value }) { return }
                 try await Task.sleep(for: .milliseconds(100))
             }

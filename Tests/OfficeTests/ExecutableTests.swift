@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Kafka
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import Testing
 import TransferDomain
@@ -172,7 +173,7 @@ extension OfficeRuns {
             #expect(log.contains("fault point relay.after-publish reached (hit 10): SIGKILL"))
             // What the kill left: the answer published but not marked sent (it goes out again), and
             // whatever had not been answered or published yet.
-            let originDatabase = try OfficeDatabase(path: originEnvironment["DATABASE_PATH"]!, migrations: { OriginOffice.registerMigrations(&$0) })
+            let originDatabase = try SQLiteStore(path: originEnvironment["DATABASE_PATH"]!, migrations: { OriginOffice.registerMigrations(&$0) })
             let (answered, unsent) = try await originDatabase.writer.read { db in
                 (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM originCase") ?? 0, try Outbox.pendingCount(db))
             }

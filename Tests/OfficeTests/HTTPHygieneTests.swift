@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import Testing
 import TransferDomain

@@ -5,6 +5,7 @@ import FoundationNetworking
 #endif
 import Logging
 import OfficeRuntime
+import OfficeStorage
 import Synchronization
 import Testing
 import TransferDomain

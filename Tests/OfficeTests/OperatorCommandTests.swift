@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import Testing
 import TransferDomain
@@ -23,7 +24,7 @@ struct OperatorCommandTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("operator-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("origin.sqlite").path
-        let database = try OfficeDatabase(path: path, migrations: { OriginOffice.registerMigrations(&$0) })
+        let database = try SQLiteStore(path: path, migrations: { OriginOffice.registerMigrations(&$0) })
         let event = RuntimeTests.event()
         try await database.writer.write { db in
             try Outbox.append(event, topic: Topics.inbox(event.recipient, event.type.reader), signer: Support.eventKeys.signers[event.source.rawValue]!, in: db)
@@ -72,7 +73,7 @@ struct OperatorCommandTests {
         #expect(try await run(["accounts", "create", "x.y", "--display-name", "X", "--role", "clerk", "--password", "secret", "--database-path", path], input: "").status == 2)
         #expect(try await run(["accounts", "create", "x.y", "--display-name", "X", "--role", "clerk", "--database-path", path], input: "short\n").status == 2)
         #expect(try await run(["accounts", "create", "x.y", "--display-name", "X", "--role", "chief", "--database-path", path], input: "a long enough password\n").status == 2)
-        let store = try OfficeDatabase(path: path, migrations: { OriginOffice.registerMigrations(&$0) })
+        let store = try SQLiteStore(path: path, migrations: { OriginOffice.registerMigrations(&$0) })
         let account = try await store.read { transaction in try transaction.staffAccount("li.na") }
         #expect(account?.roles == [.clerk] && account?.disabled == false)
         #expect(account.map { StaffPasswords.verify("a long enough password", hash: $0.passwordHash) } == true)

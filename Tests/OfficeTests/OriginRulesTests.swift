@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import Testing
 import TransferDomain

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OfficeRuntime
+import OfficeStorage
 import PostgresNIO
 import Testing
 
@@ -51,7 +52,7 @@ enum Backend: String, CustomStringConvertible, CaseIterable, Sendable {
     func open<S: OfficeService>(_: S.Type) async throws -> TestStore {
         switch self {
         case .sqlite:
-            return TestStore(store: try OfficeDatabase(path: nil, migrations: { S.registerMigrations(&$0) }), url: nil)
+            return TestStore(store: try SQLiteStore(path: nil, migrations: { S.registerMigrations(&$0) }), url: nil)
         case .postgres:
             let url = try await PostgresTest.createDatabase()
             let store = try await PostgresStore(

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OfficeRuntime
+import OfficeStorage
 import Testing
 import TransferDomain
 

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import OfficeRuntime
+import OfficeStorage
 import ServiceLifecycle
 import Testing
 import TransferDomain

@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import OfficeRuntime
 @testable import OriginOffice
+import OfficeStorage
 import Synchronization
 import Testing
 import TransferDomain

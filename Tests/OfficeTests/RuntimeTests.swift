@@ -7,6 +7,7 @@ import Hummingbird
 import Kafka
 import Logging
 import OfficeRuntime
+import OfficeStorage
 import OriginOffice
 import ServiceLifecycle
 import Synchronization
@@ -47,8 +48,8 @@ struct RuntimeTests {
     static let office = try! OfficeCode("440300")
     static let destination = try! OfficeCode("510100")
 
-    static func database() throws -> OfficeDatabase {
-        try OfficeDatabase(path: nil) { migrator in
+    static func database() throws -> SQLiteStore {
+        try SQLiteStore(path: nil) { migrator in
             migrator.registerMigration("test") { db in try db.create(table: "applied") { $0.primaryKey("eventId", .text) } }
         }
     }
@@ -94,7 +95,7 @@ struct RuntimeTests {
 
     struct Harness {
         let cluster: KafkaMockCluster
-        let database: OfficeDatabase
+        let database: SQLiteStore
         let producer: KafkaProducer
         let consumer: KafkaConsumer
         let health = OfficeHealth()
@@ -189,12 +190,34 @@ struct RuntimeTests {
         (DatabaseError(resultCode: .SQLITE_FULL) as any Error, false), (DatabaseError(resultCode: .SQLITE_IOERR), false),
         (DatabaseError(resultCode: .SQLITE_BUSY), false), (CancellationError(), false),
         (KafkaError(code: .messageTimedOut, message: "timeout"), false),
-        (DatabaseError(resultCode: .SQLITE_CONSTRAINT), true), (DomainError("a rule", code: "form-arithmetic"), true),
+        (StoreConstraintViolation("UNIQUE constraint failed"), true), (DomainError("a rule", code: "form-arithmetic"), true),
         (Self.illegalTransition(), true), (ValidationError(field: "x", reason: "bad"), true),
         (EventDecodingError.malformed("x"), true),
     ] as [(any Error, Bool)])
     func classification(error: any Error, isRecordFault: Bool) {
         if case .record = EventFailure.classify(error) { #expect(isRecordFault, "\(error)") } else { #expect(!isRecordFault, "\(error)") }
+    }
+
+    @Test("the SQLite store reports a constraint's refusal as its own StoreConstraintViolation, in a savepoint and at commit, so nothing above it needs GRDB's errors")
+    func sqliteConstraintIsTheStoresError() async throws {
+        let store = try SQLiteStore(path: nil, migrations: { _ in })
+        try await store.write { transaction in _ = try transaction.nextInSequence("a") }
+        let inSavepoint = try await store.write { transaction -> String in
+            do {
+                try transaction.savepoint { _ = try transaction.portableExecute("INSERT INTO documentSequence (name, value) VALUES ($1, 1)", [.text("a")]) }
+                return "no error"
+            } catch let error as StoreConstraintViolation {
+                return "violation: \(error)"
+            }
+        }
+        #expect(inSavepoint.hasPrefix("violation: UNIQUE constraint failed"), "\(inSavepoint)")
+        await #expect(throws: StoreConstraintViolation.self) {
+            try await store.write { transaction in
+                _ = try transaction.portableExecute("INSERT INTO documentSequence (name, value) VALUES ($1, 1)", [.text("a")])
+            }
+        }
+        // Still refused as a record's fault by the consumer's sorting.
+        #expect(EventFailure.classify(StoreConstraintViolation("x")) == .record(reason: "constraint"))
     }
 
     // MARK: - Dead letters
@@ -315,7 +338,7 @@ struct RuntimeTests {
 
     // MARK: - The relay
 
-    static func outboxRow(_ database: OfficeDatabase, _ event: CloudEvent, topic: String, payload: Data? = nil) async throws {
+    static func outboxRow(_ database: SQLiteStore, _ event: CloudEvent, topic: String, payload: Data? = nil) async throws {
         try await database.writer.write { db in
             try Outbox.append(event, topic: topic, signer: Support.eventKeys.signers[event.source.rawValue]!, in: db)
             if let payload { try db.execute(sql: "UPDATE outbox SET payload = ? WHERE eventId = ?", arguments: [payload, event.id.uuidString.lowercased()]) }
@@ -656,10 +679,10 @@ struct RuntimeTests {
     func durability() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("durability-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let database = try OfficeDatabase(path: folder.appendingPathComponent("office.sqlite").path, migrations: { _ in })
+        let database = try SQLiteStore(path: folder.appendingPathComponent("office.sqlite").path, migrations: { _ in })
         #expect(try database.writer.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
         let error = #expect(throws: OfficeDatabaseError.self) {
-            try OfficeDatabase(path: "/proc/no-such-place/office.sqlite", migrations: { _ in })
+            try SQLiteStore(path: "/proc/no-such-place/office.sqlite", migrations: { _ in })
         }
         #expect(error?.description.contains("/proc/no-such-place/office.sqlite") == true)
     }

@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import Kafka
 import OfficeRuntime
+import OfficeStorage
 import Synchronization
 import Testing
 import TransferDomain

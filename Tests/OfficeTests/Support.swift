@@ -8,7 +8,9 @@ import Crypto
 import EventSigning
 import OfficeAuth
 import OfficeRuntime
+import OfficeStorage
 import Synchronization
+import Testing
 import TransferDomain
 
 #if canImport(FoundationNetworking)
@@ -91,7 +93,7 @@ enum Support {
     /// An in-memory office context (no broker: events stay in the outbox).
     static func context<S: OfficeService>(_: S.Type, code: String) throws -> OfficeContext {
         let configuration = try configuration(S.role, code: code)
-        let database = try OfficeDatabase(path: nil, migrations: { S.registerMigrations(&$0) })
+        let database = try SQLiteStore(path: nil, migrations: { S.registerMigrations(&$0) })
         return OfficeContext(
             configuration: configuration, database: database, signer: eventKeys.signers[code]!, eventKeys: eventKeys.keys, clock: clock,
             logger: logger)
@@ -297,7 +299,7 @@ extension Support {
 extension OfficeStore {
     /// The SQLite store behind an in-process test office (they run on SQLite unless a test opens
     /// a PostgreSQL store itself).
-    var sqlite: OfficeDatabase { self as! OfficeDatabase }
+    var sqlite: SQLiteStore { self as! SQLiteStore }
     var writer: any DatabaseWriter { sqlite.writer }
 }
 
@@ -322,5 +324,19 @@ extension Support {
             if case .record(let reason) = EventFailure.classify(error) { return reason }
             return "infrastructure: \(error)"
         }
+    }
+}
+
+// The tests reach a backend's connection directly (the product's code never asks which backend
+// it has: its repositories get their records through StoreBackends).
+extension SQLiteTransaction {
+    static func of(_ transaction: any StoreTransaction) throws -> Database {
+        try #require(transaction as? SQLiteTransaction, "a SQLite transaction").db
+    }
+}
+
+extension PostgresTransaction {
+    static func of(_ transaction: any StoreTransaction) throws -> PostgresTransaction {
+        try #require(transaction as? PostgresTransaction, "a PostgreSQL transaction")
     }
 }

@@ -54,6 +54,38 @@ struct ArchitectureTests {
             }
         }
     }
+    @Test("the store is its own module: GRDB and PostgresNIO are imported only by the store's backend files and the services' backend files; the runtime imports no database library")
+    func storeBoundary() throws {
+        let databaseLibraries: Set<String> = ["GRDB", "PostgresNIO", "SQLite3", "CSQLite"]
+        var checked = 0
+        for folder in ["Shared", "Services", "Tools"] {
+            for file in Self.swiftFiles(under: folder) {
+                let path = file.path
+                let name = file.lastPathComponent
+                let allowed = path.contains("/Shared/OfficeStorage/SQLite/") || path.contains("/Shared/OfficeStorage/Postgres/")
+                    || (path.contains("/Services/") && (name.hasSuffix("SQLite.swift") || name.hasSuffix("Postgres.swift") || name.hasSuffix("Schema.swift")))
+                let used = Set(Self.imports(of: file)).intersection(databaseLibraries)
+                if allowed { checked += used.isEmpty ? 0 : 1; continue }
+                #expect(used.isEmpty, "\(path) imports \(used.sorted())")
+            }
+        }
+        // The backend files are where the scan expects them (a moved folder would make this vacuous).
+        #expect(checked >= 8, "only \(checked) backend files import a database library")
+        // The store's backend-free files name no backend library either, and no service casts a
+        // transaction to its backend: each backend's records come through StoreBackends.
+        for file in Self.swiftFiles(under: "Services") + Self.swiftFiles(under: "Shared/OfficeRuntime") {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for cast in ["as? SQLiteTransaction", "as? PostgresTransaction", "is SQLiteTransaction", "is PostgresTransaction", "as! SQLiteTransaction", "as! PostgresTransaction"] {
+                #expect(!text.contains(cast), "\(file.lastPathComponent) casts a transaction to its backend (\(cast))")
+            }
+        }
+        let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let runtime = try #require(manifest.range(of: "name: \"OfficeRuntime\"")).upperBound
+        let runtimeEnd = try #require(manifest.range(of: "path: \"Shared/OfficeRuntime\"", range: runtime..<manifest.endIndex)).lowerBound
+        let runtimeTarget = manifest[runtime..<runtimeEnd]
+        #expect(!runtimeTarget.contains("GRDB") && !runtimeTarget.contains("postgres-nio"), "OfficeRuntime depends on a database library in Package.swift")
+    }
+
     @Test("every dead-letter reason an office or the audit can give is documented in docs/event-contract.md")
     func deadLetterReasonsDocumented() throws {
         let document = try String(contentsOf: Self.root.appendingPathComponent("docs/event-contract.md"), encoding: .utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// Request and response bodies of the destination office's HTTP API (see `openapi.yaml`).
@@ -114,7 +115,7 @@ enum DestinationAPI {
         var originTerminatedOn: String?
         var deadlines: [String: Deadline]
         var originOverdue: Bool
-        var remittances: [OfficeRuntime.RemittanceView]
+        var remittances: [OfficeStorage.RemittanceView]
         var timeline: [TimelineEntry]
         /// When the case reached its terminal state (wall clock, RFC 3339 with milliseconds).
         var closedAt: String?

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import OfficeConsole
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// The destination office's console: clerks register people and file applications, everyone

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// The destination's side of the process (DOMAIN.md step 4): tracks form and funds in either

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// The destination office: takes applications, reviews them, issues contact letters,

@@ -1,5 +1,6 @@
 import Foundation
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// The destination's tables on PostgreSQL: the same tables and constraints as ``DestinationSchema``.
@@ -55,9 +56,9 @@ struct PostgresDestinationRecords: DestinationRecords {
     let transaction: any StoreTransaction
     let sql: PostgresTransaction
 
-    init(_ transaction: any StoreTransaction) throws {
+    init(_ transaction: PostgresTransaction) {
         self.transaction = transaction
-        sql = try PostgresTransaction.of(transaction)
+        sql = transaction
     }
 
     func person(_ id: CitizenID) throws -> DestinationPersonRecord? {

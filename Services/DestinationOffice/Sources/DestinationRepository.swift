@@ -1,5 +1,6 @@
 import Foundation
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// A person registered at this office, as stored.
@@ -174,8 +175,6 @@ extension DestinationRecords {
 struct DestinationRepository: ServiceRepository {
     let store: any OfficeStore
 
-    /// The records in a transaction the runtime opened (the consumer's, for an event).
-    static func records(in transaction: any StoreTransaction) throws -> any DestinationRecords {
-        transaction is PostgresTransaction ? try PostgresDestinationRecords(transaction) : try SQLiteDestinationRecords(transaction)
-    }
+    static func records(_ transaction: SQLiteTransaction) throws -> any DestinationRecords { SQLiteDestinationRecords(transaction) }
+    static func records(_ transaction: PostgresTransaction) throws -> any DestinationRecords { PostgresDestinationRecords(transaction) }
 }

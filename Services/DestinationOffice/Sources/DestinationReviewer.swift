@@ -1,5 +1,6 @@
 import Foundation
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// Step 2 at the destination: reviews a filed application and sends what the review decides (a

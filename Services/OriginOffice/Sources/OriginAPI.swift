@@ -1,5 +1,6 @@
 import Foundation
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// Request and response bodies of the origin office's HTTP API (see `openapi.yaml`).
@@ -102,7 +103,7 @@ enum OriginAPI {
         var returnCodes: [ReturnCode]
         var form: InformationForm?
         var remitted: Money
-        var remittances: [OfficeRuntime.RemittanceView]
+        var remittances: [OfficeStorage.RemittanceView]
         /// A claim of the destination was refused against this office's books: staff review it.
         var needsReview: Bool
         var refusedClaims: [RefusedClaim]

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import OfficeConsole
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// The origin office's console: find a person and read their months and spells (and, for

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// The origin's side of the process (DOMAIN.md steps 3 and 4): answers contact letters, settles

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// The origin office: holds people's relationships and ledgers, answers contact letters,

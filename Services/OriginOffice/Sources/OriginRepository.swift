@@ -1,5 +1,6 @@
 import Foundation
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// A person's relationship with this office, as stored.
@@ -156,8 +157,6 @@ extension OriginRecords {
 struct OriginRepository: ServiceRepository {
     let store: any OfficeStore
 
-    /// The records in a transaction the runtime opened (the consumer's, for an event).
-    static func records(in transaction: any StoreTransaction) throws -> any OriginRecords {
-        transaction is PostgresTransaction ? try PostgresOriginRecords(transaction) : try SQLiteOriginRecords(transaction)
-    }
+    static func records(_ transaction: SQLiteTransaction) throws -> any OriginRecords { SQLiteOriginRecords(transaction) }
+    static func records(_ transaction: PostgresTransaction) throws -> any OriginRecords { PostgresOriginRecords(transaction) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 extension PersonRecord: FetchableRecord, PersistableRecord {
@@ -22,9 +23,9 @@ struct SQLiteOriginRecords: OriginRecords {
     let transaction: any StoreTransaction
     let db: Database
 
-    init(_ transaction: any StoreTransaction) throws {
+    init(_ transaction: SQLiteTransaction) {
         self.transaction = transaction
-        db = try SQLiteTransaction.of(transaction)
+        db = transaction.db
     }
 
     func person(_ id: CitizenID) throws -> PersonRecord? {

@@ -2,10 +2,10 @@ import ArgumentParser
 import AuditCore
 import EventSigning
 import Foundation
-import GRDB
 import Kafka
 import Logging
 import OfficeRuntime
+import OfficeStorage
 import TransferDomain
 
 /// `transfer-audit`: replays the topics between offices and proves every case consistent.
@@ -297,8 +297,7 @@ struct TransferAudit: AsyncParsableCommand {
             location = String(entry[..<at])
             office = String(entry[entry.index(after: at)...])
         }
-        let tables = location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
-            ? try await postgresTables(location) : try sqliteTables(location)
+        let tables = try await storedTables(location)
         guard tables.isDestination || tables.isOrigin else { throw ValidationError("--compare-db: \(location) is not an office database") }
         let prefix = tables.isDestination ? "CL-" : "RM-"
         let names = tables.sequences.sorted()
@@ -322,38 +321,28 @@ struct TransferAudit: AsyncParsableCommand {
         return LiveComparison.compare(report, stored: stored, role: tables.isDestination ? .destination : .origin, office: office)
     }
 
-    static func sqliteTables(_ path: String) throws -> StoredTables {
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("--compare-db: no database at \(path)") }
-        var configuration = Configuration()
-        configuration.readonly = true
-        let database = try DatabaseQueue(path: path, configuration: configuration)
-        return try database.read { db in
-            var tables = StoredTables(isDestination: try db.tableExists("destinationCase"), isOrigin: try db.tableExists("originCase"))
-            guard tables.isDestination || tables.isOrigin else { return tables }
-            tables.sequences = try String.fetchAll(db, sql: "SELECT name FROM documentSequence")
-            let sql = tables.isDestination
-                ? "SELECT caseId, submittedOn AS startedOn, NULL AS letter, events FROM destinationCase"
-                : "SELECT caseId, receivedOn AS startedOn, contactLetterNo AS letter, events FROM originCase"
-            tables.cases = try Row.fetchAll(db, sql: sql).map { ($0["caseId"], $0["startedOn"], $0["letter"], $0["events"]) }
-            return tables
+    /// Reads the tables of the office store at `location` (a SQLite file or a `postgres://` URL)
+    /// through the store's own API, read-only and without migrating it.
+    static func storedTables(_ location: String) async throws -> StoredTables {
+        let store: any OfficeStore
+        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
+            store = try await PostgresStore(
+                url: location, lockName: "audit", migrations: [], connections: 1, migrate: false, logger: Logger(label: "transfer-audit"))
+        } else {
+            guard FileManager.default.fileExists(atPath: location) else { throw ValidationError("--compare-db: no database at \(location)") }
+            store = try SQLiteStore(readingOnly: location)
         }
-    }
-
-    static func postgresTables(_ url: String) async throws -> StoredTables {
-        let store = try await PostgresStore(url: url, lockName: "audit", migrations: [], connections: 1, migrate: false, logger: Logger(label: "transfer-audit"))
         do {
             let tables = try await store.read { transaction -> StoredTablesBox in
-                let sql = try PostgresTransaction.of(transaction)
-                let present = try sql.query(
-                    "SELECT to_regclass('destinationcase') IS NOT NULL AS destination, to_regclass('origincase') IS NOT NULL AS origin")[0]
-                var tables = StoredTables(isDestination: try present.bool("destination"), isOrigin: try present.bool("origin"))
+                var tables = StoredTables(
+                    isDestination: try transaction.tableExists("destinationCase"), isOrigin: try transaction.tableExists("originCase"))
                 guard tables.isDestination || tables.isOrigin else { return StoredTablesBox(tables) }
-                tables.sequences = try sql.query("SELECT name FROM documentSequence").map { try $0.string("name") }
+                tables.sequences = try transaction.portableQuery("SELECT name FROM documentSequence", []).map { try $0.string("name") }
                 let query = tables.isDestination
-                    ? "SELECT caseId, submittedOn AS startedOn, NULL::text AS letter, events FROM destinationCase"
+                    ? "SELECT caseId, submittedOn AS startedOn, CAST(NULL AS TEXT) AS letter, events FROM destinationCase"
                     : "SELECT caseId, receivedOn AS startedOn, contactLetterNo AS letter, events FROM originCase"
-                tables.cases = try sql.query(query).map {
-                    (try $0.string("caseId"), try $0.string("startedOn"), try $0.optionalString("letter"), try $0.string("events"))
+                tables.cases = try transaction.portableQuery(query, []).map {
+                    (try $0.string("caseId"), try $0.string("startedOn"), $0.optionalString("letter"), try $0.string("events"))
                 }
                 return StoredTablesBox(tables)
             }
