@@ -209,6 +209,42 @@ struct ConsoleTests {
         }
     }
 
+    @Test("an operator releases a parked outbox event only after confirming it on its own page; a clerk cannot; a post without its CSRF token changes nothing")
+    func releaseParkedEvent() async throws {
+        let bench = try await Bench()
+        try await bench.store.write { transaction in
+            _ = try transaction.portableExecute(
+                "INSERT INTO outbox (eventId, eventType, topic, key, headers, payload, createdAt) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                [.text("e-1"), .text("contact-letter-issued"), .text("pension.transfer.inbox.440300.origin"), .text("k"), .text("[]"),
+                 .bytes(Data("{}".utf8)), .date(Date())])
+            try transaction.park(seq: 1, reason: "Broker: Message size too large")
+        }
+        let store = bench.store
+        @Sendable func parked() async throws -> [Int64] { try await store.read { try $0.parkedOutbox().map(\.seq) } }
+        try await bench.application.test(.router) { client in
+            let clerk = Browser(client)
+            try await clerk.signIn("clerk1")
+            #expect(try await clerk.request("/operations/outbox/1/release").status == .forbidden)
+
+            let ops = Browser(client)
+            try await ops.signIn("ops1")
+            let operations = try await ops.request("/operations")
+            #expect(operations.body.contains("/operations/outbox/1/release") && operations.body.contains("Message size too large"))
+            let confirm = try await ops.request("/operations/outbox/1/release")
+            #expect(confirm.status == .ok && confirm.body.contains("name=\"confirmed\""), "the release asks for confirmation on its own page")
+            let token = try #require(confirm.csrf)
+            #expect(try await ops.request("/operations/outbox/1/release", method: .post, form: ["confirmed": "yes"]).status == .forbidden)
+            #expect(try await parked() == [1], "no token: still parked")
+            let unconfirmed = try await ops.request("/operations/outbox/1/release", method: .post, form: ["_csrf": token])
+            #expect(unconfirmed.status == .ok && unconfirmed.body.contains("name=\"confirmed\""), "without the confirmation the page asks again")
+            #expect(try await parked() == [1])
+            let released = try await ops.request("/operations/outbox/1/release", method: .post, form: ["_csrf": token, "confirmed": "yes"])
+            #expect(released.status == .seeOther && released.location == "/operations?notice=released")
+            #expect(try await parked() == [])
+            #expect(try await ops.request("/operations/outbox/1/release").status == .notFound, "nothing is parked any more")
+        }
+    }
+
     @Test("logout ends the session on the server: the old cookie no longer works")
     func logout() async throws {
         let bench = try await Bench()
