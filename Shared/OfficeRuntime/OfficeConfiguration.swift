@@ -52,6 +52,7 @@ public struct OfficeConfiguration: Sendable {
             Key(name: "kafka.ssl.ca.location", defaultValue: "", help: "CA certificate file for TLS"),
             Key(name: "kafka.session.timeout.ms", defaultValue: "6000", help: "consumer group session timeout"),
             Key(name: "kafka.max.poll.interval.ms", defaultValue: "300000", help: "longest pause between two reads of the consumer before the group gives its partitions to another member (librdkafka max.poll.interval.ms, also sent as the rebalance timeout)"),
+            Key(name: "kafka.fetch.wait.max.ms", defaultValue: "50", help: "longest the broker may hold the consumer's fetch when no record is there (librdkafka fetch.wait.max.ms): the embedded broker answers a waiting fetch only when this runs out, so it bounds each hop's delay; with Apache Kafka, which answers as soon as records arrive, 500 saves idle requests"),
             Key(name: "kafka.statistics.interval.ms", defaultValue: "5000", help: "librdkafka statistics (consumer lag metric); 0 turns off"),
             Key(name: "kafka.topic.partitions", defaultValue: "6", help: "partitions of topics created at start when missing"),
             Key(name: "kafka.topic.check.seconds", defaultValue: "30", help: "how often the office checks that its inbox and the dead-letter topic still exist (a broker restarted empty loses them); 0 turns it off"),
@@ -96,6 +97,8 @@ public struct OfficeConfiguration: Sendable {
     public var sessionTimeout: Duration
     /// librdkafka's `max.poll.interval.ms`, which it sends as the group's rebalance timeout.
     public var maxPollInterval: Duration
+    /// The longest the broker may hold a fetch of the consumer that finds no record (`fetch.wait.max.ms`).
+    public var fetchWaitMax: Duration
     public var topicPartitions: Int
     /// How often the office checks its topics still exist; nil: never after start.
     public var topicCheckInterval: Duration?
@@ -272,6 +275,10 @@ public struct OfficeConfiguration: Sendable {
             throw ValidationError(field: "kafka.max.poll.interval.ms", reason: "must be at least kafka.session.timeout.ms (\(session)) and at most 86400000")
         }
         maxPollInterval = .milliseconds(maxPoll)
+        guard let fetchWait = Int(value("kafka.fetch.wait.max.ms")), (0...300_000).contains(fetchWait) else {
+            throw ValidationError(field: "kafka.fetch.wait.max.ms", reason: "must be a number of milliseconds from 0 to 300000")
+        }
+        fetchWaitMax = .milliseconds(fetchWait)
         guard let partitions = Int(value("kafka.topic.partitions")), partitions >= 1 else {
             throw ValidationError(field: "kafka.topic.partitions", reason: "must be a positive number")
         }
