@@ -174,9 +174,12 @@ public struct OfficeProcess<S: OfficeService>: Sendable {
         // A topic created after the subscription (the broker was away at start) is found within
         // 10 s instead of librdkafka's default 5 minutes.
         consumerClient.properties["topic.metadata.refresh.interval.ms"] = consumerClient.properties["topic.metadata.refresh.interval.ms"] ?? "10000"
-        consumerClient.properties["fetch.wait.max.ms"] = "\(configuration.fetchWaitMax.components.seconds * 1000 + configuration.fetchWaitMax.components.attoseconds / 1_000_000_000_000_000)"
-        let maxPoll = configuration.maxPollInterval.components
-        consumerClient.properties["max.poll.interval.ms"] = "\(maxPoll.seconds * 1000 + maxPoll.attoseconds / 1_000_000_000_000_000)"
+        // librdkafka takes durations as whole milliseconds.
+        func milliseconds(_ duration: Duration) -> String {
+            "\(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)"
+        }
+        consumerClient.properties["fetch.wait.max.ms"] = milliseconds(configuration.fetchWaitMax)
+        consumerClient.properties["max.poll.interval.ms"] = milliseconds(configuration.maxPollInterval)
         let consumer = try KafkaConsumer(
             configuration: .init(
                 client: consumerClient, mode: .group(id: configuration.groupID, topics: [configuration.incomingTopic]),
