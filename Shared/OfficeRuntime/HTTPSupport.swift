@@ -129,6 +129,14 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 status: .serviceUnavailable, title: "Storage full",
                 detail: "the office cannot store anything now: its disk is full; nothing was changed, try again later",
                 headers: [.retryAfter: "60"])
+        } catch let error as PostgresStoreError where error.isTransient {
+            // The database was out of reach or too busy for a moment: nothing was changed, and the
+            // same request later may succeed (a 500 would say the request itself is at fault).
+            context.logger.warning("A request met a store failure of the moment", metadata: ["error": "\(error)"])
+            throw Problem(
+                status: .serviceUnavailable, title: "Store busy",
+                detail: "the office could not reach its database in time; nothing was changed, try again shortly",
+                headers: [.retryAfter: "1"])
         } catch let error as StoreConstraintViolation {
             // A write that races another one for the same thing (two requests at once): the
             // store kept the first; this one changed nothing.

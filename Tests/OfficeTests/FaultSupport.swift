@@ -175,15 +175,16 @@ enum FaultReport {
 
 extension Client {
     /// `body` again and again while the office is away (connection refused, restarting), up to
-    /// `limit`; an HTTP error answer is returned to the caller as it is.
+    /// `limit`; an HTTP error answer other than 503 is returned to the caller as it is.
     func retrying<T>(limit: Duration = .seconds(120), _ body: () async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + limit
         while true {
             do {
                 return try await body()
-            } catch let failure as Failure {
+            } catch let failure as Failure where failure.status != 503 {
                 throw failure
             } catch {
+                // Refused, timed out, or 503 (the office says: try again).
                 if ContinuousClock.now > deadline { throw error }
                 try await Task.sleep(for: .milliseconds(200))
             }

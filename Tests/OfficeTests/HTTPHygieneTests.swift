@@ -117,4 +117,29 @@ struct HTTPHygieneTests {
         #expect(try await Support.call(office, .put, Self.p, ["name": "Li Wei", "hukouProvince": "51", "registeredOn": "2026-03-02"]).status == .created)
         for bad in Self.destination { try await check(office, context.database, bad) }
     }
+
+    @Test("a store failure of the moment (timeout, lost connection, conflicts past the retries) answers 503 with Retry-After; a fault of the statement answers 500")
+    func storeFailures() async throws {
+        let router = Router()
+        router.add(middleware: ProblemMiddleware())
+        let failures: [String: PostgresStoreError] = [
+            "conflicts": PostgresStoreError(sqlState: "40001", message: "could not serialize access"),
+            "timeout": PostgresStoreError(sqlState: "57014", message: "canceling statement due to statement timeout"),
+            "connection": PostgresStoreError(sqlState: nil, message: "serverClosedConnection", connectionLevel: true),
+            "crowded": PostgresStoreError(sqlState: "53300", message: "too many connections"),
+            "fault": PostgresStoreError(sqlState: "42P01", message: "relation does not exist"),
+            "column": PostgresStoreError(sqlState: nil, message: "no column x in the result"),
+        ]
+        for (name, failure) in failures { router.post(RouterPath(name)) { _, _ -> String in throw failure } }
+        try await Application(router: router).test(.router) { client in
+            for (name, failure) in failures {
+                let response = try await client.execute(uri: "/\(name)", method: .post)
+                let transient = !["fault", "column"].contains(name)
+                #expect(failure.isTransient == transient, "\(name)")
+                #expect(response.status == (transient ? .serviceUnavailable : .internalServerError), "\(name)")
+                #expect(response.headers[.retryAfter] == (transient ? "1" : nil), "\(name)")
+                #expect(!String(buffer: response.body).contains(failure.message), "the database's words stay in the log: \(name)")
+            }
+        }
+    }
 }

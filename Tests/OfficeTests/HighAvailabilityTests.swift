@@ -33,6 +33,14 @@ extension OfficeRuns {
             return environment
         }
 
+        /// The last lines of each instance's log, for a failure's message.
+        static func logTails(_ offices: [OfficeExecutable], lines: Int = 15) -> String {
+            offices.map { office in
+                let text = (try? String(contentsOf: office.log, encoding: .utf8)) ?? ""
+                return "--- \(office.log.lastPathComponent):\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+            }.joined(separator: "\n")
+        }
+
         /// Whether this instance's log says it took the outbox relay lock.
         static func holdsRelay(_ office: OfficeExecutable) -> Bool {
             ((try? String(contentsOf: office.log, encoding: .utf8)) ?? "").contains("This instance runs the outbox relay")
@@ -66,8 +74,8 @@ extension OfficeRuns {
             // Registration, each person at one instance of each office (the instances share the data).
             let people = applicants(total)
             try await FaultRuns.CrashTests.inParallel(Array(people.enumerated()), width: 8) { [client] item in
-                try await item.element.registerAtOrigin(client, origins[item.offset % 2].url)
-                try await item.element.registerAtDestination(client, destinations[(item.offset + 1) % 2].url)
+                try await client.retrying { try await item.element.registerAtOrigin(client, origins[item.offset % 2].url) }
+                try await client.retrying { try await item.element.registerAtDestination(client, destinations[(item.offset + 1) % 2].url) }
             }
 
             // Applications alternate between the destination instances; one that meets a dead
@@ -75,7 +83,9 @@ extension OfficeRuns {
             // as a second case rejected D05 (as for a clerk who files again), counted below.
             let filed = Atomic<Int>(0)
             let alive = Mutex<[Bool]>([true, true])
+            let filingEnded = Atomic<Bool>(false)
             let filing = Task { [client] in
+                defer { filingEnded.store(true, ordering: .releasing) }
                 try await FaultRuns.CrashTests.inParallel(Array(people.enumerated()), width: 8) { item in
                     var index = item.offset % 2
                     let deadline = ContinuousClock.now + .seconds(120)
@@ -83,9 +93,11 @@ extension OfficeRuns {
                         do {
                             _ = try await item.element.apply(client, destinations[index].url)
                             break
-                        } catch let failure as Client.Failure {
+                        } catch let failure as Client.Failure where failure.status != 503 {
                             throw failure
                         } catch {
+                            // Refused, timed out or 503 (busy): the clerk tries again, at the other
+                            // instance once this one is known dead.
                             if ContinuousClock.now > deadline { throw error }
                             if !alive.withLock({ $0[index] }) { index = 1 - index }
                             try await Task.sleep(for: .milliseconds(100))
@@ -95,8 +107,23 @@ extension OfficeRuns {
                 }
             }
 
-            // A third of the way in, the instance of each office that runs its relay dies.
-            while filed.load(ordering: .relaxed) < total / 3 { try await Task.sleep(for: .milliseconds(50)) }
+            // A third of the way in, the instance of each office that runs its relay dies. (Filing
+            // that fails first ends the test with its error, not a wait for the time limit.)
+            let thirdLimit = ContinuousClock.now + .seconds(300)
+            while filed.load(ordering: .relaxed) < total / 3 {
+                if ContinuousClock.now > thirdLimit {
+                    filing.cancel()
+                    Issue.record("a third of \(total) applications not filed within 300 s (\(filed.load(ordering: .relaxed)) filed)\n\(Self.logTails(origins + destinations))")
+                    return
+                }
+                if filingEnded.load(ordering: .acquiring) {
+                    do { try await filing.value } catch {
+                        Issue.record("filing failed before a third was filed: \(error)\n\(Self.logTails(origins + destinations))")
+                        throw error
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
             let relayDestination = try #require(destinations.firstIndex(where: Self.holdsRelay), "one destination instance runs the relay")
             let relayOrigin = try #require(origins.firstIndex(where: Self.holdsRelay), "one origin instance runs the relay")
             let killedAt = ContinuousClock.now

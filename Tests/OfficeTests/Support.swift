@@ -254,6 +254,11 @@ extension Support {
             process.standardOutput = output
             process.standardError = error
             try process.run()
+            // A tool that hangs is stopped after ten minutes (its status then says so), so a test
+            // fails with what the tool printed rather than at the suite's time limit.
+            let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 600, execute: watchdog)
+            defer { watchdog.cancel() }
             // Standard error read on its own thread, so a full pipe cannot stall the tool.
             final class Box: @unchecked Sendable { var data = Data() }
             let errorData = Box()

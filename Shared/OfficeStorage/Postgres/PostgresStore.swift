@@ -47,8 +47,28 @@ public struct PostgresStoreError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { "PostgreSQL \(sqlState.map { "\($0): " } ?? "")\(message)" }
 
+    /// Set when the failure is the moment's, not the request's: the connection failed or timed
+    /// out, or the server was busy, shutting down or out of connections. (A client answered
+    /// 503 may try again.)
+    var connectionLevel = false
+
+    public init(sqlState: String?, message: String, connectionLevel: Bool = false) {
+        self.sqlState = sqlState
+        self.message = message
+        self.connectionLevel = connectionLevel
+    }
+
     /// Another transaction conflicted (serialization failure, deadlock): running again succeeds.
     public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
+
+    /// A failure of the moment (conflicts that outlasted the retries, a statement timeout, the
+    /// connection, a server shutting down or out of connections): the same request later may
+    /// succeed. Anything else (a wrong statement, a missing column) is a fault.
+    public var isTransient: Bool {
+        if connectionLevel || isRetryable { return true }
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("08") || ["57014", "57P01", "57P02", "57P03", "53300"].contains(sqlState)
+    }
 }
 
 /// An office's store on PostgreSQL: any number of instances of one office share it.
@@ -123,7 +143,9 @@ public final class PostgresStore: OfficeStore, @unchecked Sendable {
                 group.addTask { _ = try await self.read { _ in 0 } }
                 group.addTask {
                     try await Task.sleep(for: .seconds(10))
-                    throw PostgresStoreError(sqlState: nil, message: "no connection within 10 s (server unreachable, refused the login, or its TLS certificate did not verify)")
+                    throw PostgresStoreError(
+                        sqlState: nil, message: "no connection within 10 s (server unreachable, refused the login, or its TLS certificate did not verify)",
+                        connectionLevel: true)
                 }
                 try await group.next()
                 group.cancelAll()

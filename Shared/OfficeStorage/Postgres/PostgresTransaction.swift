@@ -66,7 +66,7 @@ public final class PostgresTransaction: StoreTransaction {
         let timer = loop.scheduleTask(in: .seconds(seconds)) {
             guard !once.done else { return }
             once.done = true
-            promise.fail(PostgresStoreError(sqlState: nil, message: "no answer from the server within \(seconds) s"))
+            promise.fail(PostgresStoreError(sqlState: nil, message: "no answer from the server within \(seconds) s", connectionLevel: true))
             onTimeout()
         }
         future.whenComplete { result in
@@ -97,7 +97,8 @@ public final class PostgresTransaction: StoreTransaction {
             return StoreConstraintViolation("\(message) (\(error.serverInfo?[.constraintName] ?? state))")
         }
         if state == "53100", let location { return StorageFull(location: location, message) }
-        return PostgresStoreError(sqlState: state, message: message)
+        // No server answer at all: the connection failed (closed, timed out, not established).
+        return PostgresStoreError(sqlState: state, message: message, connectionLevel: error.serverInfo == nil)
     }
 
     public func appendToOutbox(_ event: CloudEvent, topic: String, signer: EventSigner) throws {
