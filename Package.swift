@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "transfer-audit", targets: ["TransferAuditMain"]),
         .executable(name: "transfer-demo", targets: ["TransferDemo"]),
         .executable(name: "kafka-bench", targets: ["KafkaBench"]),
+        .executable(name: "event-bench", targets: ["EventBench"]),
         .executable(name: "office-token", targets: ["OfficeToken"]),
         .executable(name: "event-keys", targets: ["EventKeys"]),
     ],
@@ -178,6 +179,15 @@ let package = Package(
             name: "EventKeys",
             dependencies: ["EventSigning", "TransferDomain", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/EventKeys"
+        ),
+        .executableTarget(
+            name: "EventBench",
+            dependencies: [
+                "EventSigning", "Kafka", "TransferDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/EventBench"
         ),
         .executableTarget(
             name: "KafkaBench",

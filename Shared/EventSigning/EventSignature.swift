@@ -35,8 +35,20 @@ public enum EventSignature {
             guard let header = headers[name] else { return nil }
             text += "\(name):\(header)\n"
         }
-        text += "data_sha256:" + SHA256.hash(data: value).map { String(format: "%02x", $0) }.joined() + "\n"
+        text += "data_sha256:" + hex(SHA256.hash(data: value)) + "\n"
         return Array(text.utf8)
+    }
+
+    /// Lower-case hex of `bytes` (`String(format:)` per byte cost more than the hash itself).
+    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The first CloudEvents header (`ce_*`, the signature's included) or `content-type` that

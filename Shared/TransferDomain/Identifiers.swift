@@ -102,7 +102,8 @@ public struct OfficeCode: Hashable, Sendable, TextCodable, CustomStringConvertib
     public let rawValue: String
 
     public init(_ text: String, field: String = "officeCode") throws(ValidationError) {
-        guard text.count == 6, text.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+        // Six ASCII digits, checked as bytes (every month of a form names its office).
+        guard text.utf8.count == 6, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             throw ValidationError(field: field, reason: "must be 6 digits, got \"\(text)\"")
         }
         province = try ProvinceCode(String(text.prefix(2)), field: field)

@@ -306,3 +306,27 @@ public enum TransferCalculator {
             individualAccountTotal: total, pooledFund: pooled, totalRemitted: try total + pooled, ledger: rows, months: sorted)
     }
 }
+
+/// A form carries every month of a working life (hundreds), in every form and every
+/// relationship handed on: read straight from the parsed value, not through `Decoder`'s
+/// containers (the same fields, the same errors naming `months[i].field`).
+extension ContributionMonth: JSONValueDecodable {
+    public init(json: JSONValue, path: () -> [any CodingKey]) throws {
+        guard case .object(let members) = json else { throw json.mismatch([String: JSONValue].self, path()) }
+        func field<T: TextCodable>(_ name: String) throws -> T {
+            guard let value = members[name] else {
+                throw DecodingError.keyNotFound(PathKey(stringValue: name), .init(codingPath: path(), debugDescription: "no value for \(name)"))
+            }
+            guard case .string(let text) = value else { throw value.mismatch(String.self, path() + [PathKey(stringValue: name)]) }
+            do {
+                return try T.parse(text)
+            } catch let error as ValidationError {
+                let place = codingPathText(path() + [PathKey(stringValue: name)])
+                throw ValidationError(field: place.isEmpty ? error.field : place, reason: error.reason)
+            }
+        }
+        self.init(
+            period: try field("period"), base: try field("base"), employerRate: try field("employerRate"), personalRate: try field("personalRate"),
+            placeCode: try field("placeCode"))
+    }
+}

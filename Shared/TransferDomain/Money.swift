@@ -23,27 +23,51 @@ public struct Money: Hashable, Sendable, Comparable, TextCodable, CustomStringCo
     /// or more than 13 digits of yuan is an error.
     /// - Throws: ``ValidationError`` on `field`.
     public init(_ text: String, field: String = "amount") throws(ValidationError) {
-        var body = Substring(text)
-        var negative = false
-        if body.hasPrefix("-") {
-            negative = true
-            body = body.dropFirst()
+        // Read byte by byte (amounts come by the hundred in every form): an optional minus, the
+        // yuan digits, and one or two decimals after a point.
+        let bytes = text.utf8
+        var index = bytes.startIndex
+        let negative = index != bytes.endIndex && bytes[index] == UInt8(ascii: "-")
+        if negative { index = bytes.index(after: index) }
+        var whole = 0
+        var wholeDigits = 0
+        var significant = 0
+        while index != bytes.endIndex, bytes[index] != UInt8(ascii: ".") {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
+                throw ValidationError(field: field, reason: "\"\(text)\" is not an amount like 123.45")
+            }
+            if significant > 0 || byte != UInt8(ascii: "0") { significant += 1 }
+            if significant <= 13 { whole = whole * 10 + Int(byte - UInt8(ascii: "0")) }
+            wholeDigits += 1
+            index = bytes.index(after: index)
         }
-        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = parts.first, !whole.isEmpty,
-              whole.allSatisfy({ $0.isASCII && $0.isNumber })
-        else {
-            throw ValidationError(field: field, reason: "\"\(text)\" is not an amount like 123.45")
+        var fraction = 0
+        var fractionDigits = -1  // no point at all
+        if index != bytes.endIndex {
+            fractionDigits = 0
+            index = bytes.index(after: index)
+            while index != bytes.endIndex {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: ".") {  // a second point
+                    throw ValidationError(field: field, reason: "\"\(text)\" is not an amount like 123.45")
+                }
+                if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { fraction = fraction * 10 + Int(byte - UInt8(ascii: "0")) } else { fractionDigits = 99 }
+                fractionDigits += 1
+                index = bytes.index(after: index)
+            }
         }
-        guard whole.drop(while: { $0 == "0" }).count <= 13 else {
+        guard wholeDigits > 0 else { throw ValidationError(field: field, reason: "\"\(text)\" is not an amount like 123.45") }
+        guard significant <= 13 else {
             throw ValidationError(field: field, reason: "\"\(text)\" is too large: at most \(Money(fen: Money.limit)) yuan")
         }
-        var fraction = parts.count == 2 ? parts[1] : "00"
-        guard (1...2).contains(fraction.count), fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            throw ValidationError(field: field, reason: "\"\(text)\" must have one or two decimals")
+        switch fractionDigits {
+        case -1: fraction = 0
+        case 1: fraction *= 10
+        case 2: break
+        default: throw ValidationError(field: field, reason: "\"\(text)\" must have one or two decimals")
         }
-        if fraction.count == 1 { fraction += "0" }
-        let value = (Int(whole) ?? 0) * 100 + (Int(fraction) ?? 0)
+        let value = whole * 100 + fraction
         fen = negative ? -value : value
     }
 

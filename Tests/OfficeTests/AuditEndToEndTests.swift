@@ -71,5 +71,32 @@ extension OfficeRuns {
             #expect(second.status == 1)
             #expect(String(decoding: second.output, as: UTF8.self).contains("rebuild-equals-live case \(cases[0])"))
         }
+
+        @Test("event-bench generate writes signed completed cases that audit CLEAN with its key directory, and are refused under another directory")
+        func generatedStream() async throws {
+            let prefix = "t-\(UUID().uuidString.prefix(8).lowercased())-bench."
+            let keys = FileManager.default.temporaryDirectory.appendingPathComponent("event-bench-\(UUID().uuidString.prefix(8)).json").path
+            defer { try? FileManager.default.removeItem(atPath: keys) }
+            let generated = try await Support.runTool("event-bench", [
+                "generate", "--brokers", try #require(Broker.servers), "--records", "60", "--inbox-prefix", prefix, "--partitions", "2", "--keys", keys,
+            ])
+            #expect(generated.status == 0, "\(generated.error)")
+            #expect(String(decoding: generated.output, as: UTF8.self).contains("60 records of 10 completed cases"))
+            func audit(_ directory: String) async throws -> (Int32, AuditReport) {
+                let run = try await Support.runTool("transfer-audit", [
+                    "--brokers", try #require(Broker.servers), "--inbox-prefix", prefix, "--dead-letter-topic", prefix + "dead-letter",
+                    "--keys", directory, "--format", "json",
+                ])
+                return (run.status, try JSONDecoder().decode(AuditReport.self, from: run.output))
+            }
+            let (status, report) = try await audit(keys)
+            #expect(status == 0 && report.isClean, "\(report.text())")
+            #expect(report.cases.count == 10 && report.casesByDestinationState["completed"] == 10 && report.casesByOriginState["closed"] == 10)
+            #expect(report.money.conserved && report.openCases.isEmpty)
+            #expect(report.signatures?.verified == 60)
+            // The office keys of the test offices know nothing of the run's keys: every record refused.
+            let (otherStatus, other) = try await audit(Support.eventKeys.directory)
+            #expect(otherStatus != 0 && other.signatures?.refused == 60, "\(other.text())")
+        }
     }
 }

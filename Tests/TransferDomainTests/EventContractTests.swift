@@ -154,6 +154,22 @@ struct EventContractTests {
         if badID != String(decoding: try terminated.data(), as: UTF8.self) {
             #expect(reason(Self.headerMap(terminated), Data(badID.utf8))?.contains("check character") == true)
         }
+        // A month of a form is named by its place (the months are read without JSONDecoder).
+        let form = Self.cloudEvent(Self.samples.first { $0.type == .infoFormIssued }!)
+        var formObject = try JSONSerialization.jsonObject(with: try form.data()) as! [String: Any]
+        var formBody = formObject["form"] as! [String: Any]
+        var months = try #require(formBody["months"] as? [[String: Any]])
+        try #require(months.count > 1)
+        months[1]["period"] = "2016-13"
+        formBody["months"] = months
+        formObject["form"] = formBody
+        let badMonth = try #require(reason(Self.headerMap(form), try JSONSerialization.data(withJSONObject: formObject)))
+        #expect(badMonth.contains("form.months[1].period"), "\(badMonth)")
+        months[1]["period"] = nil
+        formBody["months"] = months
+        formObject["form"] = formBody
+        let noPeriod = try #require(reason(Self.headerMap(form), try JSONSerialization.data(withJSONObject: formObject)))
+        #expect(noPeriod.contains("period"), "\(noPeriod)")
     }
 
     @Test("consumers tolerate JSON fields they do not know")

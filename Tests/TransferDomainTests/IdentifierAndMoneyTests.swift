@@ -102,6 +102,22 @@ struct IdentifierAndMoneyTests {
         }
     }
 
+    @Test("amounts are read byte by byte with the same answers and the same reasons as before")
+    func moneyTextReasons() throws {
+        let good: [(String, Int)] = [("12", 1200), ("12.5", 1250), ("12.05", 1205), ("-3.1", -310), ("0", 0), ("0001.50", 150), ("0000000000000099.00", 9900)]
+        for (text, fen) in good { #expect(try Money(text).fen == fen, "\(text)") }
+        let bad: [(String, String)] = [
+            ("1.2.3", "is not an amount"), (".5", "is not an amount"), ("-", "is not an amount"), ("", "is not an amount"), ("--5", "is not an amount"),
+            ("+5", "is not an amount"), ("1 2", "is not an amount"), ("１２.00", "is not an amount"), ("12.", "one or two decimals"),
+            ("12.345", "one or two decimals"), ("12.x", "one or two decimals"), ("12.٣", "one or two decimals"),
+            ("10000000000000.00", "too large"), ("99999999999999.1.2", "is not an amount"),
+        ]
+        for (text, reason) in bad {
+            let error = #expect(throws: ValidationError.self, "\(text)") { try Money(text, field: "base") }
+            #expect(error?.reason.contains(reason) == true && error?.field == "base", "\(text): \(error?.reason ?? "")")
+        }
+    }
+
     @Test("amounts are bounded and arithmetic is checked: out of range throws, never traps")
     func moneyRange() throws {
         let largest = try Money("9999999999999.99")

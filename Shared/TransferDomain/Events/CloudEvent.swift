@@ -46,9 +46,10 @@ public enum TransferEvent: Hashable, Sendable {
         .originRelationshipTerminated: OriginRelationshipTerminated.schema, .relationshipReceived: RelationshipReceived.schema,
     ]
 
-    /// Decodes a payload of `type` from JSON.
-    static func decode(_ type: EventType, from data: Data) throws -> TransferEvent {
-        let decoder = JSONDecoder()
+    /// The event of `type` in `value` (data already parsed and checked against the schema).
+    static func decode(_ type: EventType, from value: JSONValue) throws -> TransferEvent {
+        let decoder = JSONValueDecoder()
+        let data = value
         switch type {
         case .contactLetterIssued: return .contactLetterIssued(try decoder.decode(ContactLetterIssued.self, from: data))
         case .applicationRejected: return .applicationRejected(try decoder.decode(ApplicationRejected.self, from: data))
@@ -188,7 +189,7 @@ public struct CloudEvent: Hashable, Sendable {
         guard violations.isEmpty else { throw .malformed(violations.joined(separator: "; ")) }
         let event: TransferEvent
         do {
-            event = try TransferEvent.decode(type, from: data)
+            event = try TransferEvent.decode(type, from: value)
         } catch let error as ValidationError {
             throw .malformed(error.description)
         } catch let DecodingError.dataCorrupted(context) {

@@ -39,6 +39,47 @@ public indirect enum Schema: Sendable, Hashable {
     /// The violations of `value`, each naming its JSON path.
     /// - Parameter strict: refuse properties the schema does not name.
     public func validate(_ value: JSONValue, strict: Bool, path: String = "$") -> [String] {
+        // Nearly every event conforms: say so without building a path string per value, and
+        // walk again for the messages only when something is wrong.
+        conforms(value, strict: strict) ? [] : violations(value, strict: strict, path: path)
+    }
+
+    /// Whether `value` conforms: ``validate(_:strict:path:)`` with no violations.
+    func conforms(_ value: JSONValue, strict: Bool) -> Bool {
+        switch self {
+        case .object(let properties, let required, _):
+            guard case .object(let object) = value else { return false }
+            for name in required {
+                guard let member = object[name], member != .null else { return false }
+            }
+            for (name, member) in object {
+                if let schema = properties[name] {
+                    if member == .null && !required.contains(name) { continue }
+                    if !schema.conforms(member, strict: strict) { return false }
+                } else if strict {
+                    return false
+                }
+            }
+            return true
+        case .string(let pattern, let enumeration, _):
+            guard case .string(let string) = value else { return false }
+            if let enumeration, !enumeration.contains(string) { return false }
+            if let pattern, !CompiledPattern.matches(pattern, string) { return false }
+            return true
+        case .integer(let minimum):
+            guard case .integer(let number) = value else { return false }
+            return minimum.map { number >= $0 } ?? true
+        case .boolean:
+            guard case .bool = value else { return false }
+            return true
+        case .array(let items, let minItems):
+            guard case .array(let array) = value, array.count >= minItems else { return false }
+            return array.allSatisfy { items.conforms($0, strict: strict) }
+        }
+    }
+
+    /// The violations of `value`, each naming its JSON path, in a stable order.
+    private func violations(_ value: JSONValue, strict: Bool, path: String) -> [String] {
         switch self {
         case .object(let properties, let required, _):
             guard case .object(let object) = value else { return ["\(path): must be an object"] }
@@ -49,7 +90,7 @@ public indirect enum Schema: Sendable, Hashable {
             for (name, member) in object.sorted(by: { $0.key < $1.key }) {
                 if let schema = properties[name] {
                     if member == .null && !required.contains(name) { continue }
-                    problems += schema.validate(member, strict: strict, path: "\(path).\(name)")
+                    problems += schema.violations(member, strict: strict, path: "\(path).\(name)")
                 } else if strict {
                     problems.append("\(path).\(name): is not in the schema")
                 }
@@ -75,7 +116,7 @@ public indirect enum Schema: Sendable, Hashable {
             guard case .array(let array) = value else { return ["\(path): must be an array"] }
             var problems: [String] = array.count < minItems ? ["\(path): needs at least \(minItems) items"] : []
             for (index, item) in array.enumerated() {
-                problems += items.validate(item, strict: strict, path: "\(path)[\(index)]")
+                problems += items.violations(item, strict: strict, path: "\(path)[\(index)]")
             }
             return problems
         }
@@ -133,6 +174,8 @@ enum CompiledPattern {
     private static let cache = Cache()
 
     static func matches(_ pattern: String, _ string: String) -> Bool {
+        // The contract's own shapes need no lock (an immutable table).
+        if let shape = Shape.known[pattern] { return shape.matches(string) }
         let compiled: Compiled = cache.lock.withLock {
             if let cached = cache.compiled[pattern] { return cached }
             // The contract's own shapes (every month of a form has several) are checked byte by
