@@ -84,7 +84,11 @@ struct ConsoleErrors: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
-            return try await next(request, context)
+            do {
+                return try await next(request, context)
+            } catch let refusal as any Refusal {
+                throw refusal.problem
+            }
         } catch let problem as Problem {
             let t = console.words(request)
             switch problem.status {

@@ -115,6 +115,8 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem(status: .notFound, title: "Not found", detail: "no resource at \(request.uri.path)")
         } catch let problem as Problem {
             throw problem
+        } catch let refusal as any Refusal {
+            throw refusal.problem
         } catch let error as ValidationError {
             throw Problem.invalid(error)
         } catch let error as DomainError {
@@ -146,6 +148,20 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem(status: .internalServerError, title: "Internal error", detail: "the request could not be completed")
         }
     }
+}
+
+/// Why a service refuses a request, decided where the data is (inside a store transaction, which
+/// knows nothing of HTTP): the API answers it as ``problem``, the console as a page.
+public protocol Refusal: Error {
+    var problem: Problem { get }
+}
+
+/// Nothing on record under what the request names (a person, a case): 404 in both offices.
+public struct NotOnRecord: Refusal, Equatable {
+    /// What was looked for, e.g. `person 4403**********0014 at office 440300` (masked).
+    public var what: String
+    public init(_ what: String) { self.what = what }
+    public var problem: Problem { .notFound("no \(what)") }
 }
 
 /// JSON in and out of routes.

@@ -262,6 +262,21 @@ struct ConsoleTests {
         }
     }
 
+    @Test("a person not on record: the console answers its not-found page (the refusal comes from inside the store transaction), the API a 404 problem")
+    func personNotOnRecord() async throws {
+        let bench = try await Bench()
+        let unknown = Support.citizenID(birth: "19850310", sequence: "013").rawValue
+        try await bench.application.test(.router) { client in
+            let browser = Browser(client)
+            try await browser.signIn("clerk1")
+            let page = try await browser.request("/persons/\(unknown)")
+            #expect(page.status == .notFound, "\(page.status)")
+            #expect(page.body.contains("<h1"), "an error page, not a bare body")
+            let api = try await Support.callRaw(bench.office, .get, "/v1/persons/\(unknown)", nil)
+            #expect(api.status == .notFound)
+        }
+    }
+
     @Test("an expired session (idle or absolute) goes back to sign-in, which returns to the page")
     func expiry() async throws {
         let bench = try await Bench(extra: ["console.session.idle.minutes": "30", "console.session.absolute.hours": "10"])

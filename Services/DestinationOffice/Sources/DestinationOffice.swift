@@ -104,7 +104,7 @@ public struct DestinationOffice: OfficeService {
 
     func personView(_ id: CitizenID, _ records: any DestinationRecords) throws -> DestinationAPI.PersonView {
         let (person, cards, history) = (try records.person(id), try records.cards(of: id), try records.historyPlaces(of: id))
-        guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
+        guard let person else { throw NotOnRecord("person \(id.masked) at office \(context.office)") }
         let claimingPlaces = try DestinationReviewer(context: context).claimingPlaces(person, records)
         let places = claimingPlaces.map {
             DestinationAPI.PlaceView(placeCode: $0.office, accountKind: $0.kind, months: $0.contributionMonths, lastContribution: $0.lastContribution)

@@ -58,7 +58,7 @@ public struct OriginOffice: OfficeService {
         let (created, view) = try await repository.write { records -> (Bool, OriginAPI.PersonView) in
             let existing = try records.person(id)
             if existing?.status == .transferred {
-                throw Problem.conflict("the relationship of \(id) was transferred out by \(existing?.transferredBy ?? "a transfer")")
+                throw OriginRefusal.transferredOut(id, by: existing?.transferredBy)
             }
             let record = PersonRecord(
                 citizenId: id.rawValue, name: input.name, hukouProvince: input.hukouProvince.rawValue,
@@ -83,7 +83,7 @@ public struct OriginOffice: OfficeService {
     /// - Parameter withLedger: include the yearly ledger (auditors only).
     func personView(_ id: CitizenID, _ records: any OriginRecords, withLedger: Bool = false) throws -> OriginAPI.PersonView {
         let (person, months) = (try records.person(id), try records.months(of: id))
-        guard let person else { throw Problem.notFound("no person \(id.masked) at office \(context.office)") }
+        guard let person else { throw NotOnRecord("person \(id.masked) at office \(context.office)") }
         var balance: Money?
         var balanceError: String?
         var ledger: [OriginAPI.YearSummary] = []
@@ -118,8 +118,8 @@ public struct OriginOffice: OfficeService {
         }
         let office = context.office
         let result = try await repository.write { records -> OriginAPI.MonthsResult in
-            guard let person = try records.person(id) else { throw Problem.notFound("no person \(id.masked)") }
-            if person.status == .transferred { throw Problem.conflict("the relationship was transferred out") }
+            guard let person = try records.person(id) else { throw NotOnRecord("person \(id.masked)") }
+            if person.status == .transferred { throw OriginRefusal.transferredOut(id, by: person.transferredBy) }
             var added: [MonthRecord] = []
             var unchanged = 0
             // The months already recorded, read once (a history is hundreds of months).
@@ -136,7 +136,7 @@ public struct OriginOffice: OfficeService {
                     guard existing.baseFen == record.baseFen && existing.employerRate == record.employerRate
                         && existing.personalRate == record.personalRate && existing.placeCode == record.placeCode
                     else {
-                        throw Problem.conflict("\(month.period) is already recorded with other values", field: "months[\(index)]")
+                        throw OriginRefusal.monthRecordedOtherwise(month.period, index: index)
                     }
                     unchanged += 1
                 } else {
@@ -153,10 +153,10 @@ public struct OriginOffice: OfficeService {
         let id = try citizenID(requestContext)
         _ = try await JSONBody.decode(OriginAPI.SuspensionInput.self, from: request)
         let view = try await repository.write { records in
-            guard var person = try records.person(id) else { throw Problem.notFound("no person \(id.masked)") }
+            guard var person = try records.person(id) else { throw NotOnRecord("person \(id.masked)") }
             switch person.status {
             case .transferred, .retired:
-                throw Problem.conflict("a \(person.status) relationship cannot be suspended")
+                throw OriginRefusal.cannotSuspend(person.status)
             case .contributing, .suspended:
                 person.status = .suspended
                 person.updatedAt = Date()
@@ -182,12 +182,10 @@ public struct OriginOffice: OfficeService {
         let today = context.clock.today
         let rates = context.configuration.creditingRates
         let result = try await repository.write { records -> OriginAPI.CertificateResult in
-            guard let person = try records.person(id) else { throw Problem.notFound("no person \(id.masked)") }
-            guard person.status == .suspended else {
-                throw Problem.conflict("a payment certificate is issued after employment ended (status is \(person.status))")
-            }
+            guard let person = try records.person(id) else { throw NotOnRecord("person \(id.masked)") }
+            guard person.status == .suspended else { throw OriginRefusal.notSuspended(person.status) }
             let months = try records.months(of: id)
-            guard let first = months.first, let last = months.last else { throw Problem.conflict("no contribution months recorded") }
+            guard let first = months.first, let last = months.last else { throw OriginRefusal.noMonths }
             let form = try TransferCalculator.informationForm(
                 months: months, pre1998Account: Money(fen: person.pre1998Fen), kind: person.accountKind, transferYear: today.year, rates: rates)
             let number = try DocumentSequence.next(CertificateNumber.self, office: context.office, year: today.year, in: records.transaction)
