@@ -84,29 +84,11 @@ struct ConsoleErrors: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
-            do {
-                return try await next(request, context)
-            } catch let refusal as any Refusal {
-                throw refusal.problem
-            }
+            return try await next(request, context)
         } catch let problem as Problem {
-            let t = console.words(request)
-            switch problem.status {
-            case .unauthorized:
-                let back = request.method == .get ? request.uri.description : request.uri.path
-                var location = "/login?return=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
-                if context.authenticationFailure == SessionAuthenticator.expired { location += "&notice=expired" }
-                return Console.redirect(to: location)
-            case .forbidden:
-                return errorPage(request, context, .forbidden, t["error_forbidden"]!, t["error_forbiddenText"]!)
-            case .notFound:
-                return errorPage(request, context, .notFound, t["error_notFound"]!, t["error_notFoundText"]!)
-            case .unprocessableContent, .badRequest, .conflict:
-                return errorPage(request, context, problem.status, t["error_title"]!, problem.detail)
-            default:
-                console.logger.error("Console request failed", metadata: ["path": .string(request.uri.path), "error": .string(problem.detail)])
-                return errorPage(request, context, problem.status, t["error_title"]!, t["error_server"]!)
-            }
+            return page(for: problem, request, context)
+        } catch let refusal as any Refusal {
+            return page(for: refusal.problem, request, context)
         } catch ConsoleError.csrf {
             console.logger.warning("Console form refused: missing or wrong CSRF token", metadata: ["path": .string(request.uri.path)])
             let t = console.words(request)
@@ -123,6 +105,27 @@ struct ConsoleErrors: RouterMiddleware {
             console.logger.error("Console request failed", metadata: ["path": .string(request.uri.path), "error": .string(PrivacyMask.mask("\(error)"))])
             let t = console.words(request)
             return errorPage(request, context, .internalServerError, t["error_title"]!, t["error_server"]!)
+        }
+    }
+
+    /// The page for a problem a route threw (or a refusal's problem).
+    func page(for problem: Problem, _ request: Request, _ context: Context) -> Response {
+        let t = console.words(request)
+        switch problem.status {
+        case .unauthorized:
+            let back = request.method == .get ? request.uri.description : request.uri.path
+            var location = "/login?return=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
+            if context.authenticationFailure == SessionAuthenticator.expired { location += "&notice=expired" }
+            return Console.redirect(to: location)
+        case .forbidden:
+            return errorPage(request, context, .forbidden, t["error_forbidden"]!, t["error_forbiddenText"]!)
+        case .notFound:
+            return errorPage(request, context, .notFound, t["error_notFound"]!, t["error_notFoundText"]!)
+        case .unprocessableContent, .badRequest, .conflict:
+            return errorPage(request, context, problem.status, t["error_title"]!, problem.detail)
+        default:
+            console.logger.error("Console request failed", metadata: ["path": .string(request.uri.path), "error": .string(problem.detail)])
+            return errorPage(request, context, problem.status, t["error_title"]!, t["error_server"]!)
         }
     }
 

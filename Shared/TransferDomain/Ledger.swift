@@ -318,12 +318,7 @@ extension ContributionMonth: JSONValueDecodable {
                 throw DecodingError.keyNotFound(PathKey(stringValue: name), .init(codingPath: path(), debugDescription: "no value for \(name)"))
             }
             guard case .string(let text) = value else { throw value.mismatch(String.self, path() + [PathKey(stringValue: name)]) }
-            do {
-                return try T.parse(text)
-            } catch let error as ValidationError {
-                let place = codingPathText(path() + [PathKey(stringValue: name)])
-                throw ValidationError(field: place.isEmpty ? error.field : place, reason: error.reason)
-            }
+            return try T.parse(text, at: path() + [PathKey(stringValue: name)])
         }
         self.init(
             period: try field("period"), base: try field("base"), employerRate: try field("employerRate"), personalRate: try field("personalRate"),

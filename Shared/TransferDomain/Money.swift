@@ -42,17 +42,18 @@ public struct Money: Hashable, Sendable, Comparable, TextCodable, CustomStringCo
             wholeDigits += 1
             index = bytes.index(after: index)
         }
+        let hasPoint = index != bytes.endIndex
         var fraction = 0
-        var fractionDigits = -1  // no point at all
-        if index != bytes.endIndex {
-            fractionDigits = 0
+        var fractionDigits = 0
+        var fractionIsDigits = true
+        if hasPoint {
             index = bytes.index(after: index)
             while index != bytes.endIndex {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: ".") {  // a second point
                     throw ValidationError(field: field, reason: "\"\(text)\" is not an amount like 123.45")
                 }
-                if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { fraction = fraction * 10 + Int(byte - UInt8(ascii: "0")) } else { fractionDigits = 99 }
+                if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { fraction = fraction * 10 + Int(byte - UInt8(ascii: "0")) } else { fractionIsDigits = false }
                 fractionDigits += 1
                 index = bytes.index(after: index)
             }
@@ -61,11 +62,11 @@ public struct Money: Hashable, Sendable, Comparable, TextCodable, CustomStringCo
         guard significant <= 13 else {
             throw ValidationError(field: field, reason: "\"\(text)\" is too large: at most \(Money(fen: Money.limit)) yuan")
         }
-        switch fractionDigits {
-        case -1: fraction = 0
-        case 1: fraction *= 10
-        case 2: break
-        default: throw ValidationError(field: field, reason: "\"\(text)\" must have one or two decimals")
+        if hasPoint {
+            guard fractionIsDigits, (1...2).contains(fractionDigits) else {
+                throw ValidationError(field: field, reason: "\"\(text)\" must have one or two decimals")
+            }
+            if fractionDigits == 1 { fraction *= 10 }
         }
         let value = whole * 100 + fraction
         fen = negative ? -value : value

@@ -15,12 +15,17 @@ extension TextCodable {
     /// Parses the string; a ``ValidationError`` names the value's place in the document
     /// (`months[1].period`), not just its kind.
     public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
+        self = try Self.parse(try decoder.singleValueContainer().decode(String.self), at: decoder.codingPath)
+    }
+
+    /// Parses `text` found at `path` in a document; a ``ValidationError`` names that place
+    /// (the path is made only then).
+    static func parse(_ text: String, at path: @autoclosure () -> [any CodingKey]) throws -> Self {
         do {
-            self = try Self.parse(text)
+            return try parse(text)
         } catch let error as ValidationError {
-            let path = codingPathText(decoder.codingPath)
-            throw ValidationError(field: path.isEmpty ? error.field : path, reason: error.reason)
+            let place = codingPathText(path())
+            throw ValidationError(field: place.isEmpty ? error.field : place, reason: error.reason)
         }
     }
 

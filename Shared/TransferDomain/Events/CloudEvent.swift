@@ -49,23 +49,22 @@ public enum TransferEvent: Hashable, Sendable {
     /// The event of `type` in `value` (data already parsed and checked against the schema).
     static func decode(_ type: EventType, from value: JSONValue) throws -> TransferEvent {
         let decoder = JSONValueDecoder()
-        let data = value
         switch type {
-        case .contactLetterIssued: return .contactLetterIssued(try decoder.decode(ContactLetterIssued.self, from: data))
-        case .applicationRejected: return .applicationRejected(try decoder.decode(ApplicationRejected.self, from: data))
-        case .temporaryAccountOpened: return .temporaryAccountOpened(try decoder.decode(TemporaryAccountOpened.self, from: data))
+        case .contactLetterIssued: return .contactLetterIssued(try decoder.decode(ContactLetterIssued.self, from: value))
+        case .applicationRejected: return .applicationRejected(try decoder.decode(ApplicationRejected.self, from: value))
+        case .temporaryAccountOpened: return .temporaryAccountOpened(try decoder.decode(TemporaryAccountOpened.self, from: value))
         case .reconciliationDiscrepancyRaised:
-            return .reconciliationDiscrepancyRaised(try decoder.decode(ReconciliationDiscrepancyRaised.self, from: data))
-        case .excessRefunded: return .excessRefunded(try decoder.decode(ExcessRefunded.self, from: data))
-        case .transferCompleted: return .transferCompleted(try decoder.decode(TransferCompleted.self, from: data))
+            return .reconciliationDiscrepancyRaised(try decoder.decode(ReconciliationDiscrepancyRaised.self, from: value))
+        case .excessRefunded: return .excessRefunded(try decoder.decode(ExcessRefunded.self, from: value))
+        case .transferCompleted: return .transferCompleted(try decoder.decode(TransferCompleted.self, from: value))
         case .paymentCertificateIssued:
-            return .paymentCertificateIssued(try decoder.decode(PaymentCertificateIssued.self, from: data))
-        case .contactLetterReturned: return .contactLetterReturned(try decoder.decode(ContactLetterReturned.self, from: data))
-        case .infoFormIssued: return .infoFormIssued(try decoder.decode(InfoFormIssued.self, from: data))
-        case .fundsRemitted: return .fundsRemitted(try decoder.decode(FundsRemitted.self, from: data))
+            return .paymentCertificateIssued(try decoder.decode(PaymentCertificateIssued.self, from: value))
+        case .contactLetterReturned: return .contactLetterReturned(try decoder.decode(ContactLetterReturned.self, from: value))
+        case .infoFormIssued: return .infoFormIssued(try decoder.decode(InfoFormIssued.self, from: value))
+        case .fundsRemitted: return .fundsRemitted(try decoder.decode(FundsRemitted.self, from: value))
         case .originRelationshipTerminated:
-            return .originRelationshipTerminated(try decoder.decode(OriginRelationshipTerminated.self, from: data))
-        case .relationshipReceived: return .relationshipReceived(try decoder.decode(RelationshipReceived.self, from: data))
+            return .originRelationshipTerminated(try decoder.decode(OriginRelationshipTerminated.self, from: value))
+        case .relationshipReceived: return .relationshipReceived(try decoder.decode(RelationshipReceived.self, from: value))
         }
     }
 }
