@@ -18,14 +18,13 @@ COPY Shared ./Shared
 COPY Services ./Services
 COPY Tools ./Tools
 COPY Tests ./Tests
-RUN swift build -c release --static-swift-stdlib \
-      --product origin-office --product destination-office --product transfer-audit --product office-token --product event-keys \
+# One product per `swift build`: given several --product options it builds only the last.
+RUN for product in origin-office destination-office transfer-audit office-token event-keys; do \
+      swift build -c release --static-swift-stdlib --product "$product" || exit 1; \
+    done \
  && mkdir -p /out \
- && cp "$(swift build -c release --show-bin-path)"/origin-office \
-       "$(swift build -c release --show-bin-path)"/destination-office \
-       "$(swift build -c release --show-bin-path)"/transfer-audit \
-       "$(swift build -c release --show-bin-path)"/office-token \
-       "$(swift build -c release --show-bin-path)"/event-keys /out/
+ && cd "$(swift build -c release --show-bin-path)" \
+ && cp origin-office destination-office transfer-audit office-token event-keys /out/
 
 # Runtime stage: only the shared libraries the binaries link (librdkafka, SQLite), curl for the
 # health check, and a non-root user.

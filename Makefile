@@ -1,5 +1,5 @@
 # The two commands a newcomer needs. Everything they need is installed by scripts/bootstrap.
-.PHONY: demo test faults bench bootstrap build broker-start broker-stop
+.PHONY: demo test compose faults bench bootstrap build broker-start broker-stop
 
 ## make demo: both offices on the embedded broker carrying N (default 200) cases to the end
 demo:
@@ -8,6 +8,10 @@ demo:
 ## make test: install what is missing, start the embedded broker, run every test, stop the broker
 test: bootstrap
 	@scripts/test
+
+## make compose: docker-compose.yml for real, images made offline: the tests profile to a CLEAN audit, then nothing left running
+compose: bootstrap
+	@scripts/compose test
 
 ## make faults: the fault and fuzz suite alone, with its table of figures (SOAK=1 for the long run)
 faults: bootstrap

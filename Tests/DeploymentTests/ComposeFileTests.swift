@@ -4,15 +4,16 @@ import Testing
 import TransferDomain
 import Yams
 
-/// `docker-compose.yml` and the `Dockerfile`, checked against the code that reads them: no Docker
-/// engine runs here, so typos that would silently fall back to defaults are caught this way.
+/// `docker-compose.yml`, `docker-compose.offline.yml` and the Dockerfiles, checked against the code
+/// that reads them: typos that would silently fall back to defaults are caught here, without a
+/// Docker engine. `scripts/compose test` runs the offline stack for real.
 @Suite("docker-compose.yml and Dockerfile")
 struct ComposeFileTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The compose file as plain values, with `<<` merge keys applied.
-    static func compose() throws -> [String: Any] {
-        let text = try String(contentsOf: root.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
+    static func compose(_ file: String = "docker-compose.yml") throws -> [String: Any] {
+        let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
         return merged(try Yams.load(yaml: text)) as? [String: Any] ?? [:]
     }
 
@@ -27,23 +28,44 @@ struct ComposeFileTests {
         return value
     }
 
-    static func service(_ name: String) throws -> [String: Any] {
-        try #require((try compose()["services"] as? [String: Any])?[name] as? [String: Any], "service \(name)")
+    static func service(_ name: String, in file: String = "docker-compose.yml") throws -> [String: Any] {
+        try #require((try compose(file)["services"] as? [String: Any])?[name] as? [String: Any], "service \(name) in \(file)")
+    }
+
+    /// A service as docker-compose sees it with the offline file over the main one: mappings
+    /// merged key by key (environment, healthcheck), everything else replaced.
+    static func offlineService(_ name: String) throws -> [String: Any] {
+        var service = (try Self.compose()["services"] as? [String: Any])?[name] as? [String: Any] ?? [:]
+        for (key, value) in try Self.service(name, in: "docker-compose.offline.yml") {
+            if var base = service[key] as? [String: Any], let over = value as? [String: Any] {
+                for (inner, innerValue) in over { base[inner] = innerValue }
+                service[key] = base
+            } else {
+                service[key] = value
+            }
+        }
+        return service
     }
 
     /// A service's environment, `${NAME:-default}` replaced by its default (as compose does when
     /// the variable is unset).
     static func environment(_ service: [String: Any]) -> [String: String] {
-        (service["environment"] as? [String: Any] ?? [:]).mapValues { value in
-            var text = "\(value)"
-            while let start = text.range(of: "${"), let end = text[start.upperBound...].firstIndex(of: "}") {
-                let inner = text[start.upperBound..<end]
-                let fallback = inner.range(of: ":-").map { String(inner[$0.upperBound...]) } ?? ""
-                text.replaceSubrange(start.lowerBound...end, with: fallback)
-            }
-            return text
-        }
+        (service["environment"] as? [String: Any] ?? [:]).mapValues { defaulted("\($0)") }
     }
+
+    /// `text` with each `${NAME:-default}` replaced by its default.
+    static func defaulted(_ text: String) -> String {
+        var text = text
+        while let start = text.range(of: "${"), let end = text[start.upperBound...].firstIndex(of: "}") {
+            let inner = text[start.upperBound..<end]
+            let fallback = inner.range(of: ":-").map { String(inner[$0.upperBound...]) } ?? ""
+            text.replaceSubrange(start.lowerBound...end, with: fallback)
+        }
+        return text
+    }
+
+    /// A list of strings (a command, a health check's test) with defaults substituted.
+    static func strings(_ value: Any?) -> [String] { (value as? [String] ?? []).map(defaulted) }
 
     static let offices: [(String, OfficeRole)] = [("origin-office", .origin), ("destination-office", .destination)]
 
@@ -175,9 +197,111 @@ struct ComposeFileTests {
     func dockerfile() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
         #expect(text.contains("FROM swift:6.2-noble AS build"), "Ubuntu 24.04 ships librdkafka 2.3.0")
-        for product in ["origin-office", "destination-office", "transfer-audit", "office-token", "event-keys"] { #expect(text.contains("--product \(product)")) }
+        // One `swift build` per product: given several --product options it builds only the last.
+        #expect(text.contains("for product in origin-office destination-office transfer-audit office-token event-keys; do"))
+        #expect(text.contains("--product \"$product\"") && text.contains("cp origin-office destination-office transfer-audit office-token event-keys /out/"))
         #expect(text.contains("USER office"))
         #expect(text.contains("HEALTHCHECK"))
         #expect(text.contains("librdkafka1") && text.contains("libsqlite3-0"))
+    }
+
+    @Test("the offline file keeps every service on the host's loopback, never a bridge network")
+    func offlineNetworking() throws {
+        let services = try #require(try Self.compose("docker-compose.offline.yml")["services"] as? [String: Any])
+        let main = try #require(try Self.compose()["services"] as? [String: Any])
+        #expect(Set(main.keys).isSubset(of: Set(services.keys)), "every service of the main file is swapped or moved to loopback")
+        for (name, value) in services {
+            let service = try #require(value as? [String: Any])
+            #expect(service["network_mode"] as? String == "host", "\(name) uses the host's network")
+            #expect(service["networks"] == nil, "\(name) joins no compose network")
+        }
+        for (name, _) in Self.offices + [("destination-office-2", .destination)] {
+            let environment = Self.environment(try Self.offlineService(name))
+            #expect(environment["HTTP_HOST"] == "127.0.0.1", "\(name) listens on loopback only")
+        }
+        let postgres = try Self.offlineService("postgres")
+        #expect((postgres["command"] as? [String])?.contains("listen_addresses=127.0.0.1") == true)
+        let kafka = ((try Self.offlineService("kafka"))["command"] as? [String] ?? []).joined(separator: " ")
+        #expect(kafka.contains("--listener-url=tcp://127.0.0.1:"))
+    }
+
+    @Test("offline, each office's merged settings parse and point at the loopback PostgreSQL and Tansu", arguments: offices + [("destination-office-2", .destination)])
+    func offlineOffices(name: String, role: OfficeRole) throws {
+        let service = try Self.offlineService(name)
+        let environment = Self.environment(service)
+        let known = Set(OfficeConfiguration.keys(role: role).map(\.environmentVariable)).union(["OFFICE_CONFIG_FILE"])
+        for key in environment.keys.sorted() { #expect(known.contains(key), "\(name) sets \(key)") }
+        var values: [String: String] = [:]
+        for key in OfficeConfiguration.keys(role: role) where environment[key.environmentVariable] != nil {
+            values[key.name] = environment[key.environmentVariable]
+        }
+        let configuration = try OfficeConfiguration(role: role, values: values)
+        #expect(configuration.kafka.bootstrapServers == ["127.0.0.1:29092"])
+        #expect(configuration.kafka.securityProtocol == .plaintext && configuration.kafka.sasl == nil, "Tansu has no SASL users")
+        let database = try #require(configuration.databaseURL.flatMap { URLComponents(string: $0) })
+        #expect(database.host == "127.0.0.1" && database.port == 25432)
+        #expect(database.path == "/\(role.rawValue)_\(configuration.officeCode.rawValue)", "instances of an office share its database")
+        let health = Self.strings((service["healthcheck"] as? [String: Any])?["test"])
+        #expect(health.contains("http://127.0.0.1:\(configuration.httpPort)/health"))
+        #expect(service["image"] as? String == "pension-transfer:offline")
+        #expect((service["volumes"] as? [String])?.contains("\(role.rawValue)-event-key:/event-key:ro") == true, "the same keys as the main file")
+    }
+
+    @Test("offline, the two destination instances differ only in their HTTP port")
+    func offlineSecondInstance() throws {
+        var first = Self.environment(try Self.offlineService("destination-office"))
+        var second = Self.environment(try Self.offlineService("destination-office-2"))
+        #expect(first.removeValue(forKey: "HTTP_PORT") != second.removeValue(forKey: "HTTP_PORT"))
+        #expect(first == second)
+        let one = try Self.offlineService("destination-office")
+        let two = try Self.offlineService("destination-office-2")
+        for key in ["image", "command", "volumes", "restart", "stop_grace_period"] {
+            #expect(String(describing: one[key]) == String(describing: two[key]), "\(key)")
+        }
+        #expect((two["profiles"] as? [String]) == ["scale"])
+    }
+
+    @Test("offline, Tansu gets the same topics as the main file's initialiser")
+    func offlineTopics() throws {
+        func codes(_ command: String) -> [String] {
+            guard let loop = command.range(of: "for code in "), let end = command[loop.upperBound...].range(of: ";") else { return [] }
+            return command[loop.upperBound..<end.lowerBound].split(separator: " ").map(String.init)
+        }
+        let main = ((try Self.service("kafka-init"))["command"] as? [String] ?? []).joined(separator: " ")
+        let offline = ((try Self.offlineService("kafka-init"))["command"] as? [String] ?? []).joined(separator: " ")
+        #expect(!codes(main).isEmpty && codes(offline) == codes(main))
+        for role in OfficeRole.allCases { #expect(offline.contains("create \(Topics.inboxPrefix)$$code.\(role.rawValue)")) }
+        #expect(offline.contains("create \(Topics.deadLetter)") && offline.contains("--partitions 6"))
+    }
+
+    @Test("offline, the tests profile runs the suite and the audit against the loopback stack")
+    func offlineTests() throws {
+        let tests = try Self.offlineService("tests")
+        let environment = Self.environment(tests)
+        let origin = Self.environment(try Self.offlineService("origin-office"))["HTTP_PORT"] ?? ""
+        let destination = Self.environment(try Self.offlineService("destination-office"))["HTTP_PORT"] ?? ""
+        #expect(environment["ORIGIN_URL"] == "http://127.0.0.1:\(origin)" && environment["DESTINATION_URL"] == "http://127.0.0.1:\(destination)")
+        #expect(environment["AUTH_PRIVATE_KEY_FILE"] == "/keys/issuer.pem" && environment["CREDITING_RATES"] != nil, "kept from the main file")
+        let command = Self.strings(tests["command"]).joined(separator: " ")
+        #expect(command.contains("--filter StackTests") && command.contains("transfer-audit --brokers 127.0.0.1:29092 --keys /keys/office-keys.json"))
+        #expect(command.contains("/origin_440300") && command.contains("/destination_510100"), "the audit compares both databases")
+    }
+
+    @Test("the offline offices' image runs as the main Dockerfile's does: user, health check, command")
+    func offlineDockerfile() throws {
+        func lines(_ path: String, from marker: String? = nil) throws -> [String] {
+            var text = try String(contentsOf: Self.root.appendingPathComponent(path), encoding: .utf8)
+            if let marker, let start = text.range(of: marker) { text = String(text[start.lowerBound...]) }
+            return text.split(separator: "\n").map(String.init)
+        }
+        let production = try lines("Dockerfile", from: "# Runtime stage")
+        let offline = try lines("deploy/offline/offices.Dockerfile")
+        for prefix in ["USER ", "WORKDIR ", "ENV ", "    HTTP_PORT", "    LOG_LEVEL", "EXPOSE ", "HEALTHCHECK ", "  CMD curl", "CMD ["] {
+            let want = production.filter { $0.hasPrefix(prefix) }
+            #expect(!want.isEmpty && want == offline.filter { $0.hasPrefix(prefix) }, "\(prefix)")
+        }
+        #expect(offline.contains { $0.contains("useradd --system --uid 10001 --home-dir /data --create-home office") })
+        #expect(production.contains { $0.contains("useradd --system --uid 10001 --home-dir /data --create-home office") })
+        #expect(offline.first { $0.hasPrefix("FROM ") } == "FROM pension-transfer-base:bookworm")
     }
 }
