@@ -25,7 +25,15 @@ public final class OfficeHealth: Sendable {
     public struct Problem: Sendable, Hashable {
         public var since: Date
         public var error: String
+        /// Every failure since `since` was a conflict with another transaction (a serialization
+        /// failure or a deadlock that outlasted the store's own retries): the database works, and
+        /// instances sharing it contend. Such a problem is a warning for ``contentionGrace``.
+        public var contention: Bool
     }
+
+    /// How long a worker may keep losing conflicts to other instances' transactions before the
+    /// office says it is stuck (until then `/health` says `degraded`, not `unavailable`).
+    public static let contentionGrace: TimeInterval = 30
 
     private let problems = Mutex<[Component: Problem]>([:])
 
@@ -33,10 +41,21 @@ public final class OfficeHealth: Sendable {
 
     /// Records that `component` is failing with `error` (keeps the first time it started).
     public func report(_ component: Component, _ error: any Error) {
+        let contention = (error as? PostgresStoreError)?.isRetryable ?? false
         problems.withLock { problems in
             let since = problems[component]?.since ?? Date()
-            problems[component] = Problem(since: since, error: String(describing: error).prefix(500).description)
+            problems[component] = Problem(
+                since: since, error: String(describing: error).prefix(500).description,
+                contention: (problems[component]?.contention ?? true) && contention)
         }
+    }
+
+    /// The current problems at `now`, split into what makes the office unavailable and what is a
+    /// warning (only conflicts with other transactions, for less than ``contentionGrace``).
+    public func standing(at now: Date = Date()) -> (stuck: [Component: Problem], contending: [Component: Problem]) {
+        let current = self.current
+        let contending = current.filter { $0.value.contention && now.timeIntervalSince($0.value.since) < Self.contentionGrace }
+        return (current.filter { contending[$0.key] == nil }, contending)
     }
 
     /// Records that `component` works again.
@@ -50,7 +69,9 @@ public final class OfficeHealth: Sendable {
 /// `GET /health`: whether the office can do its work now, and if not, what is missing.
 ///
 /// - `ok` (200): the database takes writes, the broker answers, nothing is stuck.
-/// - `degraded` (200): the office works, but an operator should look (outbox rows parked).
+/// - `degraded` (200): the office works, but an operator should look (outbox rows parked; a
+///   worker losing conflicts to another instance's transactions for less than
+///   ``OfficeHealth/contentionGrace``).
 /// - `unavailable` (503): the database does not take writes (or its disk is full), the broker does
 ///   not answer, a Kafka client is in a fatal state, a worker is stuck retrying, or the oldest
 ///   unsent outbox row is older than the configured limit.
@@ -222,8 +243,14 @@ final class HealthCheck: Service, Sendable, CustomStringConvertible {
             details["outbox"] = "\(error)"
         }
         let (database, broker) = await (databaseError, brokerError)
-        for (component, problem) in health.current {
+        let (stuck, contending) = health.standing()
+        for (component, problem) in stuck {
             problems[component.rawValue] = "\(Self.words(component)) since \(CloudEventTime.format(problem.since))"
+            details[component.rawValue] = problem.error
+        }
+        for (component, problem) in contending {
+            warnings[component.rawValue] = "\(Self.words(component)) since \(CloudEventTime.format(problem.since)): "
+                + "its transactions conflict with another instance's; retrying"
             details[component.rawValue] = problem.error
         }
         if let age = outbox?.oldestUnsentSeconds, age > maxOutboxAge.seconds {

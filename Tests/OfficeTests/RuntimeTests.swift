@@ -699,6 +699,27 @@ struct RuntimeTests {
         try await running.value
         #expect(try await Self.eventually(.seconds(3)) { exited.withLock { $0 } == 1 })
     }
+
+    @Test("a worker losing conflicts to another instance's transactions is a warning for 30 s, then stuck; any other failure is stuck at once")
+    func contentionGrace() throws {
+        struct Broken: Error {}
+        let health = OfficeHealth()
+        health.report(.consumer, PostgresStoreError(sqlState: "40001", message: "could not serialize access"))
+        let since = try #require(health.current[.consumer]?.since)
+        #expect(health.standing(at: since).stuck.isEmpty && health.standing(at: since).contending.keys.contains(.consumer))
+        health.report(.consumer, PostgresStoreError(sqlState: "40P01", message: "deadlock detected"))
+        #expect(health.current[.consumer]?.since == since, "the problem keeps its first time")
+        #expect(health.standing(at: since + 29).stuck.isEmpty)
+        #expect(health.standing(at: since + 31).stuck.keys.contains(.consumer), "conflicts that last are a stuck worker")
+        // A failure that is not a conflict makes the whole episode a problem, even if conflicts follow.
+        health.report(.consumer, PostgresStoreError(sqlState: "08006", message: "connection lost", connectionLevel: true))
+        health.report(.consumer, PostgresStoreError(sqlState: "40001", message: "could not serialize access"))
+        #expect(health.standing(at: since).stuck.keys.contains(.consumer) && health.standing(at: since).contending.isEmpty)
+        health.clear(.consumer)
+        #expect(health.standing().stuck.isEmpty && health.standing().contending.isEmpty)
+        health.report(.relay, Broken())
+        #expect(health.standing().stuck.keys.contains(.relay))
+    }
 }
 
 extension KafkaRecord {
