@@ -104,10 +104,12 @@ struct SlowClientTests {
         for path in ["health"] {
             let started = ContinuousClock.now
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(operations)/\(path)")!)
-            request.timeoutInterval = 10
+            request.timeoutInterval = 20
             let (_, response) = try await URLSession.shared.data(for: request)
             #expect([200, 503].contains((response as? HTTPURLResponse)?.statusCode ?? 0), "\(path) answers")
-            #expect(ContinuousClock.now - started < .seconds(3), "\(path) at once, not after the slow clients")
+            // Well before the slow clients' 30 s; not 3 s, which a fully loaded 2-core machine
+            // running the whole suite in parallel once exceeded (3.3 s).
+            #expect(ContinuousClock.now - started < .seconds(10), "\(path) at once, not after the slow clients")
         }
         // Only /health and /metrics there.
         let (_, other) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(operations)/v1/cases")!)
