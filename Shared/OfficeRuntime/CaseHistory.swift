@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TransferDomain
 
 /// A case's stored history: the JSON array of the case events applied, in order (the case is
@@ -28,5 +29,82 @@ public enum CaseHistory {
 
     public static func appending<Event: Encodable>(_ event: Event, to history: String) throws -> String {
         try appending([event], to: history)
+    }
+}
+
+/// Cases replayed from their stored histories, kept so that reading a case whose history has not
+/// changed since needs no decoding and no replay (a history carries the origin's whole ledger, and
+/// a case is read for every event it receives and every time someone looks at it).
+///
+/// A kept case is used only when the stored history is byte for byte the one it was replayed
+/// from: a replay is a pure function of the case's key facts and its history, so a hit returns
+/// exactly what replaying would, and a history another instance (or a rolled-back transaction)
+/// wrote simply misses. The last two histories of each case are kept: while a transaction that
+/// just appended to a history is still open, readers outside it see the one before. At most
+/// `capacity` cases are kept; the least recently used goes first.
+public final class ReplayCache<Value: Sendable>: Sendable {
+    private struct Version {
+        var history: String
+        var value: Value
+    }
+    private struct Entry {
+        /// Newest first, at most two.
+        var versions: [Version]
+        var used: UInt64
+    }
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var clock: UInt64 = 0
+    }
+    private let state = Mutex(State())
+    public let capacity: Int
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "a replay cache needs room for at least one case")
+        self.capacity = capacity
+    }
+
+    /// The case `key` replayed from `history`: the one kept, when it was replayed from these very
+    /// bytes, otherwise `replay()`'s (then kept).
+    public func value(for key: String, history: String, replay: () throws -> Value) rethrows -> Value {
+        let kept: Value? = state.withLock { state in
+            guard var entry = state.entries[key], let version = entry.versions.first(where: { Self.sameBytes($0.history, history) })
+            else { return nil }
+            state.clock += 1
+            entry.used = state.clock
+            state.entries[key] = entry
+            return version.value
+        }
+        if let kept { return kept }
+        let value = try replay()
+        store(value, for: key, history: history)
+        return value
+    }
+
+    /// Keeps `value` as the case `key` replayed from `history` (after applying an event, so that
+    /// the next read of the history just written finds it).
+    public func store(_ value: Value, for key: String, history: String) {
+        state.withLock { state in
+            state.clock += 1
+            var entry = state.entries[key] ?? Entry(versions: [], used: 0)
+            entry.versions.removeAll { Self.sameBytes($0.history, history) }
+            entry.versions.insert(Version(history: history, value: value), at: 0)
+            if entry.versions.count > 2 { entry.versions.removeLast(entry.versions.count - 2) }
+            entry.used = state.clock
+            state.entries[key] = entry
+            if state.entries.count > capacity, let oldest = state.entries.min(by: { $0.value.used < $1.value.used })?.key {
+                state.entries[oldest] = nil
+            }
+        }
+    }
+
+    /// How many cases are kept (for tests).
+    public var count: Int { state.withLock { $0.entries.count } }
+
+    /// Byte equality (not String's canonical equivalence, which is slower and looser than needed).
+    private static func sameBytes(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        var lhs = lhs, rhs = rhs
+        return lhs.withUTF8 { left in rhs.withUTF8 { right in left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0 } }
     }
 }

@@ -71,12 +71,13 @@ struct SQLiteDestinationRecords: DestinationRecords {
     }
 
     func addHistoryMonth(_ month: HistoryMonthRecord, citizen: String) throws {
-        try db.execute(
+        // Prepared once per connection: a completed transfer posts every month of its ledger.
+        try db.cachedStatement(
             sql: """
                 INSERT INTO historyMonth (citizenId, period, placeCode, status, keptAt, returnedFen, sourceCaseId)
                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                """,
-            arguments: [citizen, month.period, month.placeCode, month.status, month.keptAt, month.returnedFen, month.sourceCaseId])
+                """
+        ).execute(arguments: [citizen, month.period, month.placeCode, month.status, month.keptAt, month.returnedFen, month.sourceCaseId])
     }
 
     func addCertificate(_ number: CertificateNumber, citizen: CitizenID, origin: OfficeCode, issuedOn: LocalDate) throws {

@@ -46,20 +46,21 @@ public struct SQLiteTransaction: StoreTransaction {
     }
 
     public func claimInbox(eventId: String, eventType: String, topic: String, partition: Int, offset: Int64) throws -> Bool {
-        try db.execute(
-            sql: "INSERT INTO inbox (eventId, eventType, topic, partition, offset, processedAt) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(eventId) DO NOTHING",
-            arguments: [eventId, eventType, topic, partition, offset, Date()])
+        // The statements run for every event (and every batch) are prepared once per connection.
+        try db.cachedStatement(
+            sql: "INSERT INTO inbox (eventId, eventType, topic, partition, offset, processedAt) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(eventId) DO NOTHING"
+        ).execute(arguments: [eventId, eventType, topic, partition, offset, Date()])
         return db.changesCount > 0
     }
 
     public func recordPositions(_ next: [TopicPartition: Int64]) throws {
         for (partition, offset) in next {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO consumerPosition (topic, partition, nextOffset, updatedAt) VALUES (?, ?, ?, ?)
                     ON CONFLICT(topic, partition) DO UPDATE SET nextOffset = max(nextOffset, excluded.nextOffset), updatedAt = excluded.updatedAt
-                    """,
-                arguments: [partition.topic, partition.partition, offset, Date()])
+                    """
+            ).execute(arguments: [partition.topic, partition.partition, offset, Date()])
         }
     }
 
@@ -75,7 +76,8 @@ public struct SQLiteTransaction: StoreTransaction {
 
     public func markSent(_ rows: [(seq: Int64, partition: Int, offset: Int64)], at time: Date) throws {
         for row in rows {
-            try db.execute(sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ? AND sentAt IS NULL", arguments: [time, row.partition, row.offset, row.seq])
+            try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, partition = ?, offset = ? WHERE seq = ? AND sentAt IS NULL")
+                .execute(arguments: [time, row.partition, row.offset, row.seq])
         }
     }
 
