@@ -32,6 +32,33 @@ public enum CaseHistory {
     }
 }
 
+/// A stored case row whose case is the replay of its history: ``domainCase()`` reads it through
+/// the type's kept replays (``ReplayCache``), and ``keep(_:)`` records the case after an event
+/// was appended to the history.
+public protocol ReplayedCaseRecord {
+    associatedtype Case: Sendable
+    /// The JSON array of the case events applied, as stored.
+    var events: String { get }
+    /// What besides the history the replay depends on (the case's key facts).
+    var replayKey: String { get }
+    /// The cases of this kind recently replayed or changed.
+    static var replays: ReplayCache<Case> { get }
+    /// Decodes the history and replays it, without the kept replays.
+    func replayed() throws -> Case
+}
+
+extension ReplayedCaseRecord {
+    /// The case replayed from the stored history, or kept from the last replay of these very bytes.
+    public func domainCase() throws -> Case {
+        try Self.replays.value(for: replayKey, history: events) { try replayed() }
+    }
+
+    /// Keeps `domain` as the replay of the history this record now holds.
+    public func keep(_ domain: Case) {
+        Self.replays.store(domain, for: replayKey, history: events)
+    }
+}
+
 /// Cases replayed from their stored histories, kept so that reading a case whose history has not
 /// changed since needs no decoding and no replay (a history carries the origin's whole ledger, and
 /// a case is read for every event it receives and every time someone looks at it).

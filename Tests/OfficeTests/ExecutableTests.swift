@@ -41,6 +41,11 @@ final class OfficeExecutable: @unchecked Sendable {
 
     func kill(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
 
+    /// Whether the office's log (so far) contains `text`.
+    func logged(_ text: String) -> Bool {
+        ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(text)
+    }
+
     /// A safety net for a test that ends early (a failed expectation, its time limit): the
     /// office never outlives it.
     deinit { if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) } }
@@ -238,12 +243,8 @@ extension OfficeRuns {
             // still pending cannot leave the embedded broker's group, and the group then waits
             // for it.
             let joined = ContinuousClock.now + .seconds(60)
-            var originJoined = false
-            while !originJoined && ContinuousClock.now < joined {
-                originJoined = (try? String(contentsOf: originLog, encoding: .utf8))?.contains("Partitions assigned") ?? false
-                if !originJoined { try await Task.sleep(for: .milliseconds(200)) }
-            }
-            try #require(originJoined, "the origin never got its partitions")
+            while !origin.logged("Partitions assigned") && ContinuousClock.now < joined { try await Task.sleep(for: .milliseconds(200)) }
+            try #require(origin.logged("Partitions assigned"), "the origin never got its partitions")
             origin.kill(SIGTERM)
             #expect(await origin.waitForExit(limit: .seconds(30)) == 0)
             var cases: [String] = []

@@ -43,7 +43,7 @@ extension OfficeRuns {
 
         /// Whether this instance's log says it took the outbox relay lock.
         static func holdsRelay(_ office: OfficeExecutable) -> Bool {
-            ((try? String(contentsOf: office.log, encoding: .utf8)) ?? "").contains("This instance runs the outbox relay")
+            office.logged("This instance runs the outbox relay")
         }
 
         @Test("two destination and two origin instances on PostgreSQL carry 500 cases while the relay-holding instance of each is SIGKILLed: the other takes over, every case terminal, one remittance per case, numbers gap-free, audit CLEAN against the databases")

@@ -47,22 +47,18 @@ struct DestinationCaseRecord: Codable, Sendable {
         try JSONDecoder().decode([DestinationCaseEvent].self, from: Data(events.utf8))
     }
 
-    /// The case replayed from its stored history (or kept from the last replay of these very bytes:
-    /// ``ReplayCache``).
     /// - Throws: ``StoredDataError`` when the stored case cannot be read or replayed.
-    func domainCase() throws -> DestinationCase {
-        try Self.replays.value(for: replayKey, history: events) {
-            try StoredDataError.reading("case \(caseId)") {
-                try DestinationCase.replay(id: try CaseID(caseId), submittedOn: try LocalDate(submittedOn), events: try decodedEvents())
-            }
+    func replayed() throws -> DestinationCase {
+        try StoredDataError.reading("case \(caseId)") {
+            try DestinationCase.replay(id: try CaseID(caseId), submittedOn: try LocalDate(submittedOn), events: try decodedEvents())
         }
     }
 
-    /// Cases recently replayed or changed, by ``replayKey``.
     static let replays = ReplayCache<DestinationCase>(capacity: 512)
-    /// What besides the history a replay depends on.
     var replayKey: String { "\(caseId) \(submittedOn)" }
 }
+
+extension DestinationCaseRecord: ReplayedCaseRecord {}
 
 /// A place a person contributed before, posted by a completed transfer.
 struct HistoryPlaceRecord: Codable, Sendable {
@@ -165,7 +161,7 @@ extension DestinationRecords {
         let outcome = try domain.apply(event)
         guard outcome == .applied else { return (outcome, domain) }
         record.events = try CaseHistory.appending(event, to: record.events)
-        DestinationCaseRecord.replays.store(domain, for: record.replayKey, history: record.events)
+        record.keep(domain)
         record.state = domain.state.rawValue
         record.contactLetterNo = domain.contactLetter?.rawValue
         let deadlines = domain.deadlines(calendar: calendar)

@@ -56,24 +56,20 @@ struct CaseRecord: Codable, Sendable {
         try JSONDecoder().decode([OriginCaseEvent].self, from: Data(events.utf8))
     }
 
-    /// The case replayed from its stored history (or kept from the last replay of these very bytes:
-    /// ``ReplayCache``).
     /// - Throws: ``StoredDataError`` when the stored case cannot be read or replayed.
-    func domainCase() throws -> OriginCase {
-        try Self.replays.value(for: replayKey, history: events) {
-            try StoredDataError.reading("case \(caseId)") {
-                try OriginCase.replay(
-                    id: try CaseID(caseId), contactLetter: try ContactLetterNumber(contactLetterNo), receivedOn: try LocalDate(receivedOn),
-                    events: try decodedEvents())
-            }
+    func replayed() throws -> OriginCase {
+        try StoredDataError.reading("case \(caseId)") {
+            try OriginCase.replay(
+                id: try CaseID(caseId), contactLetter: try ContactLetterNumber(contactLetterNo), receivedOn: try LocalDate(receivedOn),
+                events: try decodedEvents())
         }
     }
 
-    /// Cases recently replayed or changed, by ``replayKey``.
     static let replays = ReplayCache<OriginCase>(capacity: 512)
-    /// What besides the history a replay depends on.
     var replayKey: String { "\(caseId) \(contactLetterNo) \(receivedOn)" }
 }
+
+extension CaseRecord: ReplayedCaseRecord {}
 
 /// A line of the case list.
 struct OriginCaseSummaryRecord: Codable, Sendable {
@@ -155,7 +151,7 @@ extension OriginRecords {
         }
         guard !applied.isEmpty else { return outcomes }
         record.events = try CaseHistory.appending(applied, to: record.events)
-        CaseRecord.replays.store(domain, for: record.replayKey, history: record.events)
+        record.keep(domain)
         record.state = domain.state.rawValue
         record.updatedAt = Date()
         try update(record)
