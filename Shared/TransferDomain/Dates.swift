@@ -111,11 +111,23 @@ public struct YearMonth: Hashable, Sendable, Comparable, TextCodable, CustomStri
 
     /// Parses exactly `YYYY-MM` (digits only, years 1900-2200).
     public init(_ text: String, field: String = "month") throws(ValidationError) {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 7, bytes[4] == UInt8(ascii: "-"),
-              [0, 1, 2, 3, 5, 6].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[$0]) }),
-              let y = Int(text.prefix(4)), let m = Int(text.suffix(2)), (1900...2200).contains(y), (1...12).contains(m)
-        else {
+        // Byte by byte, without copying (a form has a month per row).
+        var (y, m) = (0, 0)
+        var wellFormed = text.utf8.count == 7
+        if wellFormed {
+            for (position, byte) in text.utf8.enumerated() {
+                if position == 4 {
+                    wellFormed = byte == UInt8(ascii: "-")
+                } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                    let digit = Int(byte - UInt8(ascii: "0"))
+                    if position < 4 { y = y * 10 + digit } else { m = m * 10 + digit }
+                } else {
+                    wellFormed = false
+                }
+                if !wellFormed { break }
+            }
+        }
+        guard wellFormed, (1900...2200).contains(y), (1...12).contains(m) else {
             throw ValidationError(field: field, reason: "\"\(text)\" is not a month like 2024-03")
         }
         self.init(validYear: y, month: m)

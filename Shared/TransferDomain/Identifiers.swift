@@ -84,11 +84,25 @@ public struct ProvinceCode: Hashable, Sendable, TextCodable, CustomStringConvert
         "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
     ]
 
+    /// ``known`` by number, for codes read as digits (an office code per month of a form).
+    private static let knownNumbers: [Bool] = (0..<100).map { known.contains(String(format: "%02d", $0)) }
+
     public init(_ text: String, field: String = "province") throws(ValidationError) {
         guard Self.known.contains(text) else {
             throw ValidationError(field: field, reason: "\"\(text)\" is not a province code of GB/T 2260")
         }
         rawValue = text
+    }
+
+    /// The province of a code whose first two bytes are ASCII digits (checked by the caller).
+    init(leadingDigitsOf text: String, field: String) throws(ValidationError) {
+        var digits = text.utf8.makeIterator()
+        let number = Int(digits.next()! - UInt8(ascii: "0")) * 10 + Int(digits.next()! - UInt8(ascii: "0"))
+        let code = String(text.prefix(2))
+        guard Self.knownNumbers[number] else {
+            throw ValidationError(field: field, reason: "\"\(code)\" is not a province code of GB/T 2260")
+        }
+        rawValue = code
     }
 
     public var description: String { rawValue }
@@ -106,7 +120,7 @@ public struct OfficeCode: Hashable, Sendable, TextCodable, CustomStringConvertib
         guard text.utf8.count == 6, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             throw ValidationError(field: field, reason: "must be 6 digits, got \"\(text)\"")
         }
-        province = try ProvinceCode(String(text.prefix(2)), field: field)
+        province = try ProvinceCode(leadingDigitsOf: text, field: field)
         rawValue = text
     }
 

@@ -313,15 +313,29 @@ public enum TransferCalculator {
 extension ContributionMonth: JSONValueDecodable {
     public init(json: JSONValue, path: () -> [any CodingKey]) throws {
         guard case .object(let members) = json else { throw json.mismatch([String: JSONValue].self, path()) }
-        func field<T: TextCodable>(_ name: String) throws -> T {
-            guard let value = members[name] else {
+        // One pass over the members by name (hashing five names per month cost more than
+        // parsing them), then the fields in their fixed order, so a bad month names the same
+        // field whatever order its members came in.
+        var period, base, employerRate, personalRate, placeCode: JSONValue?
+        for (name, value) in members {
+            switch name {
+            case "period": period = value
+            case "base": base = value
+            case "employerRate": employerRate = value
+            case "personalRate": personalRate = value
+            case "placeCode": placeCode = value
+            default: continue
+            }
+        }
+        func field<T: TextCodable>(_ found: JSONValue?, _ name: String) throws -> T {
+            guard let value = found else {
                 throw DecodingError.keyNotFound(PathKey(stringValue: name), .init(codingPath: path(), debugDescription: "no value for \(name)"))
             }
             guard case .string(let text) = value else { throw value.mismatch(String.self, path() + [PathKey(stringValue: name)]) }
             return try T.parse(text, at: path() + [PathKey(stringValue: name)])
         }
         self.init(
-            period: try field("period"), base: try field("base"), employerRate: try field("employerRate"), personalRate: try field("personalRate"),
-            placeCode: try field("placeCode"))
+            period: try field(period, "period"), base: try field(base, "base"), employerRate: try field(employerRate, "employerRate"),
+            personalRate: try field(personalRate, "personalRate"), placeCode: try field(placeCode, "placeCode"))
     }
 }

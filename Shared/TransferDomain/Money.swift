@@ -153,6 +153,10 @@ public struct Rate: Hashable, Sendable, Comparable, TextCodable, CustomStringCon
 
     /// Parses a percentage such as `"8.31"` or `"8.31%"` (up to four decimals).
     public init(percent text: String, field: String = "rate") throws(ValidationError) {
+        if let parsed = Self.plainPercent(text) {
+            partsPerMillion = parsed
+            return
+        }
         let body = text.hasSuffix("%") ? String(text.dropLast()) : text
         let parts = body.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), let whole = Int(parts[0]), whole >= 0, whole <= 100 else {
@@ -164,6 +168,41 @@ public struct Rate: Hashable, Sendable, Comparable, TextCodable, CustomStringCon
         }
         fraction += String(repeating: "0", count: 4 - fraction.count)
         partsPerMillion = whole * 10_000 + (Int(fraction) ?? 0)
+    }
+
+    /// The common form read byte by byte (forms carry hundreds of rates): one to three digits of
+    /// at most 100, optionally a point and up to four decimals, optionally `%`. `nil` for anything
+    /// else, which the general reading above then accepts or refuses.
+    private static func plainPercent(_ text: String) -> Int? {
+        var whole = 0
+        var wholeDigits = 0
+        var fraction = 0
+        var fractionDigits = -1  // no point yet
+        var ended = false
+        for byte in text.utf8 {
+            guard !ended else { return nil }
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let digit = Int(byte - UInt8(ascii: "0"))
+                if fractionDigits < 0 {
+                    whole = whole * 10 + digit
+                    wholeDigits += 1
+                    guard wholeDigits <= 3 else { return nil }
+                } else {
+                    fraction = fraction * 10 + digit
+                    fractionDigits += 1
+                    guard fractionDigits <= 4 else { return nil }
+                }
+            case UInt8(ascii: "."):
+                guard fractionDigits < 0 else { return nil }
+                fractionDigits = 0
+            case UInt8(ascii: "%"): ended = true
+            default: return nil
+            }
+        }
+        guard wholeDigits > 0, whole <= 100 else { return nil }
+        for _ in max(fractionDigits, 0)..<4 { fraction *= 10 }
+        return whole * 10_000 + fraction
     }
 
     /// A rate written in the code (`.percent("8.31")`). Only for literals: a typo is a

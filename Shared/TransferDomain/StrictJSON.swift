@@ -83,11 +83,12 @@ public enum StrictJSON {
         mutating func object(depth: Int) throws(SyntaxError) -> JSONValue {
             index += 1
             skipWhitespace()
-            var members: [String: JSONValue] = [:]
             if current == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                return .object([:])
             }
+            // Room for the usual object (an event's month has five members) without growing.
+            var members = [String: JSONValue](minimumCapacity: 8)
             while true {
                 skipWhitespace()
                 guard current == UInt8(ascii: "\"") else { throw error("expected a quoted key") }
@@ -96,7 +97,8 @@ public enum StrictJSON {
                 try expect(UInt8(ascii: ":"))
                 skipWhitespace()
                 let member = try value(depth: depth)
-                if members[key] == nil { members[key] = member }
+                // The first of repeated names stands; one hash of the name when it is new.
+                if let first = members.updateValue(member, forKey: key) { members[key] = first }
                 skipWhitespace()
                 if current == UInt8(ascii: ",") {
                     index += 1
@@ -198,7 +200,10 @@ public enum StrictJSON {
         /// The text of a string's bytes, which must be UTF-8 (`start`: where the string began).
         func utf8(_ text: ArraySlice<UInt8>, at start: Int) throws(SyntaxError) -> String {
             // Plain ASCII, the usual case, is UTF-8 as it is.
-            if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self) }
+            let ascii: String? = text.withUnsafeBufferPointer { buffer in
+                buffer.allSatisfy { $0 < 0x80 } ? String(decoding: buffer, as: UTF8.self) : nil
+            }
+            if let ascii { return ascii }
             guard let string = String(validating: text, as: UTF8.self) else {
                 throw SyntaxError(offset: start, reason: "a string that is not UTF-8")
             }

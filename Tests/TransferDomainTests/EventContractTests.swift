@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TransferDomain
+@testable import TransferDomain
 
 @Suite("Event contract (v3: v1 data, signed records, per-role inboxes, forms with their months)")
 struct EventContractTests {
@@ -183,6 +183,61 @@ struct EventContractTests {
         let strict = (TransferEvent.schemas[.contactLetterReturned]!).validate(
             try JSONValue.parse(try JSONSerialization.data(withJSONObject: object)), strict: true)
         #expect(strict == ["$.addedInV1_1: is not in the schema"])
+    }
+
+    @Test("the compiled schema check agrees with the violations walk on every event type and thousands of edits of them")
+    func compiledSchemasAgree() throws {
+        var generator = SplitMix64(seed: 2026)
+        var checked = 0
+        var refused = 0
+        for sample in Self.samples {
+            let value = try JSONValue.parse(try Self.cloudEvent(sample).data())
+            let schema = try #require(TransferEvent.schemas[sample.type])
+            let compiled = CompiledSchema(schema)
+            var values = [value]
+            for _ in 0..<400 { values.append(Self.edit(value, using: &generator)) }
+            for candidate in values {
+                for strict in [false, true] {
+                    let conforms = compiled.conforms(candidate, strict: strict)
+                    let violations = schema.violations(candidate, strict: strict, path: "$")
+                    #expect(conforms == violations.isEmpty, "\(sample.type) strict \(strict): \(violations)")
+                    checked += 1
+                    if !conforms { refused += 1 }
+                }
+            }
+        }
+        // Both answers are exercised, not only one.
+        #expect(refused > checked / 10 && refused < checked * 9 / 10, "\(refused) of \(checked) refused")
+    }
+
+    /// One random edit somewhere in `value`: a member dropped, set to null, added or edited in
+    /// turn; an array emptied or one item edited; a scalar turned into another kind or a near miss.
+    static func edit(_ value: JSONValue, using generator: inout SplitMix64) -> JSONValue {
+        switch value {
+        case .object(var members):
+            guard let key = members.keys.sorted().randomElement(using: &generator) else { return .object(["added": .bool(true)]) }
+            switch Int.random(in: 0..<6, using: &generator) {
+            case 0: members[key] = nil
+            case 1: members[key] = .null
+            case 2: members["added\(Int.random(in: 0..<2, using: &generator))"] = .string("x")
+            default: members[key] = edit(members[key]!, using: &generator)
+            }
+            return .object(members)
+        case .array(var items):
+            guard let index = items.indices.randomElement(using: &generator) else { return .array([.string("x")]) }
+            if Int.random(in: 0..<5, using: &generator) == 0 { items.removeAll() } else { items[index] = edit(items[index], using: &generator) }
+            return .array(items)
+        case .string(let text):
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0: return .integer(1)
+            case 1: return .string(String(text.dropLast()))
+            case 2: return .string(text + "0")
+            default: return .string("")
+            }
+        case .integer(let number): return Bool.random(using: &generator) ? .integer(number - 1_000_000) : .string("\(number)")
+        case .bool(let flag): return Bool.random(using: &generator) ? .bool(!flag) : .string("true")
+        case .number, .null: return .string("x")
+        }
     }
 
     /// The schema files are generated from the Swift schemas; this fails when one drifts.

@@ -51,6 +51,13 @@ struct IdentifierAndMoneyTests {
             let error = #expect(throws: ValidationError.self) { try OfficeCode(bad) }
             #expect(error?.field == "officeCode")
         }
+        // The province is checked from the code's digits: the same answer as reading it as text.
+        for number in 0..<100 {
+            let province = String(format: "%02d", number)
+            let asText = try? ProvinceCode(province)
+            #expect((try? OfficeCode(province + "0100"))?.province == asText, "\(province)")
+        }
+        #expect(throws: ValidationError(field: "officeCode", reason: "\"99\" is not a province code of GB/T 2260")) { try OfficeCode("990100") }
     }
 
     @Test("document numbers carry their issuer and refuse other shapes")
@@ -142,6 +149,58 @@ struct IdentifierAndMoneyTests {
         #expect(throws: DomainError.self) {
             try TransferCalculator.informationForm(months: [huge, second], pre1998Account: .zero, kind: .general, transferYear: 2023, rates: CreditingRates())
         }
+    }
+
+    /// The general reading of a percentage (how every rate was read before the byte-by-byte
+    /// path): the answer the fast path must give wherever it answers.
+    static func generalPercent(_ text: String) -> Int? {
+        let body = text.hasSuffix("%") ? String(text.dropLast()) : text
+        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let whole = Int(parts[0]), whole >= 0, whole <= 100 else { return nil }
+        var fraction = parts.count == 2 ? String(parts[1]) : ""
+        guard fraction.count <= 4, fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        fraction += String(repeating: "0", count: 4 - fraction.count)
+        return whole * 10_000 + (Int(fraction) ?? 0)
+    }
+
+    @Test("rates and months are read byte by byte with the answers of the general reading, on thousands of near misses")
+    func ratesAndMonthsByteByByte() {
+        var generator = SplitMix64(seed: 22)
+        let alphabet = Array("0123456789.%-+ x")
+        var texts = ["8.31", "8.31%", "100", "100.0000", "100.0001", "101", "0", "0.", ".5", "8..3", "12.34567", "007", "+8", "-0.5", "8.3%%", "%", ""]
+        for _ in 0..<20_000 {
+            texts.append(String((0..<Int.random(in: 0...8, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        var accepted = 0
+        for text in texts {
+            let rate = try? Rate(percent: text)
+            #expect(rate?.partsPerMillion == Self.generalPercent(text), "\"\(text)\"")
+            if rate != nil { accepted += 1 }
+        }
+        #expect(accepted > 1_000, "only \(accepted) of \(texts.count) accepted: the comparison would prove little")
+
+        let monthAlphabet = Array("0123456789-x ")
+        var months = ["2024-03", "1900-01", "2200-12", "1899-12", "2201-01", "2024-13", "2024-00", "2024-3", "2024--3", "20240-3", "２０２４-03"]
+        for _ in 0..<20_000 {
+            // A month of these centuries, then maybe one character changed.
+            var text = Array(String(format: "%04d-%02d", Int.random(in: 1890...2210, using: &generator), Int.random(in: 0...13, using: &generator)))
+            if Bool.random(using: &generator) { text[Int.random(in: 0..<7, using: &generator)] = monthAlphabet.randomElement(using: &generator)! }
+            months.append(String(text))
+        }
+        accepted = 0
+        for text in months {
+            let general: (Int, Int)? = {
+                let bytes = Array(text.utf8)
+                guard bytes.count == 7, bytes[4] == UInt8(ascii: "-"), [0, 1, 2, 3, 5, 6].allSatisfy({ (48...57).contains(bytes[$0]) }),
+                      let y = Int(text.prefix(4)), let m = Int(text.suffix(2)), (1900...2200).contains(y), (1...12).contains(m)
+                else { return nil }
+                return (y, m)
+            }()
+            let month = try? YearMonth(text)
+            #expect(month.map { [$0.year, $0.month] } == general.map { [$0.0, $0.1] }, "\"\(text)\"")
+            if month != nil { accepted += 1 }
+        }
+        #expect(accepted > 5_000 && accepted < 19_000, "\(accepted) of \(months.count) months accepted")
     }
 
     @Test("rate literals in the code are what they say (a typo would stop the program, never read as 0 %)")

@@ -46,6 +46,16 @@ public enum TransferEvent: Hashable, Sendable {
         .originRelationshipTerminated: OriginRelationshipTerminated.schema, .relationshipReceived: RelationshipReceived.schema,
     ]
 
+    /// ``schemas``, compiled once for checking every event written and read.
+    static let compiledSchemas: [EventType: CompiledSchema] = schemas.mapValues(CompiledSchema.init)
+
+    /// The violations of an event's data against its type's schema (`strict`: no unknown
+    /// properties, as a producer checks; a consumer tolerates them).
+    static func schemaViolations(_ type: EventType, _ value: JSONValue, strict: Bool) -> [String] {
+        guard let schema = schemas[type], let compiled = compiledSchemas[type] else { return ["$: no schema for \(type.ceType)"] }
+        return compiled.validate(value, strict: strict, against: schema)
+    }
+
     /// The event of `type` in `value` (data already parsed and checked against the schema).
     static func decode(_ type: EventType, from value: JSONValue) throws -> TransferEvent {
         let decoder = JSONValueDecoder()
@@ -153,7 +163,7 @@ public struct CloudEvent: Hashable, Sendable {
     /// The violations of `data` (this event's ``data()``, already encoded) against the type's schema.
     public func schemaViolations(of data: Data) -> [String] {
         guard let value = try? JSONValue.parse(data) else { return ["$: is not JSON"] }
-        return (TransferEvent.schemas[type] ?? .boolean).validate(value, strict: true)
+        return TransferEvent.schemaViolations(type, value, strict: true)
     }
 
     /// Takes a record's headers and value as an event.
@@ -184,7 +194,7 @@ public struct CloudEvent: Hashable, Sendable {
         } catch {
             throw .malformed("data is not JSON: \(error)")
         }
-        let violations = (TransferEvent.schemas[type] ?? .boolean).validate(value, strict: false)
+        let violations = TransferEvent.schemaViolations(type, value, strict: false)
         guard violations.isEmpty else { throw .malformed(violations.joined(separator: "; ")) }
         let event: TransferEvent
         do {

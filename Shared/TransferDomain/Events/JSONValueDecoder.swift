@@ -9,14 +9,22 @@ public struct JSONValueDecoder {
     public init() {}
 
     public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
-        try Self.decode(type, value, path: [])
+        try Self.decode(type, value, path: { [] })
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, path: [any CodingKey]) throws -> T {
+    /// - Parameter path: where `value` is, made only for an error or a nested container (a path
+    ///   per field of every month of a form cost an allocation each).
+    static func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, path: () -> [any CodingKey]) throws -> T {
         if let fast = type as? any JSONValueDecodable.Type {
-            return try fast.init(json: value, path: { path }) as! T
+            return try fast.init(json: value, path: path) as! T
         }
-        return try T(from: ValueDecoder(value: value, codingPath: path))
+        // Amounts, rates, dates, codes: one string each, parsed as `TextCodable.init(from:)`
+        // parses it, with the same errors.
+        if let text = type as? any TextCodable.Type {
+            guard case .string(let string) = value else { throw value.mismatch(String.self, path()) }
+            return try text.parse(string, at: path()) as! T
+        }
+        return try T(from: ValueDecoder(value: value, codingPath: path()))
     }
 }
 
@@ -133,7 +141,7 @@ private struct Single: SingleValueDecodingContainer {
     func decode(_ type: UInt16.Type) throws -> UInt16 { try Scalar.integer(type, value, codingPath) }
     func decode(_ type: UInt32.Type) throws -> UInt32 { try Scalar.integer(type, value, codingPath) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try Scalar.integer(type, value, codingPath) }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try JSONValueDecoder.decode(type, value, path: codingPath) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try JSONValueDecoder.decode(type, value, path: { codingPath }) }
 }
 
 private struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
@@ -166,7 +174,14 @@ private struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try Scalar.integer(type, try member(key), codingPath + [key]) }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try Scalar.integer(type, try member(key), codingPath + [key]) }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try JSONValueDecoder.decode(type, try member(key), path: codingPath + [key])
+        try JSONValueDecoder.decode(type, try member(key), path: { codingPath + [key] })
+    }
+
+    /// One lookup (the protocol's default asks `contains`, `decodeNil` and `decode` in turn).
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let value = members[key.stringValue] else { return nil }
+        if case .null = value { return nil }
+        return try JSONValueDecoder.decode(type, value, path: { codingPath + [key] })
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
@@ -223,13 +238,10 @@ private struct Unkeyed: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { let (value, path) = try next(type); return try Scalar.integer(type, value, path) }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         // An array of months: no path is made for an element unless it is wrong.
-        if let fast = type as? any JSONValueDecodable.Type, !isAtEnd {
-            let index = currentIndex
-            currentIndex += 1
-            return try fast.init(json: elements[index], path: { codingPath + [PathKey(intValue: index)] }) as! T
-        }
-        let (value, path) = try next(type)
-        return try JSONValueDecoder.decode(type, value, path: path)
+        if isAtEnd { _ = try next(type) }  // throws: the array has ended
+        let index = currentIndex
+        currentIndex += 1
+        return try JSONValueDecoder.decode(type, elements[index], path: { codingPath + [PathKey(intValue: index)] })
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {

@@ -39,47 +39,11 @@ public indirect enum Schema: Sendable, Hashable {
     /// The violations of `value`, each naming its JSON path.
     /// - Parameter strict: refuse properties the schema does not name.
     public func validate(_ value: JSONValue, strict: Bool, path: String = "$") -> [String] {
-        // Nearly every event conforms: say so without building a path string per value, and
-        // walk again for the messages only when something is wrong.
-        conforms(value, strict: strict) ? [] : violations(value, strict: strict, path: path)
-    }
-
-    /// Whether `value` conforms: ``validate(_:strict:path:)`` with no violations.
-    func conforms(_ value: JSONValue, strict: Bool) -> Bool {
-        switch self {
-        case .object(let properties, let required, _):
-            guard case .object(let object) = value else { return false }
-            for name in required {
-                guard let member = object[name], member != .null else { return false }
-            }
-            for (name, member) in object {
-                if let schema = properties[name] {
-                    if member == .null && !required.contains(name) { continue }
-                    if !schema.conforms(member, strict: strict) { return false }
-                } else if strict {
-                    return false
-                }
-            }
-            return true
-        case .string(let pattern, let enumeration, _):
-            guard case .string(let string) = value else { return false }
-            if let enumeration, !enumeration.contains(string) { return false }
-            if let pattern, !CompiledPattern.matches(pattern, string) { return false }
-            return true
-        case .integer(let minimum):
-            guard case .integer(let number) = value else { return false }
-            return minimum.map { number >= $0 } ?? true
-        case .boolean:
-            guard case .bool = value else { return false }
-            return true
-        case .array(let items, let minItems):
-            guard case .array(let array) = value, array.count >= minItems else { return false }
-            return array.allSatisfy { items.conforms($0, strict: strict) }
-        }
+        CompiledSchema(self).validate(value, strict: strict, against: self, path: path)
     }
 
     /// The violations of `value`, each naming its JSON path, in a stable order.
-    private func violations(_ value: JSONValue, strict: Bool, path: String) -> [String] {
+    func violations(_ value: JSONValue, strict: Bool, path: String) -> [String] {
         switch self {
         case .object(let properties, let required, _):
             guard case .object(let object) = value else { return ["\(path): must be an object"] }
@@ -153,6 +117,93 @@ public indirect enum Schema: Sendable, Hashable {
             var result: [String: JSONValue] = ["type": .string("array"), "items": items.jsonSchema]
             if minItems > 0 { result["minItems"] = .integer(minItems) }
             return .object(result)
+        }
+    }
+}
+
+/// A ``Schema`` made ready for checking values by the thousand (every event an office writes or
+/// reads, every record the audit replays): each object's properties in an array searched by
+/// name, each pattern resolved to its matcher. Checking hashes nothing: Swift's string hashing was
+/// most of the old check's cost (a form's 108 months have five properties and five patterns each).
+/// The messages of a value that does not conform still come from the ``Schema``.
+indirect enum CompiledSchema: Sendable {
+    /// `members` holds every named property and every required name (one not among the
+    /// properties has no schema).
+    case object(members: [Member], requiredCount: Int)
+    case string(pattern: Pattern?, enumeration: [String]?)
+    case integer(minimum: Int?)
+    case boolean
+    case array(of: CompiledSchema, minItems: Int)
+
+    struct Member: Sendable {
+        var name: String
+        var schema: CompiledSchema?
+        var required: Bool
+    }
+
+    enum Pattern: Sendable {
+        case shape(Shape)
+        /// Not one of the contract's shapes: matched through ``CompiledPattern``'s cache.
+        case other(String)
+    }
+
+    init(_ schema: Schema) {
+        switch schema {
+        case .object(let properties, let required, _):
+            var members = properties.sorted { $0.key < $1.key }.map { Member(name: $0.key, schema: CompiledSchema($0.value), required: required.contains($0.key)) }
+            for name in Set(required) where properties[name] == nil { members.append(Member(name: name, schema: nil, required: true)) }
+            self = .object(members: members, requiredCount: members.count { $0.required })
+        case .string(let pattern, let enumeration, _):
+            self = .string(pattern: pattern.map { Shape.of($0).map(Pattern.shape) ?? .other($0) }, enumeration: enumeration)
+        case .integer(let minimum): self = .integer(minimum: minimum)
+        case .boolean: self = .boolean
+        case .array(let items, let minItems): self = .array(of: CompiledSchema(items), minItems: minItems)
+        }
+    }
+
+    /// ``Schema/validate(_:strict:path:)`` with this compiled form of `schema`: nearly every value
+    /// conforms, so the messages (and their path strings) are made only when one does not.
+    func validate(_ value: JSONValue, strict: Bool, against schema: Schema, path: String = "$") -> [String] {
+        conforms(value, strict: strict) ? [] : schema.violations(value, strict: strict, path: path)
+    }
+
+    /// Whether `value` conforms. A property set to null counts as absent; a required one must be
+    /// present and not null.
+    func conforms(_ value: JSONValue, strict: Bool) -> Bool {
+        switch self {
+        case .object(let members, let requiredCount):
+            guard case .object(let object) = value else { return false }
+            var requiredSeen = 0
+            for (name, member) in object {
+                guard let known = members.first(where: { $0.name == name }) else {
+                    if strict { return false }
+                    continue
+                }
+                if case .null = member {
+                    if known.required { return false }
+                    continue
+                }
+                if known.required { requiredSeen += 1 }
+                if let schema = known.schema, !schema.conforms(member, strict: strict) { return false }
+            }
+            return requiredSeen == requiredCount
+        case .string(let pattern, let enumeration):
+            guard case .string(let string) = value else { return false }
+            if let enumeration, !enumeration.contains(string) { return false }
+            switch pattern {
+            case nil: return true
+            case .shape(let shape): return shape.matches(string)
+            case .other(let pattern): return CompiledPattern.matches(pattern, string)
+            }
+        case .integer(let minimum):
+            guard case .integer(let number) = value else { return false }
+            return minimum.map { number >= $0 } ?? true
+        case .boolean:
+            guard case .bool = value else { return false }
+            return true
+        case .array(let items, let minItems):
+            guard case .array(let array) = value, array.count >= minItems else { return false }
+            return array.allSatisfy { items.conforms($0, strict: strict) }
         }
     }
 }

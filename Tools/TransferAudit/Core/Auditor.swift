@@ -1,5 +1,6 @@
 import EventSigning
 import Foundation
+import Synchronization
 import TransferDomain
 
 /// Rebuilds every case from the events alone, with the domain's own state machines, and checks
@@ -155,10 +156,16 @@ public struct Auditor: Sendable {
                 amountsInRange = false
             }
         }
-        for (caseID, caseEntries) in byCase.sorted(by: { $0.key.description < $1.key.description }) {
+        // Each case is rebuilt on its own, so the cases are shared out over the cores; their
+        // findings are gathered in case order, as one core would give them.
+        let rebuilt = Self.concurrentMap(byCase.sorted(by: { $0.key.description < $1.key.description })) { caseID, caseEntries in
             var rebuild = CaseRebuild(caseID: caseID, auditor: self, partialWindow: partial, deadLettered: deadLettered)
             rebuild.replay(merge(caseEntries))
             let summary = rebuild.summary()
+            return (rebuild, summary)
+        }
+        for (rebuild, summary) in rebuilt {
+            let caseID = rebuild.caseID
             findings += rebuild.findings
             rejected += rebuild.rejected
             if let letter = rebuild.letter { letterOwners[letter.contactLetterNo, default: []].append((caseID, rebuild.letterEvidence ?? "")) }
@@ -210,6 +217,19 @@ public struct Auditor: Sendable {
             deadlines: deadlineCounts, findings: findings.sorted { ($0.severity.rawValue, $0.rule, $0.caseId ?? "") < ($1.severity.rawValue, $1.rule, $1.caseId ?? "") },
             deadLetters: deadLetterEntries, rejected: rejected, notes: notes, cases: cases,
             signatures: keys.map { _ in .init(verified: checked.count - signatureRefused, refused: signatureRefused) })
+    }
+
+    /// `transform` of every item, in order, computed in as many contiguous shares as the machine
+    /// has cores.
+    static func concurrentMap<Item: Sendable, Result: Sendable>(_ items: [Item], _ transform: @Sendable (Item) -> Result) -> [Result] {
+        let shares = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count))
+        guard shares > 1 else { return items.map(transform) }
+        let results = Mutex<[[Result]]>(Array(repeating: [], count: shares))
+        DispatchQueue.concurrentPerform(iterations: shares) { share in
+            let part = items[items.count * share / shares..<items.count * (share + 1) / shares].map(transform)
+            results.withLock { $0[share] = part }
+        }
+        return results.withLock { $0.flatMap { $0 } }
     }
 
     /// Payment certificates, judged as the destination judges them: from the origin they name, in
@@ -362,7 +382,7 @@ public struct Auditor: Sendable {
 }
 
 /// The replay of one case into both offices' state machines.
-struct CaseRebuild {
+struct CaseRebuild: Sendable {
     let caseID: CaseID
     let auditor: Auditor
     let partialWindow: Bool
