@@ -331,8 +331,7 @@ extension ContributionMonth: JSONValueDecodable {
             guard let value = found else {
                 throw DecodingError.keyNotFound(PathKey(stringValue: name), .init(codingPath: path(), debugDescription: "no value for \(name)"))
             }
-            guard case .string(let text) = value else { throw value.mismatch(String.self, path() + [PathKey(stringValue: name)]) }
-            return try T.parse(text, at: path() + [PathKey(stringValue: name)])
+            return try JSONValueDecoder.text(T.self, value, path: { path() + [PathKey(stringValue: name)] })
         }
         self.init(
             period: try field(period, "period"), base: try field(base, "base"), employerRate: try field(employerRate, "employerRate"),

@@ -21,10 +21,15 @@ public struct JSONValueDecoder {
         // Amounts, rates, dates, codes: one string each, parsed as `TextCodable.init(from:)`
         // parses it, with the same errors.
         if let text = type as? any TextCodable.Type {
-            guard case .string(let string) = value else { throw value.mismatch(String.self, path()) }
-            return try text.parse(string, at: path()) as! T
+            return try Self.text(text, value, path: path) as! T
         }
         return try T(from: ValueDecoder(value: value, codingPath: path()))
+    }
+
+    /// A ``TextCodable`` value (one JSON string), with the errors its `init(from:)` gives.
+    static func text<T: TextCodable>(_ type: T.Type, _ value: JSONValue, path: () -> [any CodingKey]) throws -> T {
+        guard case .string(let string) = value else { throw value.mismatch(String.self, path()) }
+        return try T.parse(string, at: path())
     }
 }
 
