@@ -165,7 +165,7 @@ struct TransferAudit: AsyncParsableCommand {
         let started = clock.now
         let showProgress = isatty(STDERR_FILENO) != 0
         var lastProgress = clock.now
-        var records: [AuditRecord] = []
+        var recordCount = 0
         var deadLetters: [AuditRecord] = []
         var ended = 0
         var skippedBeforeSince = 0
@@ -182,14 +182,24 @@ struct TransferAudit: AsyncParsableCommand {
                 let record = AuditRecord(message)
                 if message.topic == deadLetterTopic { deadLetters.append(record) } else { batchRecords.append(record) }
             }
-            records += batchRecords
+            recordCount += batchRecords.count
             if !batchRecords.isEmpty {
-                checking.append(Task.detached { batchRecords.map { ($0, Auditor.check($0, keys: keys)) } })
+                // Checked, then kept without their bytes: the rebuild needs the decoded event and
+                // where it was read, not the value (a form's record is 13 KB; a replay of a
+                // million records would otherwise hold them all until the report).
+                checking.append(Task.detached {
+                    batchRecords.map { record in
+                        let checked = Auditor.check(record, keys: keys)
+                        var kept = record
+                        kept.value = nil
+                        return (kept, checked)
+                    }
+                })
             }
             ended += batch.partitionEnds.count
             if showProgress, clock.now - lastProgress > .milliseconds(250) {
                 lastProgress = clock.now
-                FileHandle.standardError.write(Data("\r\u{1B}[Ktransfer-audit: \(records.count + deadLetters.count) records, \(ended)/\(starts.count) partitions at their end".utf8))
+                FileHandle.standardError.write(Data("\r\u{1B}[Ktransfer-audit: \(recordCount + deadLetters.count) records, \(ended)/\(starts.count) partitions at their end".utf8))
             }
         }
         let elapsed = clock.now - started
@@ -211,11 +221,11 @@ struct TransferAudit: AsyncParsableCommand {
         if skippedBeforeSince > 0 { notes.append("\(skippedBeforeSince) records before --since were skipped by their timestamps") }
         await consumer.close()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let total = records.count + deadLetters.count
+        let total = recordCount + deadLetters.count
         FileHandle.standardError.write(Data(String(format: "transfer-audit: replayed %d records in %.2f s (%.0f records/s)\n", total, seconds, seconds > 0 ? Double(total) / seconds : 0).utf8))
 
         var checked: [(AuditRecord, Auditor.Checked)] = []
-        checked.reserveCapacity(records.count)
+        checked.reserveCapacity(recordCount)
         for task in checking { checked += await task.value }
         checked.sort { ($0.0.topic, $0.0.partition, $0.0.offset) < ($1.0.topic, $1.0.partition, $1.0.offset) }
         let auditor = Auditor(asOf: asOfDate, keys: keyDirectory)
