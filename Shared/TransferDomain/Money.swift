@@ -151,58 +151,58 @@ public struct Rate: Hashable, Sendable, Comparable, TextCodable, CustomStringCon
 
     public init(partsPerMillion: Int) { self.partsPerMillion = partsPerMillion }
 
-    /// Parses a percentage such as `"8.31"` or `"8.31%"` (up to four decimals).
+    /// Parses a percentage such as `"8.31"` or `"8.31%"`: digits of at most 100, optionally a
+    /// point and up to four decimals, optionally `%`. No sign, no spaces: `"-0.5"` is refused,
+    /// never read as 0.5 %. Read byte by byte (forms carry hundreds of rates).
     public init(percent text: String, field: String = "rate") throws(ValidationError) {
-        if let parsed = Self.plainPercent(text) {
-            partsPerMillion = parsed
-            return
+        switch Self.reading(text) {
+        case .rate(let parsed): partsPerMillion = parsed
+        case .tooManyDecimals: throw ValidationError(field: field, reason: "\"\(text)\" has more than four decimals")
+        case .notAPercentage: throw ValidationError(field: field, reason: "\"\(text)\" is not a percentage like 8.31")
         }
-        let body = text.hasSuffix("%") ? String(text.dropLast()) : text
-        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = Int(parts[0]), whole >= 0, whole <= 100 else {
-            throw ValidationError(field: field, reason: "\"\(text)\" is not a percentage like 8.31")
-        }
-        var fraction = parts.count == 2 ? String(parts[1]) : ""
-        guard fraction.count <= 4, fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            throw ValidationError(field: field, reason: "\"\(text)\" has more than four decimals")
-        }
-        fraction += String(repeating: "0", count: 4 - fraction.count)
-        partsPerMillion = whole * 10_000 + (Int(fraction) ?? 0)
     }
 
-    /// The common form read byte by byte (forms carry hundreds of rates): one to three digits of
-    /// at most 100, optionally a point and up to four decimals, optionally `%`. `nil` for anything
-    /// else, which the general reading above then accepts or refuses.
-    private static func plainPercent(_ text: String) -> Int? {
+    private enum Reading { case rate(Int), tooManyDecimals, notAPercentage }
+
+    private static func reading(_ text: String) -> Reading {
         var whole = 0
         var wholeDigits = 0
         var fraction = 0
         var fractionDigits = -1  // no point yet
         var ended = false
         for byte in text.utf8 {
-            guard !ended else { return nil }
+            guard !ended else { return .notAPercentage }
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let digit = Int(byte - UInt8(ascii: "0"))
                 if fractionDigits < 0 {
                     whole = whole * 10 + digit
                     wholeDigits += 1
-                    guard wholeDigits <= 3 else { return nil }
+                    guard whole <= 100 else { return .notAPercentage }
                 } else {
                     fraction = fraction * 10 + digit
                     fractionDigits += 1
-                    guard fractionDigits <= 4 else { return nil }
+                    guard fractionDigits <= 4 else { return wholeDigits > 0 && onlyDigits(after: text) ? .tooManyDecimals : .notAPercentage }
                 }
             case UInt8(ascii: "."):
-                guard fractionDigits < 0 else { return nil }
+                guard fractionDigits < 0 else { return .notAPercentage }
                 fractionDigits = 0
             case UInt8(ascii: "%"): ended = true
-            default: return nil
+            default: return .notAPercentage
             }
         }
-        guard wholeDigits > 0, whole <= 100 else { return nil }
+        guard wholeDigits > 0 else { return .notAPercentage }
         for _ in max(fractionDigits, 0)..<4 { fraction *= 10 }
-        return whole * 10_000 + fraction
+        return .rate(whole * 10_000 + fraction)
+    }
+
+    /// Whether everything after the point is digits (an optional final `%` aside): the rate was
+    /// well formed but for its number of decimals.
+    private static func onlyDigits(after text: String) -> Bool {
+        guard let point = text.utf8.firstIndex(of: UInt8(ascii: ".")) else { return false }
+        var rest = text.utf8[text.utf8.index(after: point)...]
+        if rest.last == UInt8(ascii: "%") { rest = rest.dropLast() }
+        return rest.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
     /// A rate written in the code (`.percent("8.31")`). Only for literals: a typo is a

@@ -153,18 +153,31 @@ struct IdentifierAndMoneyTests {
 
     /// The general reading of a percentage (how every rate was read before the byte-by-byte
     /// path): the answer the fast path must give wherever it answers.
+    /// The rule for a percentage, written the slow way: digits (no sign) of at most 100, an
+    /// optional point with up to four decimals, an optional final `%`.
     static func generalPercent(_ text: String) -> Int? {
         let body = text.hasSuffix("%") ? String(text.dropLast()) : text
         let parts = body.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = Int(parts[0]), whole >= 0, whole <= 100 else { return nil }
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
+              let whole = Int(parts[0]), whole <= 100
+        else { return nil }
         var fraction = parts.count == 2 ? String(parts[1]) : ""
         guard fraction.count <= 4, fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         fraction += String(repeating: "0", count: 4 - fraction.count)
         return whole * 10_000 + (Int(fraction) ?? 0)
     }
 
-    @Test("rates and months are read byte by byte with the answers of the general reading, on thousands of near misses")
-    func ratesAndMonthsByteByByte() {
+    @Test("rates and months are read byte by byte as their rules say, on thousands of near misses")
+    func ratesAndMonthsByteByByte() throws {
+        // A sign is refused, never dropped: "-0.5" was once read as 0.5 %.
+        for signed in ["-0.5", "+8", "-0", "+0.25%"] {
+            #expect(throws: ValidationError.self, "\"\(signed)\"") { try Rate(percent: signed) }
+        }
+        #expect(try Rate(percent: "0008.31%").partsPerMillion == 83_100)
+        #expect(throws: ValidationError(field: "rate", reason: "\"12.34567\" has more than four decimals")) { try Rate(percent: "12.34567") }
+        #expect(throws: ValidationError(field: "crediting.rates", reason: "\"8.3x\" is not a percentage like 8.31")) {
+            try Rate(percent: "8.3x", field: "crediting.rates")
+        }
         var generator = SplitMix64(seed: 22)
         let alphabet = Array("0123456789.%-+ x")
         var texts = ["8.31", "8.31%", "100", "100.0000", "100.0001", "101", "0", "0.", ".5", "8..3", "12.34567", "007", "+8", "-0.5", "8.3%%", "%", ""]
