@@ -155,7 +155,15 @@ public final class KafkaConsumer: Service, Sendable {
         let batch = try result.get()
         if let batch, !batch.messages.isEmpty {
             consumed.increment(by: batch.messages.count)
-            fetched.withLock { counts in for message in batch.messages { counts[message.topic, default: 0] += 1 } }
+            // Counted per run of records of one topic: one lookup per run, not per record.
+            fetched.withLock { counts in
+                var runStart = batch.messages.startIndex
+                for index in batch.messages.indices.dropFirst() where batch.messages[index].topic != batch.messages[runStart].topic {
+                    counts[batch.messages[runStart].topic, default: 0] += index - runStart
+                    runStart = index
+                }
+                counts[batch.messages[runStart].topic, default: 0] += batch.messages.endIndex - runStart
+            }
         }
         if cancelled.isSet || Task.isCancelled {
             if let batch, !batch.messages.isEmpty || !batch.partitionEnds.isEmpty { keep(batch) }
@@ -196,6 +204,9 @@ public final class KafkaConsumer: Service, Sendable {
     ) throws -> KafkaBatch? {
         var batch = KafkaBatch(messages: [], partitionEnds: [])
         var timeout: Int32 = 100
+        // A batch mostly comes from one or a few topics: their names are made once per poll and
+        // shared by the records (one retain instead of one string per record).
+        var topicNames = TopicNames()
         while batch.messages.count < maxCount {
             if stop() { return batch.messages.isEmpty && batch.partitionEnds.isEmpty ? nil : batch }
             calls.value.add(1, ordering: .relaxed)
@@ -212,7 +223,7 @@ public final class KafkaConsumer: Service, Sendable {
             let err = message.pointee.err
             switch err {
             case RD_KAFKA_RESP_ERR_NO_ERROR:
-                batch.messages.append(KafkaMessage(message))
+                batch.messages.append(KafkaMessage(message, topic: topicNames.name(of: message.pointee.rkt)))
             case RD_KAFKA_RESP_ERR__PARTITION_EOF:
                 let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
                 batch.partitionEnds.append(
@@ -257,10 +268,18 @@ public final class KafkaConsumer: Service, Sendable {
     /// - Throws: ``KafkaError`` (``KafkaError/Code/state``) when a partition is no longer assigned
     ///   to this member; its records are then redelivered to the new owner.
     public func markProcessed(_ messages: [KafkaMessage]) throws {
+        // Records of one partition come in runs: the table is touched once per run, not per record.
         var next: [TopicPartition: Int64] = [:]
+        var run: (partition: TopicPartition, next: Int64)?
         for message in messages {
-            next[message.topicPartition] = max(next[message.topicPartition] ?? 0, message.offset + 1)
+            if let current = run, current.partition.partition == message.partition, current.partition.topic == message.topic {
+                run = (current.partition, max(current.next, message.offset + 1))
+            } else {
+                if let current = run { next[current.partition] = max(next[current.partition] ?? 0, current.next) }
+                run = (message.topicPartition, message.offset + 1)
+            }
         }
+        if let current = run { next[current.partition] = max(next[current.partition] ?? 0, current.next) }
         guard !next.isEmpty else { return }
         let list = PartitionList(next.map { ($0.key.topic, $0.key.partition, $0.value) })
         let err = rd_kafka_offsets_store(client.handle, list.pointer)
@@ -560,10 +579,31 @@ extension KafkaConsumer {
 
 // MARK: - Conversions
 
+/// The names of the topics one poll met, each made once and shared by its records. Matched by
+/// the name's bytes, not by librdkafka's topic handle: a handle freed in a rebalance served by the
+/// poll could come back at the same address for another topic.
+struct TopicNames {
+    private var last: String?
+    private var seen: [String] = []
+
+    mutating func name(of handle: OpaquePointer?) -> String {
+        guard let handle, let cName = rd_kafka_topic_name(handle) else { return "" }
+        // A native string's storage ends with a NUL: withCString lends it without copying.
+        if let last, last.withCString({ strcmp($0, cName) }) == 0 { return last }
+        if let known = seen.first(where: { $0.withCString { strcmp($0, cName) } == 0 }) {
+            last = known
+            return known
+        }
+        let name = String(cString: cName)
+        seen.append(name)
+        last = name
+        return name
+    }
+}
+
 extension KafkaMessage {
-    init(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+    init(_ message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
         let m = message.pointee
-        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
         let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) }
         var headers: [KafkaHeader] = []

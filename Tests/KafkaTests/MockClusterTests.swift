@@ -142,6 +142,46 @@ struct MockClusterTests {
         await consumerB.close()
     }
 
+    @Test("a consumer slower than its fetcher is never left waiting a second for the next fetch")
+    func slowConsumerKeepsFetching() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("slow", partitions: 1)
+        // Batches of ten records on the broker, so that a small fetch holds few of them.
+        let producer = try TestSupport.producer(cluster.bootstrapServers, properties: ["batch.num.messages": "10"])
+        let padding = String(repeating: "x", count: 100)
+        let reports = try await producer.send(batch: (0..<3000).map { KafkaRecord(topic: "slow", key: nil, value: "\($0) \(padding)") })
+        #expect(reports.allSatisfy { (try? $0.get()) != nil })
+        await producer.close()
+
+        // Small fetches and a small queue: librdkafka reaches its queue limit after a few
+        // fetches, then waits `fetchQueueBackoff` before fetching again. The reader takes 5 ms per
+        // 20 records, far slower than the fetcher, as a consumer that decodes and stores is.
+        var client = TestSupport.client(cluster.bootstrapServers)
+        client.properties = ["queued.min.messages": "200", "fetch.message.max.bytes": "1024"]
+        let consumer = try KafkaConsumer(
+            configuration: .init(client: client, mode: .assignment([.init(topic: "slow", partition: 0, offset: .beginning)])),
+            logger: TestSupport.logger)
+        let (offsets, waits) = try await TestSupport.within(.seconds(60)) { [consumer] in
+            var read: [Int64] = []
+            var waits: [Duration] = []
+            var previous = ContinuousClock.now
+            for try await batch in consumer.batches(maxCount: 20) {
+                if !read.isEmpty { waits.append(ContinuousClock.now - previous) }
+                read += batch.messages.map(\.offset)
+                if read.count >= 3000 { break }
+                try await Task.sleep(for: .milliseconds(5))
+                previous = ContinuousClock.now
+            }
+            return (read, waits)
+        }
+        await consumer.close()
+        #expect(offsets == (0..<3000).map(Int64.init), "every record once, in order")
+        // With librdkafka's default of one second, about 15 waits for the next fetch come close
+        // to it. A loaded machine may stall a wait now and then; not several.
+        let long = waits.filter { $0 > .milliseconds(800) }
+        #expect(long.count <= 2, "waits over 800 ms for a batch: \(long)")
+    }
+
     @Test("a paused partition delivers nothing until resumed")
     func pauseResume() async throws {
         let cluster = try KafkaMockCluster()
