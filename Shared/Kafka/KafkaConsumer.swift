@@ -225,7 +225,7 @@ public final class KafkaConsumer: Service, Sendable {
             case RD_KAFKA_RESP_ERR_NO_ERROR:
                 batch.messages.append(KafkaMessage(message, topic: topicNames.name(of: message.pointee.rkt)))
             case RD_KAFKA_RESP_ERR__PARTITION_EOF:
-                let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+                let topic = topicNames.name(of: message.pointee.rkt)
                 batch.partitionEnds.append(
                     .init(topicPartition: TopicPartition(topic, message.pointee.partition), offset: message.pointee.offset))
             default:
