@@ -4,7 +4,9 @@ import TransferDomain
 
 /// A case's stored history: the JSON array of the case events applied, in order (the case is
 /// their replay). New events are appended to the stored text; the history before them is neither
-/// read nor rewritten (it carries the origin's whole ledger).
+/// read nor rewritten (it carries the origin's whole ledger). Each entry is ``SortedJSON`` (the
+/// form's entry written straight to bytes); histories written before, with keys in declaration
+/// order, read the same.
 public enum CaseHistory {
     /// `history` (a JSON array as stored) with `events` appended.
     /// - Throws: `DomainError` when `history` is not a JSON array (a damaged row: never guessed at).
@@ -18,10 +20,9 @@ public enum CaseHistory {
         else { throw DomainError("a stored case history is not a JSON array") }
         bytes.removeLast()
         let empty = bytes[(open + 1)...].allSatisfy(isSpace)
-        let encoder = JSONEncoder()
         for (index, event) in events.enumerated() {
             if !(empty && index == 0) { bytes.append(UInt8(ascii: ",")) }
-            bytes += try encoder.encode(event)
+            bytes += try SortedJSON.encode(event)
         }
         bytes.append(UInt8(ascii: "]"))
         return String(decoding: bytes, as: UTF8.self)

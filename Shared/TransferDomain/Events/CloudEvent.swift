@@ -146,11 +146,9 @@ public struct CloudEvent: Hashable, Sendable {
         ]
     }
 
-    /// The data: UTF-8 JSON, keys sorted.
+    /// The data: UTF-8 JSON, keys sorted (``SortedJSON``).
     public func data() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(event.payload)
+        try SortedJSON.encode(event.payload)
     }
 
     /// The violations of the produced JSON against the type's schema, strictly (no unknown

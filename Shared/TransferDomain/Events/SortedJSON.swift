@@ -1,0 +1,269 @@
+import Foundation
+
+/// The JSON every event and stored case history is written in: compact, keys sorted, `/` not
+/// escaped (what `JSONEncoder` writes with `.sortedKeys` and `.withoutEscapingSlashes`).
+///
+/// The values every case carries by the hundred (an information form's ledger rows and months,
+/// and the events and case-history entries around them) write themselves straight to bytes
+/// (``SortedJSONWritable``), byte for byte what `JSONEncoder` writes for them, without Codable's
+/// containers and the value tree `JSONEncoder` builds before it writes. Everything else goes
+/// through `JSONEncoder`.
+public enum SortedJSON {
+    /// `value` as compact JSON with sorted keys.
+    public static func encode<Value: Encodable>(_ value: Value) throws -> Data {
+        if let writable = value as? any SortedJSONWritable {
+            var writer = SortedJSONWriter()
+            try writable.write(to: &writer)
+            return Data(writer.bytes)
+        }
+        return try encoder().encode(value)
+    }
+
+    /// A `JSONEncoder` set up to write this form.
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+/// A value that writes its own JSON: the members in sorted key order, an optional member left out
+/// when it is `nil` (as synthesized `Codable` does), exactly what ``SortedJSON/encoder()`` writes
+/// for it. Tests hold the two equal.
+public protocol SortedJSONWritable: Encodable {
+    func write(to json: inout SortedJSONWriter) throws
+}
+
+/// Appends JSON to a byte buffer. A member or array element is preceded by a comma unless it is
+/// the first in its object or array, which the last byte written tells.
+public struct SortedJSONWriter {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 1024) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    private mutating func separator() {
+        if let last = bytes.last, last != UInt8(ascii: "{"), last != UInt8(ascii: "[") { bytes.append(UInt8(ascii: ",")) }
+    }
+
+    public mutating func openObject() { bytes.append(UInt8(ascii: "{")) }
+    public mutating func closeObject() { bytes.append(UInt8(ascii: "}")) }
+    public mutating func openArray() { bytes.append(UInt8(ascii: "[")) }
+    public mutating func closeArray() { bytes.append(UInt8(ascii: "]")) }
+
+    /// Starts a member: `"name":` (after a comma unless it is the object's first). `name` needs no escaping.
+    public mutating func key(_ name: StaticString) {
+        separator()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Starts an array element (a comma unless it is the first).
+    public mutating func element() { separator() }
+
+    public mutating func int(_ value: Int) {
+        // A decimal Int is at most 20 bytes: a small string, not allocated.
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func bool(_ value: Bool) {
+        let word: StaticString = value ? "true" : "false"
+        word.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// A JSON string, escaped as `JSONEncoder` escapes: `"` and `\`, the control characters
+    /// (`\b \f \n \r \t`, the others as `\u00XX`); `/` and everything beyond ASCII as they are.
+    public mutating func string(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { utf8 in
+            var start = 0
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                start = index + 1
+                bytes.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
+                case 0x08: bytes.append(UInt8(ascii: "b"))
+                case 0x0C: bytes.append(UInt8(ascii: "f"))
+                case 0x0A: bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "t"))
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<utf8.count]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A value that travels as its text (money, rates, dates, codes, identifiers).
+    public mutating func text<Value: TextCodable>(_ value: Value) { string(value.textValue) }
+
+    /// A string enumeration.
+    public mutating func raw<Value: RawRepresentable>(_ value: Value) where Value.RawValue == String { string(value.rawValue) }
+
+    /// A writable value, or any other through `JSONEncoder`.
+    public mutating func value<Value: Encodable>(_ value: Value) throws {
+        if let writable = value as? any SortedJSONWritable {
+            try writable.write(to: &self)
+        } else {
+            bytes.append(contentsOf: try SortedJSON.encoder().encode(value))
+        }
+    }
+
+    /// An array of writable values.
+    public mutating func array<Element: SortedJSONWritable>(_ elements: [Element]) throws {
+        openArray()
+        for element in elements {
+            self.element()
+            try element.write(to: &self)
+        }
+        closeArray()
+    }
+
+    /// Raw JSON already written by this writer's rules (appended as it is).
+    mutating func json<Bytes: Sequence>(_ json: Bytes) where Bytes.Element == UInt8 { bytes.append(contentsOf: json) }
+}
+
+// MARK: - The ledger
+
+extension ContributionMonth: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) {
+        json.openObject()
+        json.key("base"); json.text(base)
+        json.key("employerRate"); json.text(employerRate)
+        json.key("period"); json.text(period)
+        json.key("personalRate"); json.text(personalRate)
+        json.key("placeCode"); json.text(placeCode)
+        json.closeObject()
+    }
+}
+
+extension PlaceMonths: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) {
+        json.openObject()
+        json.key("lastMonth"); json.text(lastMonth)
+        json.key("months"); json.int(months)
+        json.key("placeCode"); json.text(placeCode)
+        json.closeObject()
+    }
+}
+
+extension LedgerRow: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) throws {
+        json.openObject()
+        json.key("closingBalance"); json.text(closingBalance)
+        json.key("credited"); json.text(credited)
+        json.key("employerRate"); json.text(employerRate)
+        json.key("interest"); json.text(interest)
+        json.key("monthlyBase"); json.text(monthlyBase)
+        json.key("months"); json.int(months)
+        json.key("personalRate"); json.text(personalRate)
+        json.key("placeCode"); json.text(placeCode)
+        if let places { json.key("places"); try json.array(places) }
+        json.key("year"); json.int(year)
+        json.closeObject()
+    }
+}
+
+extension InformationForm: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) throws {
+        json.openObject()
+        json.key("accountKind"); json.raw(accountKind)
+        json.key("accountThroughLastYear"); json.text(accountThroughLastYear)
+        json.key("currentYearPrincipal"); json.text(currentYearPrincipal)
+        json.key("individualAccountTotal"); json.text(individualAccountTotal)
+        json.key("ledger"); try json.array(ledger)
+        if let months { json.key("months"); try json.array(months) }
+        json.key("pooledFund"); json.text(pooledFund)
+        json.key("pre1998Account"); json.text(pre1998Account)
+        json.key("totalRemitted"); json.text(totalRemitted)
+        json.key("transferYear"); json.int(transferYear)
+        json.closeObject()
+    }
+}
+
+// MARK: - The events that carry it
+
+extension PersonRef: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) {
+        json.openObject()
+        json.key("birthDate"); json.text(birthDate)
+        json.key("citizenId"); json.text(citizenId)
+        json.key("hukouProvince"); json.text(hukouProvince)
+        json.key("name"); json.string(name)
+        json.key("sex"); json.raw(sex)
+        json.closeObject()
+    }
+}
+
+extension OfficeRef: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) {
+        json.openObject()
+        json.key("code"); json.text(code)
+        json.key("name"); json.string(name)
+        json.closeObject()
+    }
+}
+
+extension InfoFormIssued: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) throws {
+        json.openObject()
+        json.key("caseId"); json.text(caseId)
+        json.key("contactLetterNo"); json.text(contactLetterNo)
+        json.key("form"); try form.write(to: &json)
+        json.key("issuedOn"); json.text(issuedOn)
+        json.key("person"); person.write(to: &json)
+        json.closeObject()
+    }
+}
+
+extension RelationshipReceived: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) throws {
+        json.openObject()
+        json.key("accountKind"); json.raw(accountKind)
+        json.key("caseId"); json.text(caseId)
+        json.key("completedOn"); json.text(completedOn)
+        json.key("from"); from.write(to: &json)
+        json.key("months"); try json.array(months)
+        json.key("person"); person.write(to: &json)
+        json.key("pre1998Account"); json.text(pre1998Account)
+        json.closeObject()
+    }
+}
+
+// MARK: - Case histories: the entry that carries the form
+
+extension DestinationCaseEvent: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) throws {
+        guard case .formReceived(let form, let on) = self else { return try json.json(SortedJSON.encoder().encode(self)) }
+        json.openObject()
+        json.key("formReceived")
+        json.openObject()
+        json.key("_0"); try form.write(to: &json)
+        json.key("on"); json.text(on)
+        json.closeObject()
+        json.closeObject()
+    }
+}
+
+extension OriginCaseEvent: SortedJSONWritable {
+    public func write(to json: inout SortedJSONWriter) throws {
+        guard case .formIssued(let form, let on) = self else { return try json.json(SortedJSON.encoder().encode(self)) }
+        json.openObject()
+        json.key("formIssued")
+        json.openObject()
+        json.key("_0"); try form.write(to: &json)
+        json.key("on"); json.text(on)
+        json.closeObject()
+        json.closeObject()
+    }
+}
