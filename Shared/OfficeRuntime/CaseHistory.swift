@@ -69,7 +69,7 @@ extension ReplayedCaseRecord {
 /// exactly what replaying would, and a history another instance (or a rolled-back transaction)
 /// wrote simply misses. The last two histories of each case are kept: while a transaction that
 /// just appended to a history is still open, readers outside it see the one before. At most
-/// `capacity` cases are kept; the least recently used goes first.
+/// `capacity` cases are kept; the least recently used go first, an eighth of the capacity at a time.
 public final class ReplayCache<Value: Sendable>: Sendable {
     private struct Version {
         var history: String
@@ -120,8 +120,12 @@ public final class ReplayCache<Value: Sendable>: Sendable {
             if entry.versions.count > 2 { entry.versions.removeLast(entry.versions.count - 2) }
             entry.used = state.clock
             state.entries[key] = entry
-            if state.entries.count > capacity, let oldest = state.entries.min(by: { $0.value.used < $1.value.used })?.key {
-                state.entries[oldest] = nil
+            if state.entries.count > capacity {
+                // The least recently used eighth goes at once (one sort), not one case per store
+                // (a scan of every kept case each time a new one comes in).
+                let leaving = state.entries.count - capacity + capacity / 8
+                let byUse = state.entries.map { (key: $0.key, used: $0.value.used) }.sorted { $0.used < $1.used }
+                for old in byUse.prefix(leaving) { state.entries[old.key] = nil }
             }
         }
     }

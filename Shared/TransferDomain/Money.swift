@@ -218,13 +218,15 @@ public struct Rate: Hashable, Sendable, Comparable, TextCodable, CustomStringCon
 
     public static let zero = Rate(partsPerMillion: 0)
 
-    /// The percentage with up to four decimals, e.g. `8.31`.
+    /// The percentage with up to four decimals, e.g. `8.31` (a negative rate, which no reading
+    /// gives, as `-8.31`).
     public var description: String {
-        let whole = partsPerMillion / 10_000
-        var fraction = String(partsPerMillion % 10_000)
+        let magnitude = partsPerMillion.magnitude
+        let sign = partsPerMillion < 0 ? "-" : ""
+        var fraction = String(magnitude % 10_000)
         fraction = String(repeating: "0", count: 4 - fraction.count) + fraction
         while fraction.hasSuffix("0") { fraction.removeLast() }
-        return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
+        return fraction.isEmpty ? "\(sign)\(magnitude / 10_000)" : "\(sign)\(magnitude / 10_000).\(fraction)"
     }
 
     public static func < (lhs: Rate, rhs: Rate) -> Bool { lhs.partsPerMillion < rhs.partsPerMillion }

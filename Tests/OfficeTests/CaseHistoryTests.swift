@@ -45,4 +45,20 @@ struct CaseHistoryTests {
         #expect(throws: Damaged.self) { try cache.value(for: "d", history: "x") { () throws -> Int in throw Damaged() } }
         #expect(read("d", "x", 8) == 8) // a failed replay is not kept
     }
+
+    @Test("a full replay cache lets the least recently used eighth go at once, never a case used since")
+    func replayCacheEviction() {
+        let cache = ReplayCache<Int>(capacity: 16)
+        for index in 0..<16 { cache.store(index, for: "case-\(index)", history: "[\(index)]") }
+        // Use the older half again: the cases 8-15 are now the least recently used.
+        for index in 0..<8 { #expect(cache.value(for: "case-\(index)", history: "[\(index)]") { -1 } == index) }
+        cache.store(16, for: "case-16", history: "[16]")
+        #expect(cache.count == 14)  // 17 for a moment, less the 3 least recently used (17 - 16 + 16 / 8)
+        var replayed: [Int] = []
+        // The kept ones first (a hit keeps nothing new), then the three that went.
+        for index in Array(11...16) + Array(0..<8) + [8, 9, 10] {
+            _ = cache.value(for: "case-\(index)", history: "[\(index)]") { replayed.append(index); return index }
+        }
+        #expect(replayed == [8, 9, 10])
+    }
 }

@@ -104,8 +104,78 @@ public struct SortedJSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    /// A value that travels as its text (money, rates, dates, codes, identifiers).
+    /// A value that travels as its text (codes, identifiers; the overloads below write money,
+    /// rates, months and dates digit by digit, without making the text first).
     public mutating func text<Value: TextCodable>(_ value: Value) { string(value.textValue) }
+
+    /// `Money.description` (`"-12.05"`), quoted.
+    public mutating func text(_ value: Money) {
+        bytes.append(UInt8(ascii: "\""))
+        if value.fen < 0 { bytes.append(UInt8(ascii: "-")) }
+        let magnitude = value.fen.magnitude
+        digits(magnitude / 100)
+        bytes.append(UInt8(ascii: "."))
+        digits(magnitude % 100, width: 2)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `Rate.description` (`"8.31"`, `"16"`), quoted.
+    public mutating func text(_ value: Rate) {
+        bytes.append(UInt8(ascii: "\""))
+        if value.partsPerMillion < 0 { bytes.append(UInt8(ascii: "-")) }
+        let magnitude = value.partsPerMillion.magnitude
+        digits(magnitude / 10_000)
+        var fraction = magnitude % 10_000
+        if fraction != 0 {
+            var width = 4
+            while fraction % 10 == 0 {
+                fraction /= 10
+                width -= 1
+            }
+            bytes.append(UInt8(ascii: "."))
+            digits(fraction, width: width)
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `YearMonth.description` (`"2026-03"`), quoted.
+    public mutating func text(_ value: YearMonth) {
+        guard value.year >= 0, value.month >= 0 else { return string(value.description) }
+        bytes.append(UInt8(ascii: "\""))
+        digits(UInt(value.year))
+        bytes.append(UInt8(ascii: "-"))
+        digits(UInt(value.month), width: 2)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `LocalDate.description` (`"2026-03-02"`), quoted.
+    public mutating func text(_ value: LocalDate) {
+        guard value.year >= 0, value.month >= 0, value.day >= 0 else { return string(value.description) }
+        bytes.append(UInt8(ascii: "\""))
+        digits(UInt(value.year))
+        bytes.append(UInt8(ascii: "-"))
+        digits(UInt(value.month), width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(UInt(value.day), width: 2)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `value` in decimal, zero-padded to at least `width` digits.
+    private mutating func digits(_ value: UInt, width: Int = 1) {
+        var divisor: UInt = 1
+        var count = 1
+        while divisor <= value / 10 {
+            divisor *= 10
+            count += 1
+        }
+        for _ in count..<max(width, count) { bytes.append(UInt8(ascii: "0")) }
+        var rest = value
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
 
     /// A string enumeration.
     public mutating func raw<Value: RawRepresentable>(_ value: Value) where Value.RawValue == String { string(value.rawValue) }
