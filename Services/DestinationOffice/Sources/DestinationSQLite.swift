@@ -27,7 +27,7 @@ struct SQLiteDestinationRecords: DestinationRecords {
     }
 
     func person(_ id: CitizenID) throws -> DestinationPersonRecord? {
-        try DestinationPersonRecord.fetchOne(db, key: id.rawValue)
+        try DestinationPersonRecord.fetchOne(db, primaryKey: "citizenId", id.rawValue)
     }
 
     func save(_ person: DestinationPersonRecord) throws {
@@ -98,7 +98,7 @@ struct SQLiteDestinationRecords: DestinationRecords {
     }
 
     func caseRecord(_ id: CaseID) throws -> DestinationCaseRecord? {
-        try DestinationCaseRecord.fetchOne(db, key: id.description)
+        try DestinationCaseRecord.fetchOne(db, primaryKey: "caseId", id.description)
     }
 
     func insert(_ record: DestinationCaseRecord) throws {

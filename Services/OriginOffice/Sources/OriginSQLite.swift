@@ -29,7 +29,7 @@ struct SQLiteOriginRecords: OriginRecords {
     }
 
     func person(_ id: CitizenID) throws -> PersonRecord? {
-        try PersonRecord.fetchOne(db, key: id.rawValue)
+        try PersonRecord.fetchOne(db, primaryKey: "citizenId", id.rawValue)
     }
 
     func save(_ person: PersonRecord) throws {
@@ -59,7 +59,7 @@ struct SQLiteOriginRecords: OriginRecords {
     }
 
     func caseRecord(id: CaseID) throws -> CaseRecord? {
-        try CaseRecord.fetchOne(db, key: id.description)
+        try CaseRecord.fetchOne(db, primaryKey: "caseId", id.description)
     }
 
     func caseRecord(letter: ContactLetterNumber) throws -> CaseRecord? {

@@ -71,3 +71,14 @@ public enum CaseSQL {
 
 /// The named, forward-only migrations of a SQLite store (GRDB's migrator).
 public typealias SQLiteMigrator = DatabaseMigrator
+
+extension FetchableRecord where Self: TableRecord {
+    /// The row whose single-column primary key `column` is `key`, read through a statement
+    /// prepared once per connection (GRDB's `fetchOne(_:key:)` builds and prepares its query
+    /// anew each time: SQLite's parser and GRDB's authorizer on every event a case receives).
+    public static func fetchOne(_ db: Database, primaryKey column: String, _ key: String) throws -> Self? {
+        let statement = try db.cachedStatement(
+            sql: "SELECT * FROM \(databaseTableName.quotedDatabaseIdentifier) WHERE \(column.quotedDatabaseIdentifier) = ?")
+        return try fetchOne(statement, arguments: [key])
+    }
+}
