@@ -69,11 +69,6 @@ public struct SortedJSONWriter {
         bytes.append(contentsOf: String(value).utf8)
     }
 
-    public mutating func bool(_ value: Bool) {
-        let word: StaticString = value ? "true" : "false"
-        word.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
     /// A JSON string, escaped as `JSONEncoder` escapes: `"` and `\`, the control characters
     /// (`\b \f \n \r \t`, the others as `\u00XX`); `/` and everything beyond ASCII as they are.
     public mutating func string(_ value: String) {
@@ -94,9 +89,13 @@ public struct SortedJSONWriter {
                 case 0x0A: bytes.append(UInt8(ascii: "n"))
                 case 0x0D: bytes.append(UInt8(ascii: "r"))
                 case 0x09: bytes.append(UInt8(ascii: "t"))
-                default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+                default:  // below 0x20: \u0000 to \u001f
+                    let low = byte & 0x0F
+                    bytes.append(UInt8(ascii: "u"))
+                    bytes.append(UInt8(ascii: "0"))
+                    bytes.append(UInt8(ascii: "0"))
+                    bytes.append(UInt8(ascii: "0") + byte >> 4)
+                    bytes.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<utf8.count]))
@@ -180,15 +179,6 @@ public struct SortedJSONWriter {
     /// A string enumeration.
     public mutating func raw<Value: RawRepresentable>(_ value: Value) where Value.RawValue == String { string(value.rawValue) }
 
-    /// A writable value, or any other through `JSONEncoder`.
-    public mutating func value<Value: Encodable>(_ value: Value) throws {
-        if let writable = value as? any SortedJSONWritable {
-            try writable.write(to: &self)
-        } else {
-            bytes.append(contentsOf: try SortedJSON.encoder().encode(value))
-        }
-    }
-
     /// An array of writable values.
     public mutating func array<Element: SortedJSONWritable>(_ elements: [Element]) throws {
         openArray()
@@ -199,7 +189,8 @@ public struct SortedJSONWriter {
         closeArray()
     }
 
-    /// Raw JSON already written by this writer's rules (appended as it is).
+    /// JSON `JSONEncoder` wrote with ``SortedJSON/encoder()`` (a value's entry written without a
+    /// fast path), appended as it is.
     mutating func json<Bytes: Sequence>(_ json: Bytes) where Bytes.Element == UInt8 { bytes.append(contentsOf: json) }
 }
 
