@@ -63,6 +63,9 @@ struct KafkaBench: AsyncParsableCommand {
         help: "A librdkafka property for our producer and consumers, as name=value (repeatable): to try a setting against the same references.")
     var properties: [String] = []
 
+    @Option(help: "Our producer's window: records sent and not yet acknowledged (KafkaProducerConfiguration.maxInFlight; the offices use 10,000).")
+    var maxInFlight = 100_000
+
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
@@ -199,7 +202,7 @@ struct KafkaBench: AsyncParsableCommand {
     // MARK: - Contenders
 
     private func producer(_ client: KafkaConfiguration, logger: Logger) throws -> KafkaProducer {
-        try KafkaProducer(configuration: .init(client: client, idempotent: true, maxInFlight: 100_000, linger: .milliseconds(1)), logger: logger)
+        try KafkaProducer(configuration: .init(client: client, idempotent: true, maxInFlight: maxInFlight, linger: .milliseconds(1)), logger: logger)
     }
 
     /// Our bulk path: one batch send of every record.
