@@ -176,10 +176,11 @@ struct MockClusterTests {
         }
         await consumer.close()
         #expect(offsets == (0..<3000).map(Int64.init), "every record once, in order")
-        // With librdkafka's default of one second, about 15 waits for the next fetch come close
-        // to it. A loaded machine may stall a wait now and then; not several.
+        // With librdkafka's default of one second, 13-15 waits for the next fetch come close to
+        // it. A loaded machine may stall a wait now and then (3 in one run of the parallel suite
+        // that took 25 s instead of 3); not a dozen.
         let long = waits.filter { $0 > .milliseconds(800) }
-        #expect(long.count <= 2, "waits over 800 ms for a batch: \(long)")
+        #expect(long.count <= 5, "waits over 800 ms for a batch: \(long)")
     }
 
     @Test("a paused partition delivers nothing until resumed")

@@ -306,25 +306,27 @@ extension RelationshipReceived: SortedJSONWritable {
 extension DestinationCaseEvent: SortedJSONWritable {
     public func write(to json: inout SortedJSONWriter) throws {
         guard case .formReceived(let form, let on) = self else { return try json.json(SortedJSON.encoder().encode(self)) }
-        json.openObject()
-        json.key("formReceived")
-        json.openObject()
-        json.key("_0"); try form.write(to: &json)
-        json.key("on"); json.text(on)
-        json.closeObject()
-        json.closeObject()
+        try json.formEntry("formReceived", form, on: on)
     }
 }
 
 extension OriginCaseEvent: SortedJSONWritable {
     public func write(to json: inout SortedJSONWriter) throws {
         guard case .formIssued(let form, let on) = self else { return try json.json(SortedJSON.encoder().encode(self)) }
-        json.openObject()
-        json.key("formIssued")
-        json.openObject()
-        json.key("_0"); try form.write(to: &json)
-        json.key("on"); json.text(on)
-        json.closeObject()
-        json.closeObject()
+        try json.formEntry("formIssued", form, on: on)
+    }
+}
+
+extension SortedJSONWriter {
+    /// A history entry of an enum case holding a form and a day, as synthesized `Codable` writes
+    /// `case name(InformationForm, on: LocalDate)`: `{"name":{"_0":{...},"on":"2026-03-02"}}`.
+    mutating func formEntry(_ name: StaticString, _ form: InformationForm, on: LocalDate) throws {
+        openObject()
+        key(name)
+        openObject()
+        key("_0"); try form.write(to: &self)
+        key("on"); text(on)
+        closeObject()
+        closeObject()
     }
 }
